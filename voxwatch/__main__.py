@@ -1,0 +1,3 @@
+from voxwatch.cli import main
+
+raise SystemExit(main())

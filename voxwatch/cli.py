@@ -1,0 +1,62 @@
+"""The ``voxwatch`` command line: one sub-command per module, imported only when needed.
+
+Each command module defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int`` and keeps heavy imports
+(onnxruntime, torch, sounddevice) inside ``run``, so ``voxwatch --help`` is fast and works without extras.
+User errors (``VoxwatchError``) print one line and exit 2; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from voxwatch import __version__
+from voxwatch.errors import VoxwatchError
+
+# (command, module) in the order `--help` lists them
+COMMANDS: list[tuple[str, str]] = [
+    ("replay", "voxwatch.daemon.replay"),
+    ("score", "voxwatch.daemon.score"),
+    ("tail", "voxwatch.daemon.tail"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxwatch",
+        description="Detect machine-generated speech (TTS, voice conversion, vocoders) in live audio.",
+        epilog="Run 'voxwatch COMMAND --help' for a command's options. Events go out over ZeroMQ; see README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"voxwatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="voxwatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except VoxwatchError as exc:
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("voxwatch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Configuration: a TOML file (read with ``tomllib``) mapped onto frozen dataclasses.
+
+``configs/default.toml`` documents every key. Every section and key is optional: what a file leaves out keeps its
+default, and an unknown section or key is an error (a typo must not be silently ignored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxwatch.errors import ConfigError
+from voxwatch.pipeline.decision import DecisionSettings
+from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.runner import PipelineSettings
+from voxwatch.pipeline.vad import VadSettings
+from voxwatch.pipeline.windower import WindowSettings
+
+DEFAULT_PUBLISH_URL = "tcp://127.0.0.1:5556"
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Where and how events go out (see voxwatch.daemon.publisher)."""
+
+    bind: tuple[str, ...] = (DEFAULT_PUBLISH_URL,)
+    connect: tuple[str, ...] = ()
+    daemon_id: str = ""  # "" means the host name
+    heartbeat_s: float = 5.0
+    sndhwm: int = 10000
+    queue_size: int = 10000
+    linger_ms: int = 2000
+    max_message_bytes: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_s <= 0 or self.sndhwm <= 0 or self.queue_size <= 0:
+            raise ConfigError("publish.heartbeat_s, sndhwm and queue_size must be > 0")
+
+    @property
+    def resolved_daemon_id(self) -> str:
+        return self.daemon_id or socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Config:
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    model: str = ""  # path to a .onnx (its .json beside it); "" means the bundled default model
+    source: str = "<defaults>"
+
+
+_SECTIONS = {
+    "features": FeatureSettings,
+    "vad": VadSettings,
+    "window": WindowSettings,
+    "decision": DecisionSettings,
+}
+
+
+def _build(cls: type, values: dict[str, Any], section: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ConfigError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(cls(), key) if key != "threshold" else None
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list):
+                raise ConfigError(f"[{section}] {key}: expected a list")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"[{section}] {key}: expected true or false")
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif default is not None and not isinstance(value, type(default)):
+            raise ConfigError(f"[{section}] {key}: expected {type(default).__name__}, got {value!r}")
+        clean[key] = value
+    try:
+        return cls(**clean)
+    except TypeError as exc:
+        raise ConfigError(f"[{section}]: {exc}") from None
+
+
+def _decision(values: dict[str, Any]) -> DecisionSettings:
+    values = dict(values)
+    threshold = values.pop("threshold", "model")
+    if threshold == "model":
+        threshold = None
+    elif isinstance(threshold, int | float) and not isinstance(threshold, bool):
+        threshold = float(threshold)
+    else:
+        raise ConfigError('[decision] threshold: expected a number in [0, 1] or "model"')
+    base = _build(DecisionSettings, values, "decision")
+    return dataclasses.replace(base, threshold=threshold)
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
+    data = dict(data)
+    known = set(_SECTIONS) | {"pipeline", "publish", "model"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
+    parts: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        parts[name] = _decision(values) if name == "decision" else _build(cls, values, name)
+    pipeline_values = data.get("pipeline", {})
+    base_pipeline = _build(PipelineSettings, pipeline_values, "pipeline") if pipeline_values else PipelineSettings()
+    pipeline = dataclasses.replace(base_pipeline, **parts)
+    publish = _build(PublishSettings, data.get("publish", {}), "publish")
+    model_section = data.get("model", {})
+    if not isinstance(model_section, dict) or set(model_section) - {"path"}:
+        raise ConfigError(f"{source}: [model] takes only 'path'")
+    model = str(model_section.get("path", ""))
+    if model and not Path(model).is_absolute() and source not in ("<dict>", "<defaults>"):
+        model = str((Path(source).parent / model).resolve())
+    return Config(pipeline=pipeline, publish=publish, model=model, source=source)
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read a TOML config; ``None`` gives the built-in defaults (identical to configs/default.toml)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_dict(data, str(path))

@@ -1,0 +1,111 @@
+"""The event schema on the wire, in one place: building bodies, topics, and strict decoding.
+
+Every message is two ZeroMQ frames: ``[topic, json_body]`` (UTF-8). Topics:
+
+* ``voxwatch.alert.<stream>``   an utterance judged fake (early, mid-utterance, or at its end)
+* ``voxwatch.verdict.<stream>`` every scored utterance's final verdict (fake or real)
+* ``voxwatch.stream.<stream>``  a stream's life: started / ended / error / recovered
+* ``voxwatch.status``           the daemon's heartbeat with counters (``voxwatch.status.broker`` for a broker)
+
+Body fields common to all: ``schema`` (int, this module's SCHEMA_VERSION), ``type``, ``daemon`` ({id, host, pid}),
+``stream`` (or null), ``seq`` (per publisher, +1 per message, so a gap means loss), ``ts`` (unix time at publish).
+README.md shows an example of each. ``decode_message`` is what every consumer (tail, monitor, broker) uses: it
+rejects anything malformed with ``MalformedMessage`` instead of crashing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from voxwatch.pipeline.decision import Judgement
+
+SCHEMA_VERSION = 1
+PREFIX = "voxwatch"
+EVENT_TYPES = ("alert", "verdict", "stream", "status")
+STREAM_STATES = ("started", "ended", "error", "recovered")
+MAX_MESSAGE_BYTES = 1 << 20
+_STREAM_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+REQUIRED = {
+    "alert": ("start_s", "end_s", "score", "threshold", "verdict", "model", "latency_ms", "utterance"),
+    "verdict": ("start_s", "end_s", "score", "threshold", "verdict", "model", "latency_ms", "utterance"),
+    "stream": ("state",),
+    "status": ("state", "counters"),
+}
+
+
+class MalformedMessage(ValueError):
+    """A message that does not follow the schema; consumers count and skip these."""
+
+
+def safe_stream_id(name: str) -> str:
+    """Stream ids go into topics: keep letters, digits and ``_.:-``; everything else becomes ``_``."""
+    cleaned = _STREAM_ID.sub("_", name).strip("_.")
+    return cleaned or "stream"
+
+
+def topic_for(event_type: str, stream: str | None = None) -> str:
+    if event_type == "status":
+        return f"{PREFIX}.status" if stream is None else f"{PREFIX}.status.{stream}"
+    return f"{PREFIX}.{event_type}.{stream}"
+
+
+def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> dict[str, Any]:
+    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms)."""
+    return {
+        "utterance": judgement.utterance,
+        "start_s": round(judgement.start_s, 3),
+        "end_s": round(judgement.end_s, 3),
+        "score": round(judgement.score, 6),
+        "threshold": round(judgement.threshold, 6),
+        "verdict": judgement.verdict,
+        "windows": judgement.windows,
+        "early": judgement.early,
+        "model": {"id": model_id, "sha256": model_sha256},
+    }
+
+
+def encode(topic: str, body: dict[str, Any]) -> list[bytes]:
+    return [topic.encode(), json.dumps(body, separators=(",", ":"), allow_nan=False).encode()]
+
+
+def decode_message(frames: list[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> tuple[str, dict[str, Any]]:
+    """Validate and decode ``[topic, body]``. Raises MalformedMessage with a short reason."""
+    if len(frames) != 2:
+        raise MalformedMessage(f"expected 2 frames, got {len(frames)}")
+    raw_topic, raw_body = frames
+    if len(raw_topic) + len(raw_body) > max_bytes:
+        raise MalformedMessage(f"message of {len(raw_topic) + len(raw_body)} bytes exceeds {max_bytes}")
+    try:
+        topic = bytes(raw_topic).decode("utf-8")
+        body = json.loads(bytes(raw_body).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedMessage(f"undecodable: {exc.__class__.__name__}") from None
+    if not isinstance(body, dict):
+        raise MalformedMessage("body is not a JSON object")
+    if body.get("schema") != SCHEMA_VERSION:
+        raise MalformedMessage(f"unknown schema version {body.get('schema')!r}")
+    kind = body.get("type")
+    if kind not in EVENT_TYPES:
+        raise MalformedMessage(f"unknown type {kind!r}")
+    if not topic.startswith(f"{PREFIX}.{kind}"):
+        raise MalformedMessage(f"topic {topic!r} does not match type {kind!r}")
+    seq = body.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise MalformedMessage("seq missing or not a non-negative integer")
+    daemon = body.get("daemon")
+    if not isinstance(daemon, dict) or not isinstance(daemon.get("id"), str):
+        raise MalformedMessage("daemon missing or without id")
+    if not isinstance(body.get("ts"), int | float):
+        raise MalformedMessage("ts missing")
+    missing = [key for key in REQUIRED[kind] if key not in body]
+    if missing:
+        raise MalformedMessage(f"{kind} without {', '.join(missing)}")
+    if kind in ("alert", "verdict"):
+        if not isinstance(body.get("score"), int | float) or body.get("verdict") not in ("fake", "real"):
+            raise MalformedMessage("score or verdict invalid")
+        if not isinstance(body.get("stream"), str):
+            raise MalformedMessage("stream missing")
+    return topic, body

@@ -1,0 +1,83 @@
+"""``voxwatch replay FILE...``: each file becomes a stream through the full pipeline, events go out over ZeroMQ."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from voxwatch.config import DEFAULT_PUBLISH_URL
+
+HELP = "run audio files through the detector as simulated live streams and publish events"
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--realtime", action="store_true", help="feed audio at real-time pace (like a microphone)")
+    pace.add_argument("--fast", action="store_true", help="feed audio as fast as the pipeline takes it (default)")
+    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in, see configs/default.toml)")
+    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    publish = parser.add_mutually_exclusive_group()
+    publish.add_argument("--publish", action="append", metavar="URL",
+                         help=f"bind the event publisher here (repeatable; default from config, {DEFAULT_PUBLISH_URL})")
+    publish.add_argument("--no-publish", action="store_true", help="do not open a ZeroMQ socket")
+    parser.add_argument("--connect", action="append", metavar="URL",
+                        help="connect the publisher to a broker's frontend instead of binding (repeatable)")
+    parser.add_argument("--wait-subscribers", type=float, default=0.0, metavar="S",
+                        help="wait up to S seconds for a subscriber before starting, so none of its events are lost")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from voxwatch.config import load_config
+    from voxwatch.daemon.app import SummaryCollector, fan_out, load_classifier, unique_stream_ids
+    from voxwatch.daemon.publisher import EventPublisher
+    from voxwatch.daemon.summary import print_summary
+    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.pipeline.sources import WavReplaySource
+
+    config = load_config(args.config)
+    classifier = load_classifier(args.model, config)
+    collector = SummaryCollector()
+    publisher = None
+    if not args.no_publish:
+        publish = config.publish
+        if args.publish or args.connect:
+            publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
+        publisher = EventPublisher(publish)
+    pipeline = Pipeline(config.pipeline, classifier, fan_out(collector, *([publisher.submit] if publisher else [])))
+    if publisher:
+        publisher.attach_stats(pipeline.stats)
+        publisher.set_status_extra(model={"id": classifier.model_id, "sha256": classifier.sha256})
+        publisher.start()
+        if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):
+            log.warning("no subscriber after %.1f s; starting anyway", args.wait_subscribers)
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        log.warning("interrupted: stopping sources and draining")
+        pipeline.stop(timeout=0)
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        pipeline.start()
+        for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
+            pipeline.add_stream(stream_id, WavReplaySource(path, realtime=args.realtime))
+        try:
+            pipeline.finish()
+        except KeyboardInterrupt:
+            on_signal(signal.SIGINT, None)
+            pipeline.finish(timeout=10)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if publisher:
+            publisher.close()
+    failed = [s for s in collector.streams.values() if s.state == "error"]
+    for summary in failed:
+        print(f"voxwatch: error: {summary.detail}", file=sys.stderr)
+    print_summary(collector, classifier, as_json=args.json)
+    return 1 if failed else 0

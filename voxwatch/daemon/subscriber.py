@@ -1,0 +1,88 @@
+"""A SUB-side client for the event stream: strict decoding, malformed-message counting and loss detection.
+
+``tail`` and ``monitor`` (and any Python consumer) use ``EventSubscriber``. Loss shows as a gap in a daemon's
+``seq``; a restarted daemon (new pid, seq back to 0) is not counted as loss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from voxwatch.daemon.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SeqTracker:
+    """Per-publisher seq bookkeeping: counts missing messages, notices restarts."""
+
+    last: dict[str, tuple[int, int]] = field(default_factory=dict)  # daemon id -> (pid, seq)
+    gaps: dict[str, int] = field(default_factory=dict)  # daemon id -> messages missing
+
+    def observe(self, body: dict[str, Any]) -> int:
+        """Record a message; returns how many messages of its daemon were missed just before it."""
+        daemon = body["daemon"]
+        key = str(daemon.get("id"))
+        pid = int(daemon.get("pid", 0)) if isinstance(daemon.get("pid", 0), int) else 0
+        seq = body["seq"]
+        previous = self.last.get(key)
+        self.last[key] = (pid, seq)
+        if previous is None or previous[0] != pid or seq <= previous[1]:
+            return 0  # first sight, restart, or duplicate/reorder: not loss
+        missed = seq - previous[1] - 1
+        if missed:
+            self.gaps[key] = self.gaps.get(key, 0) + missed
+        return missed
+
+
+class EventSubscriber:
+    """Connects a SUB socket to one or more publishers (or brokers) and yields decoded events."""
+
+    def __init__(
+        self,
+        urls: Iterable[str],
+        topics: Iterable[str] = ("voxwatch.",),
+        context: zmq.Context | None = None,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+        configure_socket: Callable[[zmq.Socket], None] | None = None,
+    ) -> None:
+        self._context = context or zmq.Context.instance()
+        self.socket = self._context.socket(zmq.SUB)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+        self.socket.setsockopt(zmq.RCVHWM, 100000)
+        if configure_socket:
+            configure_socket(self.socket)
+        self.max_bytes = max_bytes
+        for topic in topics:
+            self.socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
+        for url in urls:
+            self.socket.connect(url)
+        self.malformed = 0
+        self.received = 0
+        self.seq = SeqTracker()
+
+    def receive(self, timeout_ms: int | None) -> tuple[str, dict[str, Any]] | None:
+        """The next valid event, or None on timeout. Malformed messages are counted, logged and skipped."""
+        while True:
+            if not self.socket.poll(timeout_ms):
+                return None
+            frames = self.socket.recv_multipart(copy=True)
+            try:
+                topic, body = decode_message(frames, self.max_bytes)
+            except MalformedMessage as exc:
+                self.malformed += 1
+                log.warning("skipped malformed message: %s", exc)
+                continue
+            self.received += 1
+            self.seq.observe(body)
+            return topic, body
+
+    def close(self) -> None:
+        self.socket.close(0)

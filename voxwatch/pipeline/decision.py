@@ -1,0 +1,142 @@
+"""Decision: window scores -> per-utterance verdicts and alerts, for one stream.
+
+* Verdict: when an utterance ends, its window scores are aggregated (``mean``, ``median`` or ``max``) and compared
+  with the threshold (the model card's unless the config sets one). One verdict per scored utterance.
+* Early alert: ``early_windows`` consecutive windows over the threshold raise an alert before the utterance ends
+  (0 disables early alerts).
+* At most one alert per utterance, and none within ``refractory_s`` of stream time after the previous alert
+  (so a long fake monologue split by pauses does not flood subscribers). Verdicts are never suppressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxwatch.errors import ConfigError
+from voxwatch.pipeline.vad import SAMPLE_RATE
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+
+AGGREGATES = ("mean", "median", "max")
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    threshold: float | None = None  # None: the model card's calibrated threshold
+    aggregate: str = "mean"
+    early_windows: int = 3
+    refractory_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise ConfigError(f"decision.aggregate must be one of {AGGREGATES}, not {self.aggregate!r}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError("decision.threshold must be in [0, 1] or \"model\"")
+        if self.early_windows < 0 or self.refractory_s < 0:
+            raise ConfigError("decision.early_windows and decision.refractory_s must be >= 0")
+
+
+def aggregate_scores(scores: list[float] | np.ndarray, how: str = "mean") -> float:
+    """The utterance score from its window scores (also used by ``voxwatch eval`` and ``score``)."""
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no scores to aggregate")
+    if how == "mean":
+        return float(values.mean())
+    if how == "median":
+        return float(np.median(values))
+    if how == "max":
+        return float(values.max())
+    raise ValueError(f"unknown aggregate {how!r}")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A decision about (part of) an utterance. ``kind`` is "alert" or "verdict"; samples are absolute."""
+
+    kind: str
+    utterance: int
+    start: int
+    end: int
+    score: float
+    threshold: float
+    verdict: str  # "fake" or "real"
+    windows: int
+    early: bool = False
+
+    @property
+    def start_s(self) -> float:
+        return self.start / SAMPLE_RATE
+
+    @property
+    def end_s(self) -> float:
+        return self.end / SAMPLE_RATE
+
+
+class UtteranceDecider:
+    """Per-stream decision state. Feed scores in window order, then the utterance's end."""
+
+    def __init__(self, settings: DecisionSettings, threshold: float) -> None:
+        self.settings = settings
+        self.threshold = threshold
+        self._scores: list[float] = []
+        self._utterance = -1
+        self._start = 0
+        self._run = 0
+        self._alerted = False
+        self._last_alert_end: int | None = None
+
+    def reconfigure(self, settings: DecisionSettings, threshold: float) -> None:
+        """New thresholds/rules (SIGHUP); the current utterance keeps its scores."""
+        self.settings = settings
+        self.threshold = threshold
+
+    def on_score(self, window: WindowSpec, score: float) -> list[Judgement]:
+        if window.utterance != self._utterance:
+            self._begin(window.utterance, window.start)
+        self._scores.append(float(score))
+        self._run = self._run + 1 if score >= self.threshold else 0
+        early = self.settings.early_windows
+        if early and self._run >= early and self._may_alert(window.end):
+            agg = aggregate_scores(self._scores, self.settings.aggregate)
+            return [self._alert(window.end, max(agg, self.threshold), early=True)]
+        return []
+
+    def on_end(self, end: UtteranceEnd) -> list[Judgement]:
+        if end.utterance != self._utterance:
+            self._begin(end.utterance, end.start)
+        if not self._scores:
+            return []
+        agg = aggregate_scores(self._scores, self.settings.aggregate)
+        fake = agg >= self.threshold
+        verdict = Judgement(
+            "verdict", end.utterance, end.start, end.end, agg, self.threshold,
+            "fake" if fake else "real", len(self._scores),
+        )
+        out = [verdict]
+        if fake and self._may_alert(end.end):
+            out.insert(0, self._alert(end.end, agg, early=False))
+        self._scores = []
+        return out
+
+    def _begin(self, utterance: int, start: int) -> None:
+        self._utterance = utterance
+        self._start = start
+        self._scores = []
+        self._run = 0
+        self._alerted = False
+
+    def _may_alert(self, at: int) -> bool:
+        if self._alerted:
+            return False
+        if self._last_alert_end is None:
+            return True
+        return at - self._last_alert_end >= self.settings.refractory_s * SAMPLE_RATE
+
+    def _alert(self, at: int, score: float, early: bool) -> Judgement:
+        self._alerted = True
+        self._last_alert_end = at
+        return Judgement(
+            "alert", self._utterance, self._start, at, score, self.threshold, "fake", len(self._scores), early
+        )

@@ -1,0 +1,176 @@
+"""The one feature function of voxwatch, shared by the daemon and by training.
+
+``features(audio, settings)`` returns a (frames, coefficients) float32 matrix with python-speech-features semantics
+(log Mel filterbank or MFCC, Hamming window, ``nfft``-point power spectrum scaled by 1/nfft), with three documented
+differences, all chosen so that a window's features do not depend on audio outside it:
+
+* only *complete* frames are returned (python-speech-features zero-pads a last partial frame);
+* log values are floored at ``log_floor`` so that exact digital silence (common in TTS output, rare in recordings)
+  cannot become a -36 "fingerprint";
+* each window is normalised per coefficient (``cmvn``: mean and variance, ``cmn``: mean only), which removes gain
+  and a fixed channel response, two shortcuts a detector should not learn.
+
+The computation is split in two so that streams can compute each frame once and slice overlapping windows out of
+the cached frame rows (``StreamFeatureBuffer``): ``frame_features`` (per frame, no context) and ``normalize``
+(per window). ``features`` is simply both. ``tests/test_features.py`` checks the result against
+python-speech-features itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from python_speech_features import get_filterbanks
+from scipy.fft import dct
+
+from voxwatch.errors import ConfigError
+
+FEATURE_KINDS = ("logfbank", "mfcc")
+NORMALIZATIONS = ("cmvn", "cmn", "none")
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
+
+    kind: str = "logfbank"
+    sample_rate: int = 16000
+    winlen: float = 0.025
+    winstep: float = 0.010
+    nfilt: int = 40
+    numcep: int = 20
+    nfft: int = 512
+    lowfreq: float = 0.0
+    highfreq: float = 0.0  # 0 means sample_rate / 2
+    preemph: float = 0.0
+    ceplifter: int = 22
+    log_floor: float = -20.0
+    normalize: str = "cmvn"
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEATURE_KINDS:
+            raise ConfigError(f"features.kind must be one of {FEATURE_KINDS}, not {self.kind!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"features.normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
+        if self.frame_len > self.nfft:
+            raise ConfigError(f"features.nfft ({self.nfft}) is shorter than a frame ({self.frame_len} samples)")
+        if self.kind == "mfcc" and not 0 < self.numcep <= self.nfilt:
+            raise ConfigError("features.numcep must be between 1 and features.nfilt")
+        if not 0.0 <= self.preemph < 1.0:
+            raise ConfigError("features.preemph must be in [0, 1)")
+
+    @property
+    def frame_len(self) -> int:
+        return int(round(self.winlen * self.sample_rate))
+
+    @property
+    def frame_step(self) -> int:
+        return int(round(self.winstep * self.sample_rate))
+
+    @property
+    def n_features(self) -> int:
+        return self.numcep if self.kind == "mfcc" else self.nfilt
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of complete frames in ``n_samples`` samples (0 if shorter than one frame)."""
+        if n_samples < self.frame_len:
+            return 0
+        return 1 + (n_samples - self.frame_len) // self.frame_step
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown feature settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def digest(self) -> str:
+        """A stable hash of the settings (sha256 of canonical JSON, 16 hex digits), recorded in model cards."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=16)
+def _filterbank(settings: FeatureSettings) -> np.ndarray:
+    high = settings.highfreq or settings.sample_rate / 2
+    fb = get_filterbanks(settings.nfilt, settings.nfft, settings.sample_rate, settings.lowfreq, high)
+    return np.ascontiguousarray(fb.T.astype(np.float64))
+
+
+@lru_cache(maxsize=16)
+def _window(frame_len: int) -> np.ndarray:
+    return np.hamming(frame_len)
+
+
+@lru_cache(maxsize=16)
+def _lifter(numcep: int, ceplifter: int) -> np.ndarray:
+    if ceplifter <= 0:
+        return np.ones(numcep)
+    n = np.arange(numcep)
+    return 1 + (ceplifter / 2.0) * np.sin(np.pi * n / ceplifter)
+
+
+def as_float_audio(audio: np.ndarray) -> np.ndarray:
+    """int16 PCM -> float in [-1, 1); float input is returned as float64 unchanged."""
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono, got shape {audio.shape}")
+    if audio.dtype == np.int16:
+        return audio.astype(np.float64) / 32768.0
+    return audio.astype(np.float64, copy=False)
+
+
+def frame_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Un-normalised features of every complete frame of ``audio``: shape (n_frames, n_features), float32.
+
+    Frame ``i`` covers samples ``[i*step, i*step + frame_len)``, so rows of a long signal can be sliced into
+    windows that start on a frame boundary.
+    """
+    x = as_float_audio(audio)
+    if settings.preemph:
+        x = np.append(x[0], x[1:] - settings.preemph * x[:-1]) if len(x) else x
+    n = settings.n_frames(len(x))
+    if n == 0:
+        return np.zeros((0, settings.n_features), dtype=np.float32)
+    frames = np.lib.stride_tricks.as_strided(
+        x, shape=(n, settings.frame_len), strides=(x.strides[0] * settings.frame_step, x.strides[0]), writeable=False
+    )
+    spec = np.fft.rfft(frames * _window(settings.frame_len), settings.nfft)
+    pspec = (spec.real**2 + spec.imag**2) / settings.nfft
+    fbank = pspec @ _filterbank(settings)
+    fbank = np.where(fbank == 0, np.finfo(float).eps, fbank)
+    feat = np.log(fbank)
+    if settings.kind == "mfcc":
+        feat = dct(feat, type=2, axis=1, norm="ortho")[:, : settings.numcep]
+        feat = feat * _lifter(settings.numcep, settings.ceplifter)
+        energy = pspec.sum(axis=1)
+        energy = np.where(energy == 0, np.finfo(float).eps, energy)
+        feat[:, 0] = np.log(energy)
+    np.maximum(feat, settings.log_floor, out=feat)
+    return feat.astype(np.float32)
+
+
+def normalize(rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Per-window, per-coefficient normalisation of frame rows (returns a new float32 array)."""
+    rows = np.asarray(rows, dtype=np.float32)
+    if settings.normalize == "none" or len(rows) == 0:
+        return rows.copy()
+    out = rows - rows.mean(axis=0, keepdims=True)
+    if settings.normalize == "cmvn":
+        out /= rows.std(axis=0, keepdims=True) + 1e-5
+    return out
+
+
+def features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Features of one window of 16 kHz mono audio (int16 or float): (n_frames, n_features) float32."""
+    return normalize(frame_features(audio, settings), settings)

@@ -1,0 +1,394 @@
+"""``Pipeline``: runs the stages for many streams at once, joined by bounded queues.
+
+Threads and what each owns:
+
+* one **source thread per stream** (a file replay or a device): writes into that stream's ``RingBuffer``;
+* the **front worker**: reads every ring buffer, runs VAD, windowing and (incremental) features for each stream,
+  and puts ``_WindowItem``/``_UtteranceItem``/``_StreamEndItem`` on the bounded window queue, in stream order;
+* the **inference worker**: takes up to ``max_batch`` windows from the queue (from any streams), scores them in one
+  onnxruntime call, then runs each stream's ``UtteranceDecider`` in order and hands events to ``emit``.
+
+``emit`` receives ``StreamEvent``/``JudgementEvent`` objects and must not block (the daemon's publisher puts
+them on its own bounded queue). ``stats()`` gives a snapshot of the counters for heartbeats and the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from voxwatch.errors import ConfigError, VoxwatchError
+from voxwatch.pipeline.classifier import OnnxClassifier
+from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
+from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.framecache import StreamFeatureBuffer
+from voxwatch.pipeline.ringbuffer import RingBuffer
+from voxwatch.pipeline.sources import SAMPLE_RATE, Source
+from voxwatch.pipeline.vad import VadGate, VadSettings
+from voxwatch.pipeline.windower import UtteranceEnd, Windower, WindowSettings, WindowSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    window: WindowSettings = field(default_factory=WindowSettings)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    ring_seconds: float = 10.0
+    queue_windows: int = 512
+    max_batch: int = 64
+    inference_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
+            raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch and inference_threads must be > 0")
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A stream's life: ``started``, ``ended``, ``error`` (detail says why) or ``recovered``."""
+
+    stream: str
+    state: str
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class JudgementEvent:
+    """An alert or verdict for a stream. ``t_ready`` is the monotonic time the deciding audio was read."""
+
+    stream: str
+    judgement: Judgement
+    model_id: str
+    model_sha256: str
+    t_ready: float
+
+
+PipelineEvent = StreamEvent | JudgementEvent
+
+
+@dataclass
+class _WindowItem:
+    stream: str
+    spec: WindowSpec
+    feats: np.ndarray
+    t_ready: float
+
+
+@dataclass
+class _UtteranceItem:
+    stream: str
+    end: UtteranceEnd
+    t_ready: float
+
+
+@dataclass
+class _StreamEndItem:
+    stream: str
+    state: str
+    detail: str
+
+
+@dataclass
+class _ReconfigureItem:
+    decision: DecisionSettings
+
+
+class _StreamState:
+    """Everything the front worker keeps for one stream (only the front worker touches it after start)."""
+
+    def __init__(self, stream_id: str, source: Source, settings: PipelineSettings) -> None:
+        self.id = stream_id
+        self.source = source
+        self.ring = RingBuffer(int(settings.ring_seconds * SAMPLE_RATE))
+        self.vad = VadGate(settings.vad)
+        self.windower = Windower(settings.window)
+        hang = settings.vad.hangover_ms * SAMPLE_RATE // 1000
+        history = 2 * settings.window.window_samples + 2 * SAMPLE_RATE + hang
+        self.feats = StreamFeatureBuffer(settings.features, settings.window.window_samples, history)
+        self.expected = 0  # absolute index of the next sample the front worker expects
+        self.source_done = threading.Event()
+        self.failure: str | None = None
+        self.closed = False
+        self.thread: threading.Thread | None = None
+        # counters (written by the front worker, read by stats())
+        self.samples_in = 0
+        self.windows = 0
+        self.utterances = 0
+
+
+class Pipeline:
+    """Many streams, one classifier. ``add_stream`` any time; ``stop`` drains and joins everything."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        classifier: OnnxClassifier,
+        emit: Callable[[PipelineEvent], None],
+        read_block_s: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self._emit = emit
+        self._read_block = int(read_block_s * SAMPLE_RATE)
+        self._streams: dict[str, _StreamState] = {}
+        self._streams_lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue(maxsize=settings.queue_windows)
+        self._wake = threading.Event()
+        self._stop = threading.Event()  # stop sources now
+        self._front_done = threading.Event()
+        self._closing = threading.Event()  # no new streams; front worker exits when all streams are closed
+        self._threshold = self._resolve_threshold(settings.decision)
+        self._deciders: dict[str, UtteranceDecider] = {}
+        self._front = threading.Thread(target=self._front_loop, name="voxwatch-front", daemon=True)
+        self._infer = threading.Thread(target=self._infer_loop, name="voxwatch-infer", daemon=True)
+        self._started = False
+        # counters
+        self.windows_scored = 0
+        self.batches = 0
+        self.judgements = 0
+        self._alerts: dict[str, int] = {}
+        self._latencies: deque[float] = deque(maxlen=2048)  # inference ms per batch
+        self.stage_seconds = {"vad": 0.0, "features": 0.0, "inference": 0.0, "decision": 0.0}
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._front.start()
+            self._infer.start()
+
+    def add_stream(self, stream_id: str, source: Source) -> None:
+        if self._closing.is_set():
+            raise VoxwatchError("pipeline is stopping; cannot add streams")
+        with self._streams_lock:
+            if stream_id in self._streams:
+                raise VoxwatchError(f"stream id {stream_id!r} is already in use")
+            state = _StreamState(stream_id, source, self.settings)
+            self._streams[stream_id] = state
+        self._emit(StreamEvent(stream_id, "started", source=source.description))
+        state.thread = threading.Thread(target=self._source_loop, args=(state,), name=f"src-{stream_id}", daemon=True)
+        state.thread.start()
+        self._wake.set()
+
+    def finish(self, timeout: float | None = None) -> bool:
+        """Wait until every source has ended and all its windows are judged (replay). True if all done."""
+        self._closing.set()
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in (self._front, self._infer):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if thread.is_alive():
+                thread.join(remaining)
+        return not (self._front.is_alive() or self._infer.is_alive())
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop sources now, then drain what was already captured (final verdicts), within ``timeout``."""
+        self._stop.set()
+        return self.finish(timeout)
+
+    def reconfigure(self, decision: DecisionSettings) -> None:
+        """New decision settings (thresholds etc.) without touching audio; applied in order by the inference worker."""
+        self._queue.put(_ReconfigureItem(decision))
+
+    # ----------------------------------------------------------------- source threads
+    def _source_loop(self, state: _StreamState) -> None:
+        def report(kind: str, detail: str = "") -> None:
+            self._emit(StreamEvent(state.id, kind, detail, state.source.description))
+
+        try:
+            state.source.run(state.ring, self._stop, report)
+        except VoxwatchError as exc:
+            state.failure = str(exc)
+        except Exception as exc:  # a source bug must not take the other streams down
+            log.exception("source %s crashed", state.id)
+            state.failure = f"{exc.__class__.__name__}: {exc}"
+        finally:
+            state.source_done.set()
+            self._wake.set()
+
+    # ----------------------------------------------------------------- front worker
+    def _front_loop(self) -> None:
+        try:
+            while True:
+                with self._streams_lock:
+                    streams = [s for s in self._streams.values() if not s.closed]
+                busy = False
+                for state in streams:
+                    busy |= self._service(state)
+                if not busy:
+                    if self._closing.is_set() and all(s.closed for s in self._snapshot()):
+                        break
+                    self._wake.wait(0.005)
+                    self._wake.clear()
+        finally:
+            self._front_done.set()
+            self._queue.put(None)  # tells the inference worker that nothing more comes
+
+    def _snapshot(self) -> list[_StreamState]:
+        with self._streams_lock:
+            return list(self._streams.values())
+
+    def _service(self, state: _StreamState) -> bool:
+        done = state.source_done.is_set()  # read before the ring, so no audio written before "done" is missed
+        start, audio = state.ring.read(self._read_block)
+        t_ready = time.monotonic()
+        if len(audio):
+            self._process_block(state, start, audio, t_ready)
+            return True
+        if done:
+            t0 = time.perf_counter()
+            events = state.vad.flush()
+            self.stage_seconds["vad"] += time.perf_counter() - t0
+            self._windows(state, events, state.expected, t_ready)
+            kind, detail = ("error", state.failure) if state.failure else ("ended", "")
+            self._put(_StreamEndItem(state.id, kind, detail))
+            state.closed = True
+            return True
+        return False
+
+    def _process_block(self, state: _StreamState, start: int, audio: np.ndarray, t_ready: float) -> None:
+        t0 = time.perf_counter()
+        events = state.vad.process(audio, start)
+        t1 = time.perf_counter()
+        self.stage_seconds["vad"] += t1 - t0
+        state.feats.append(start, audio)
+        state.samples_in += len(audio)
+        state.expected = start + len(audio)
+        self._windows(state, events, state.expected, t_ready)
+
+    def _windows(self, state: _StreamState, events: list, audio_end: int, t_ready: float) -> None:
+        for item in state.windower.update(events, audio_end):
+            if isinstance(item, WindowSpec):
+                t0 = time.perf_counter()
+                feats = state.feats.window(item)
+                self.stage_seconds["features"] += time.perf_counter() - t0
+                state.windows += 1
+                self._put(_WindowItem(state.id, item, feats, t_ready))
+            else:
+                if item.windows:
+                    state.utterances += 1
+                self._put(_UtteranceItem(state.id, item, t_ready))
+
+    def _put(self, item: object) -> None:
+        # blocking put: when inference falls behind, the front worker waits and the ring buffers absorb (or drop,
+        # counted) live audio; replay sources wait for room, so replays lose nothing
+        while True:
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self._stop.is_set() and self._infer_failed():
+                    return
+
+    def _infer_failed(self) -> bool:
+        return not self._infer.is_alive()
+
+    # ----------------------------------------------------------------- inference worker
+    def _infer_loop(self) -> None:
+        finished = False
+        while not finished:
+            item = self._queue.get()
+            items = [item]
+            windows = 1 if isinstance(item, _WindowItem) else 0
+            while windows < self.settings.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                items.append(more)
+                windows += isinstance(more, _WindowItem)
+            if items[-1] is None or None in items:
+                finished = True
+                items = [i for i in items if i is not None]
+            self._handle(items)
+
+    def _handle(self, items: list) -> None:
+        window_items = [i for i in items if isinstance(i, _WindowItem)]
+        scores = np.zeros(0, dtype=np.float32)
+        if window_items:
+            t0 = time.perf_counter()
+            scores = self.classifier.score(np.stack([w.feats for w in window_items]))
+            elapsed = time.perf_counter() - t0
+            self.stage_seconds["inference"] += elapsed
+            self._latencies.append(elapsed * 1000)
+            self.windows_scored += len(window_items)
+            self.batches += 1
+        t0 = time.perf_counter()
+        next_score = iter(scores)
+        for item in items:
+            if isinstance(item, _WindowItem):
+                score = float(next(next_score))
+                for judgement in self._decider(item.stream).on_score(item.spec, score):
+                    self._judged(item.stream, judgement, item.t_ready)
+            elif isinstance(item, _UtteranceItem):
+                for judgement in self._decider(item.stream).on_end(item.end):
+                    self._judged(item.stream, judgement, item.t_ready)
+            elif isinstance(item, _StreamEndItem):
+                self._deciders.pop(item.stream, None)
+                with self._streams_lock:
+                    source = self._streams[item.stream].source.description
+                self._emit(StreamEvent(item.stream, item.state, item.detail, source))
+            elif isinstance(item, _ReconfigureItem):
+                self._threshold = self._resolve_threshold(item.decision)
+                self.settings = replace(self.settings, decision=item.decision)
+                for decider in self._deciders.values():
+                    decider.reconfigure(item.decision, self._threshold)
+        self.stage_seconds["decision"] += time.perf_counter() - t0
+
+    def _decider(self, stream: str) -> UtteranceDecider:
+        decider = self._deciders.get(stream)
+        if decider is None:
+            decider = self._deciders[stream] = UtteranceDecider(self.settings.decision, self._threshold)
+        return decider
+
+    def _judged(self, stream: str, judgement: Judgement, t_ready: float) -> None:
+        self.judgements += 1
+        if judgement.kind == "alert":
+            self._alerts[stream] = self._alerts.get(stream, 0) + 1
+        self._emit(JudgementEvent(stream, judgement, self.classifier.model_id, self.classifier.sha256, t_ready))
+
+    def _resolve_threshold(self, decision: DecisionSettings) -> float:
+        return decision.threshold if decision.threshold is not None else self.classifier.threshold
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    # ----------------------------------------------------------------- stats
+    def stats(self) -> dict:
+        """Counters for heartbeats, metrics and the benchmark (a consistent-enough snapshot, no locks on hot paths)."""
+        streams = {}
+        for s in self._snapshot():
+            streams[s.id] = {
+                "audio_s": round(s.samples_in / SAMPLE_RATE, 3),
+                "speech_s": round(s.vad.speech_samples / SAMPLE_RATE, 3),
+                "windows": s.windows,
+                "utterances": s.utterances,
+                "alerts": self._alerts.get(s.id, 0),
+                "dropped_s": round(s.ring.dropped / SAMPLE_RATE, 3),
+                "ring_fill": round(s.ring.available() / s.ring.capacity, 3),
+                "state": "ended" if s.closed else ("speech" if s.vad.in_speech else "silence"),
+            }
+        lat = sorted(self._latencies)
+        return {
+            "streams": streams,
+            "audio_s": round(sum(v["audio_s"] for v in streams.values()), 3),
+            "speech_s": round(sum(v["speech_s"] for v in streams.values()), 3),
+            "dropped_s": round(sum(v["dropped_s"] for v in streams.values()), 3),
+            "windows_scored": self.windows_scored,
+            "batches": self.batches,
+            "queue_depth": self._queue.qsize(),
+            "inference_ms_p50": round(lat[len(lat) // 2], 3) if lat else None,
+            "inference_ms_p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3) if lat else None,
+        }
