@@ -15,7 +15,7 @@ import numpy as np
 
 from voxwatch.pipeline.features import FeatureSettings, features, frame_features, normalize
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.windower import WindowSpec
+from voxwatch.pipeline.windower import WindowSpec, tile_to_length
 
 
 class StreamFeatureBuffer:
@@ -48,7 +48,7 @@ class StreamFeatureBuffer:
         """Features of the window ``spec`` (its audio must still be in the history)."""
         if spec.padded:
             audio = self.audio.peek(spec.start, spec.end)
-            return features(np.resize(audio, self.window_samples), self.settings)
+            return features(tile_to_length(audio, self.window_samples), self.settings)
         if spec.start % self._step or self.settings.preemph:
             return features(self.audio.peek(spec.start, spec.end), self.settings)
         first = spec.start // self._step

@@ -14,8 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.vad import SAMPLE_RATE, SpeechEnd, SpeechEvent, SpeechStart
+
+
+def tile_to_length(audio: np.ndarray, length: int) -> np.ndarray:
+    """The padding rule for short segments (and short training clips): repeat the audio until ``length``."""
+    audio = np.asarray(audio)
+    if len(audio) == 0:
+        raise ValueError("cannot pad empty audio")
+    return np.resize(audio, length) if len(audio) != length else audio
 
 
 @dataclass(frozen=True)
