@@ -132,6 +132,7 @@ class VadGate:
                 self._run_start = index
             self._run += 1
             if self._run >= self._hang_frames:
+                self.speech_samples -= self._run * self._frame  # the hangover was not speech
                 return [self._end(self._run_start)]
         if (index + self._frame - self._speech_start) // self._frame >= self._max_frames:
             end = index + self._frame

@@ -1,0 +1,68 @@
+import pytest
+
+from voxwatch.errors import ConfigError
+from voxwatch.pipeline.decision import DecisionSettings, UtteranceDecider, aggregate_scores
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+
+SR = 16000
+
+
+def feed(decider, utterance, scores, start=0):
+    out = []
+    for i, s in enumerate(scores):
+        out += decider.on_score(WindowSpec(utterance, start + i * SR, start + (i + 2) * SR), s)
+    end = start + (len(scores) + 1) * SR
+    out += decider.on_end(UtteranceEnd(utterance, start, end, len(scores)))
+    return out
+
+
+def test_aggregates():
+    assert aggregate_scores([0.2, 0.4, 0.9]) == pytest.approx(0.5)
+    assert aggregate_scores([0.2, 0.4, 0.9], "median") == pytest.approx(0.4)
+    assert aggregate_scores([0.2, 0.4, 0.9], "max") == pytest.approx(0.9)
+    with pytest.raises(ValueError):
+        aggregate_scores([])
+
+
+def test_one_verdict_per_utterance_and_alert_when_fake():
+    d = UtteranceDecider(DecisionSettings(early_windows=0), threshold=0.5)
+    real = feed(d, 0, [0.1, 0.2, 0.3])
+    assert [(j.kind, j.verdict) for j in real] == [("verdict", "real")]
+    assert real[0].score == pytest.approx(0.2) and real[0].windows == 3
+    fake = feed(d, 1, [0.7, 0.9], start=100 * SR)
+    assert [(j.kind, j.verdict) for j in fake] == [("alert", "fake"), ("verdict", "fake")]
+
+
+def test_early_alert_after_n_consecutive_windows_then_no_second_alert():
+    d = UtteranceDecider(DecisionSettings(early_windows=2, refractory_s=0), threshold=0.5)
+    out = feed(d, 0, [0.9, 0.2, 0.8, 0.9, 0.95])
+    alerts = [j for j in out if j.kind == "alert"]
+    assert len(alerts) == 1 and alerts[0].early and alerts[0].windows == 4
+    assert out[-1].kind == "verdict" and out[-1].verdict == "fake"
+
+
+def test_refractory_suppresses_alerts_not_verdicts():
+    d = UtteranceDecider(DecisionSettings(early_windows=0, refractory_s=10.0), threshold=0.5)
+    first = feed(d, 0, [0.9, 0.9])
+    second = feed(d, 1, [0.9, 0.9], start=5 * SR)  # ends 8 s after the first alert
+    third = feed(d, 2, [0.9, 0.9], start=30 * SR)
+    assert [j.kind for j in first] == ["alert", "verdict"]
+    assert [j.kind for j in second] == ["verdict"]
+    assert [j.kind for j in third] == ["alert", "verdict"]
+
+
+def test_utterance_without_windows_gives_nothing():
+    d = UtteranceDecider(DecisionSettings(), 0.5)
+    assert d.on_end(UtteranceEnd(0, 0, 100, 0)) == []
+
+
+def test_reconfigure_changes_threshold():
+    d = UtteranceDecider(DecisionSettings(early_windows=0), 0.5)
+    d.reconfigure(DecisionSettings(early_windows=0, threshold=0.1), 0.1)
+    assert feed(d, 0, [0.2, 0.2])[-1].verdict == "fake"
+
+
+@pytest.mark.parametrize("bad", [{"aggregate": "mode"}, {"threshold": 1.5}, {"early_windows": -1}])
+def test_bad_settings(bad):
+    with pytest.raises(ConfigError):
+        DecisionSettings(**bad)

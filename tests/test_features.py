@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+from helpers import speech_like
+
+from voxwatch.errors import ConfigError
+from voxwatch.pipeline.features import FeatureSettings, features, frame_features, normalize
+
+
+def test_shape_counts_only_complete_frames():
+    s = FeatureSettings()
+    out = features(speech_like(2.0), s)
+    assert out.shape == (198, 40)  # 1 + (32000 - 400) // 160
+    assert out.dtype == np.float32
+    assert features(np.zeros(399, np.float32), s).shape == (0, 40)
+    assert s.n_frames(400) == 1
+
+
+def test_mfcc_shape_and_int16_equals_float():
+    s = FeatureSettings(kind="mfcc", numcep=13)
+    x = speech_like(1.0)
+    pcm = (x * 32768).astype(np.int16)
+    assert features(x, s).shape == (98, 13)
+    np.testing.assert_allclose(features(pcm, s), features(pcm.astype(np.float64) / 32768, s), atol=1e-5)
+
+
+def test_cmvn_removes_gain():
+    s = FeatureSettings(log_floor=-60.0)  # keep the floor out of the way of the quiet copy
+    x = speech_like(2.0, level=0.3)
+    np.testing.assert_allclose(features(x, s), features(x * 0.05, s), atol=2e-3)
+    out = features(x, s)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
+    # without normalisation the level shows
+    raw = FeatureSettings(normalize="none")
+    assert features(x, raw).mean() - features(x * 0.05, raw).mean() > 5
+
+
+def test_log_floor_hides_digital_silence():
+    s = FeatureSettings(normalize="none", log_floor=-20.0)
+    assert frame_features(np.zeros(1600, np.float32), s).min() == pytest.approx(-20.0)
+
+
+def test_normalize_modes():
+    rows = np.random.default_rng(0).normal(3, 2, size=(100, 5)).astype(np.float32)
+    assert np.allclose(normalize(rows, FeatureSettings(normalize="cmn")).mean(0), 0, atol=1e-5)
+    assert np.allclose(normalize(rows, FeatureSettings(normalize="cmvn")).std(0), 1, atol=1e-3)
+    assert np.array_equal(normalize(rows, FeatureSettings(normalize="none")), rows)
+
+
+def test_digest_is_stable_and_sensitive():
+    a, b = FeatureSettings(), FeatureSettings()
+    assert a.digest() == b.digest() and hash(a) == hash(b)
+    assert FeatureSettings(nfilt=26).digest() != a.digest()
+    assert FeatureSettings.from_dict(a.to_dict()) == a
+
+
+@pytest.mark.parametrize("bad", [{"kind": "spectrogram"}, {"normalize": "l2"}, {"nfft": 256},
+                                 {"kind": "mfcc", "numcep": 41}, {"preemph": 1.5}])
+def test_invalid_settings_rejected(bad):
+    with pytest.raises(ConfigError):
+        FeatureSettings(**bad)
+
+
+def test_from_dict_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match="unknown"):
+        FeatureSettings.from_dict({"kind": "mfcc", "bogus": 1})
