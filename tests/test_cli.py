@@ -1,0 +1,40 @@
+"""The command line: help, one-line errors, and the daemon side working without torch or PortAudio."""
+
+import subprocess
+import sys
+
+BLOCK = "import sys; sys.modules['torch'] = None; sys.modules['sounddevice'] = None; "
+
+
+def voxwatch(*args, prelude: str = "", timeout: float = 60):
+    code = prelude + "from voxwatch.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    if "import sys" not in code:
+        code = "import sys; " + code
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_commands_without_torch():
+    result = voxwatch("--help", prelude=BLOCK)
+    assert result.returncode == 0, result.stderr
+    for command in ("replay", "score", "tail"):
+        assert command in result.stdout
+
+
+def test_replay_runs_without_torch_and_portaudio(loud_model, loud_config, audio_files):
+    result = voxwatch("replay", "--no-publish", "--json", "--model", str(loud_model), "--config", str(loud_config),
+                      str(audio_files["loud"]), prelude=BLOCK)
+    assert result.returncode == 0, result.stderr
+    assert '"fake": 1' in result.stdout
+
+
+def test_bad_config_is_one_line(tmp_path, audio_files):
+    bad = tmp_path / "c.toml"
+    bad.write_text("[vad]\nframe_ms = 25\n")
+    result = voxwatch("score", "--config", str(bad), str(audio_files["loud"]))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["voxwatch: error: vad.frame_ms must be 10, 20 or 30, not 25"]
+
+
+def test_no_command_prints_help():
+    result = voxwatch()
+    assert result.returncode == 2 and "usage" in result.stdout

@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from voxwatch.config import Config, config_from_dict, load_config
+from voxwatch.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_toml_equals_builtin_defaults():
+    config = load_config(ROOT / "configs" / "default.toml")
+    defaults = Config()
+    assert config.pipeline == defaults.pipeline
+    assert config.publish == defaults.publish
+
+
+def test_values_and_threshold_forms():
+    c = config_from_dict({"decision": {"threshold": 0.7, "aggregate": "max"}, "window": {"hop_s": 0.5},
+                          "publish": {"bind": "tcp://127.0.0.1:7000"}})
+    assert c.pipeline.decision.threshold == 0.7 and c.pipeline.decision.aggregate == "max"
+    assert c.pipeline.window.hop_s == 0.5
+    assert c.publish.bind == ("tcp://127.0.0.1:7000",)
+    assert config_from_dict({"decision": {"threshold": "model"}}).pipeline.decision.threshold is None
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"vad": {"aggresiveness": 2}}, "unknown key"),
+    ({"bogus": {}}, "unknown section"),
+    ({"window": {"window_s": "two"}}, "expected float"),
+    ({"decision": {"threshold": "high"}}, "threshold"),
+    ({"vad": {"frame_ms": 25}}, "frame_ms"),
+    ({"features": 3}, "must be a table"),
+])
+def test_bad_values_are_clear_errors(data, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(data)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vad\naggressiveness = 2")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(bad)
+
+
+def test_model_path_relative_to_config(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\npath = "models/m.onnx"\n')
+    assert load_config(path).model == str(tmp_path / "models" / "m.onnx")

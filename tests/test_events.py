@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from voxwatch.daemon.events import (
+    MalformedMessage,
+    decode_message,
+    encode,
+    judgement_fields,
+    safe_stream_id,
+    topic_for,
+)
+from voxwatch.daemon.subscriber import SeqTracker
+from voxwatch.pipeline.decision import Judgement
+
+
+def body(**extra):
+    base = {"schema": 1, "type": "stream", "daemon": {"id": "d1", "host": "h", "pid": 7}, "stream": "s",
+            "seq": 3, "ts": 1.0, "state": "started"}
+    return {**base, **extra}
+
+
+def test_roundtrip_alert():
+    j = Judgement("alert", 2, 16000, 48000, 0.91, 0.5, "fake", 2, True)
+    fields = judgement_fields(j, "m", "abc")
+    assert fields["start_s"] == 1.0 and fields["end_s"] == 3.0 and fields["model"] == {"id": "m", "sha256": "abc"}
+    msg = body(type="alert", latency_ms=1.0, **fields)
+    topic, decoded = decode_message(encode(topic_for("alert", "s"), msg))
+    assert topic == "voxwatch.alert.s" and decoded == msg
+
+
+@pytest.mark.parametrize("frames, reason", [
+    ([b"voxwatch.stream.s"], "expected 2 frames"),
+    ([b"voxwatch.stream.s", b"{not json"], "undecodable"),
+    ([b"voxwatch.stream.s", b"[1, 2]"], "not a JSON object"),
+    ([b"voxwatch.stream.s", json.dumps(body(schema=99)).encode()], "schema version"),
+    ([b"voxwatch.stream.s", json.dumps(body(type="nope")).encode()], "unknown type"),
+    ([b"voxwatch.alert.s", json.dumps(body()).encode()], "does not match"),
+    ([b"voxwatch.stream.s", json.dumps(body(seq=-1)).encode()], "seq"),
+    ([b"voxwatch.stream.s", json.dumps(body(daemon="x")).encode()], "daemon"),
+    ([b"voxwatch.stream.s", json.dumps({k: v for k, v in body().items() if k != "state"}).encode()], "without"),
+    ([b"\xff\xfe", b"{}"], "undecodable"),
+    ([b"voxwatch.stream.s", b" " * 2_000_000], "exceeds"),
+])
+def test_malformed_messages_are_rejected(frames, reason):
+    with pytest.raises(MalformedMessage, match=reason):
+        decode_message(frames)
+
+
+def test_stream_ids_are_topic_safe():
+    assert safe_stream_id("my call #1.wav") == "my_call_1.wav"
+    assert safe_stream_id("///") == "stream"
+
+
+def test_seq_tracker_counts_gaps_but_not_restarts():
+    t = SeqTracker()
+    assert t.observe(body(seq=0)) == 0
+    assert t.observe(body(seq=1)) == 0
+    assert t.observe(body(seq=5)) == 3
+    assert t.observe(body(seq=0, daemon={"id": "d1", "pid": 8})) == 0  # restarted daemon
+    assert t.observe(body(seq=0, daemon={"id": "d2", "pid": 1})) == 0
+    assert t.gaps == {"d1": 3}
