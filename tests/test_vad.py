@@ -49,7 +49,7 @@ def test_max_utterance_splits_long_speech():
     events = run(VadGate(VadSettings(max_utterance_s=1.0, hangover_ms=300)), speech_like(3.5))
     starts = [e for e in events if isinstance(e, SpeechStart)]
     assert len(starts) >= 3
-    for end, start in zip(events[1::2], events[2::2]):
+    for end, start in zip(events[1::2], events[2::2], strict=False):
         assert end.sample == start.sample  # split without losing audio
 
 
