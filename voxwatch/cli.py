@@ -20,6 +20,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("replay", "voxwatch.daemon.replay"),
     ("score", "voxwatch.daemon.score"),
     ("tail", "voxwatch.daemon.tail"),
+    ("train", "voxwatch.training.cli_train"),
+    ("export", "voxwatch.training.cli_export"),
+    ("eval", "voxwatch.training.cli_eval"),
 ]
 
 

@@ -1,0 +1,140 @@
+"""A tiny end-to-end run: train a few steps on generated audio -> export (parity) -> daemon classifier -> score
+-> eval report. Needs torch (the ``train`` extra); skips without it unless VOXWATCH_REQUIRE_ALL_TESTS is set."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import SR, speech_like, write_wav
+
+from voxwatch.cli import main
+from voxwatch.pipeline.classifier import OnnxClassifier
+from voxwatch.pipeline.features import FeatureSettings
+
+NO_TORCH = "import sys; sys.modules['torch'] = None; from voxwatch.cli import main; "
+
+
+def require_torch():
+    if importlib.util.find_spec("torch") is None:
+        if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
+            pytest.fail("torch is required (pip install -e '.[train]')")
+        pytest.skip("torch not installed")
+
+
+def buzzy(seconds: float, seed: int) -> np.ndarray:
+    """The "fake" class: a flat-pitched pulse train through a fixed resonance, no breath noise."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    period = int(SR / rng.uniform(90, 110))
+    pulses = np.zeros(n)
+    pulses[::period] = 1.0
+    t = np.arange(int(0.01 * SR)) / SR
+    ring = np.exp(-t * 300) * np.sin(2 * np.pi * rng.uniform(700, 900) * t)
+    x = np.convolve(pulses, ring)[:n] * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * np.arange(n) / SR))
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    rows = ["path,label,source,speaker,split,duration_s"]
+    i = 0
+    for split, n in (("train", 4), ("dev", 2), ("test", 2)):
+        for k in range(n):
+            i += 1
+            seconds = 1.2 if k == 0 else 3.0  # one clip shorter than a window: tiled
+            real = write_wav(root / f"real{i}.wav", speech_like(seconds, seed=i, f0=120 + 10 * k))
+            fake = write_wav(root / f"fake{i}.wav", buzzy(seconds, seed=i))
+            rows.append(f"{real.name},bonafide,synthetic-speech,r{i},{split},{seconds}")
+            rows.append(f"{fake.name},spoof,buzz,f{i},{split},{seconds}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tmp_path_factory) -> Path:
+    require_torch()
+    out = tmp_path_factory.mktemp("run")
+    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--max-steps", "3",
+               "--batch-size", "8", "--copies", "2", "--workers", "1", "--seed", "3"])
+    assert rc == 0
+    return out
+
+
+def test_train_writes_checkpoint_history_and_curves(trained):
+    assert (trained / "best.pt").is_file()
+    history = json.loads((trained / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(np.isfinite(h["train_loss"]) and 0 <= h["dev_eer"] <= 1 for h in history)
+    assert (trained / "curves.png").stat().st_size > 1000
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["training"]["splits"]["train"] == {"clips": 8, "real": 4, "fake": 4,
+                                                      "sources": {"buzz": 4, "synthetic-speech": 4}}
+
+
+def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
+    model = tmp_path / "m.onnx"
+    assert main(["export", str(trained / "best.pt"), "--out", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "parity: max |torch - onnxruntime|" in out
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["feature_hash"] == FeatureSettings().digest()
+    assert card["n_frames"] == 198 and card["window_s"] == 2.0
+    assert 0.0 <= card["threshold"] <= 1.0
+    assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
+    assert card["training"]["splits"]["dev"]["clips"] == 4
+    clf = OnnxClassifier(model, FeatureSettings(), 2.0)
+    scores = clf.score(np.zeros((3, 198, 40), np.float32))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+    wav = write_wav(tmp_path / "speech.wav", np.concatenate([np.zeros(4000, np.float32), speech_like(3.0)]))
+    proc = subprocess.run([sys.executable, "-m", "voxwatch", "score", str(wav), "--model", str(model), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout.splitlines()[0])
+    assert record["verdict"] in ("fake", "real") and record["model"] == card["model_id"]
+
+
+def test_export_int8_reports_score_change(trained, tmp_path, capsys):
+    model = tmp_path / "q.onnx"
+    assert main(["export", str(trained / "best.pt"), "--out", str(model), "--int8"]) == 0
+    assert "int8: score change max" in capsys.readouterr().out
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert set(card["metrics"]["int8"]) >= {"max_abs_score_change", "dev_eer_int8"}
+    assert OnnxClassifier(model).score(np.zeros((1, 198, 40), np.float32)).shape == (1,)
+
+
+def test_export_fails_above_tolerance(trained, tmp_path):
+    model = tmp_path / "strict.onnx"
+    assert main(["export", str(trained / "best.pt"), "--out", str(model), "--tolerance", "-1"]) == 2
+    assert not model.exists()
+
+
+def test_eval_report(trained, tiny_corpus, tmp_path):
+    model = tmp_path / "m.onnx"
+    assert main(["export", str(trained / "best.pt"), "--out", str(model)]) == 0
+    report = tmp_path / "report"
+    assert main(["eval", "--data", str(tiny_corpus), "--model", str(model), "--report", str(report),
+                 "--telephone", "--workers", "1"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    clean = metrics["conditions"]["clean"]
+    assert clean["clips"] == 4 and clean["real"] == 2
+    assert set(clean["per_source"]) == {"buzz", "synthetic-speech"}
+    assert "telephone-8k" in metrics["conditions"]
+    text = (report / "report.md").read_text()
+    assert "| clean |" in text and "Confusion matrix" in text
+    for png in ("roc.png", "det.png", "hist.png"):
+        assert (report / png).stat().st_size > 1000
+
+
+def test_train_without_torch_says_how_to_install(tiny_corpus, tmp_path):
+    code = NO_TORCH + f"raise SystemExit(main(['train', '--data', {str(tiny_corpus)!r}, '--out', {str(tmp_path)!r}]))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "pip install -e '.[train]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

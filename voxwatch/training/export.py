@@ -1,0 +1,155 @@
+"""Checkpoint -> ONNX (+ optional INT8) with a parity check and the JSON model card.
+
+Parity: the exported graph scores the run's dev windows (real inputs, not random noise) and its scores are
+compared with torch's; a max abs difference above ``tolerance`` deletes the file and fails the export. INT8 uses
+onnxruntime's static quantisation (QDQ, per-channel weights, activations calibrated on dev windows); its score
+change against the float graph and its dev EER are reported and recorded in the card. The card's threshold is
+the dev EER threshold of the exported graph itself (clip scores aggregated like the daemon does).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxwatch.errors import ModelError
+from voxwatch.models.card import ModelCard, file_sha256
+from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.training import metrics
+from voxwatch.training.featureset import FeatureSet
+
+INPUT_NAME = "features"
+OUTPUT_NAME = "fake_prob"
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    card: ModelCard
+    parity_max_abs_diff: float
+    int8: dict[str, Any] = field(default_factory=dict)
+
+
+def ort_scores(path: Path, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    out = [session.run(None, {name: np.asarray(x[i : i + batch_size], np.float32)[:, None]})[0].reshape(-1)
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def dev_metrics(window_scores: np.ndarray, dev: FeatureSet, labels: np.ndarray) -> dict[str, float]:
+    clip = metrics.clip_scores(window_scores, dev.clip, len(labels))
+    ok = ~np.isnan(clip)
+    rate, threshold = metrics.eer(labels[ok], clip[ok])
+    return {"eer": rate, "threshold": threshold, "auc": metrics.roc_auc(labels[ok], clip[ok]),
+            "window_eer": metrics.eer(dev.y, window_scores)[0], "clips": int(ok.sum())}
+
+
+class _Calibration:
+    """onnxruntime CalibrationDataReader over dev windows."""
+
+    def __init__(self, x: np.ndarray, batch: int = 32) -> None:
+        self._batches = iter([np.asarray(x[i : i + batch], np.float32)[:, None] for i in range(0, len(x), batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {INPUT_NAME: batch}
+
+
+def quantize_int8(float_path: Path, out_path: Path, calibration: np.ndarray) -> None:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(_Calibration, CalibrationDataReader):
+        pass
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepped = Path(tmp) / "prep.onnx"
+        quant_pre_process(str(float_path), str(prepped))
+        quantize_static(str(prepped), str(out_path), Reader(calibration), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+
+
+def export(checkpoint: Path, out: Path, int8: bool = False, tolerance: float = 1e-4, model_id: str = "",
+           max_parity_windows: int = 2048) -> ExportResult:
+    import torch
+
+    from voxwatch.training.model import WithSigmoid, build
+    from voxwatch.training.train import predict
+
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise ModelError(f"{checkpoint}: checkpoint not found")
+    try:
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise ModelError(f"{checkpoint}: cannot load checkpoint ({exc.__class__.__name__})") from None
+    settings = FeatureSettings.from_dict(ckpt["features"])
+    window_s = float(ckpt["window"]["window_s"])
+    n_frames = settings.n_frames(int(round(window_s * settings.sample_rate)))
+    dev_path = checkpoint.parent / ckpt["dev_set"]
+    labels_path = checkpoint.parent / ckpt["dev_labels"]
+    if not dev_path.is_file() or not labels_path.is_file():
+        raise ModelError(f"{checkpoint}: its dev windows ({dev_path.name}, {labels_path.name}) are missing beside it")
+    dev = FeatureSet.load(dev_path)
+    dev_labels = np.load(labels_path)
+    net = build(ckpt["model_config"])
+    net.load_state_dict(ckpt["state_dict"])
+    net.eval()
+    wrapped = WithSigmoid(net).eval()
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / "float.onnx"
+        dummy = torch.from_numpy(np.asarray(dev.x[:2], np.float32))[:, None]
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation notices are not for users
+            warnings.simplefilter("ignore", DeprecationWarning)
+            axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
+            torch.onnx.export(wrapped, (dummy,), str(float_path), input_names=[INPUT_NAME],
+                              output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch_scores = predict(net, dev.x)
+        onnx_scores = ort_scores(float_path, dev.x)
+        sample = slice(0, max_parity_windows)
+        diff = float(np.max(np.abs(torch_scores[sample] - onnx_scores[sample])))
+        print(f"parity: max |torch - onnxruntime| = {diff:.2e} over {min(len(dev), max_parity_windows)} dev windows "
+              f"(tolerance {tolerance:.0e})")
+        if not diff <= tolerance:
+            raise ModelError(f"parity check failed: max abs diff {diff:.3g} > tolerance {tolerance:.3g}")
+        float_dev = dev_metrics(onnx_scores, dev, dev_labels)
+        int8_info: dict[str, Any] = {}
+        if int8:
+            rng = np.random.default_rng(0)
+            calib = dev.x[np.sort(rng.choice(len(dev), min(len(dev), 512), replace=False))]
+            quantize_int8(float_path, out, calib)
+            q_scores = ort_scores(out, dev.x)
+            change = np.abs(q_scores - onnx_scores)
+            q_dev = dev_metrics(q_scores, dev, dev_labels)
+            int8_info = {"max_abs_score_change": float(change.max()), "mean_abs_score_change": float(change.mean()),
+                         "dev_eer_float": float_dev["eer"], "dev_eer_int8": q_dev["eer"]}
+            print(f"int8: score change max {change.max():.4f}, mean {change.mean():.4f}; dev EER float "
+                  f"{100 * float_dev['eer']:.2f}% -> int8 {100 * q_dev['eer']:.2f}%")
+            final_dev = q_dev
+        else:
+            out.write_bytes(float_path.read_bytes())
+            final_dev = float_dev
+    sha = file_sha256(out)
+    model_id = model_id or f"tinycnn-{settings.kind}{'-int8' if int8 else ''}-{sha[:8]}"
+    training = dict(ckpt.get("training", {}))
+    training.update({"epoch": ckpt.get("epoch"), "checkpoint": checkpoint.name, "model": ckpt["model_config"]})
+    card_metrics: dict[str, Any] = {"dev": final_dev, "parity_max_abs_diff": diff}
+    if int8_info:
+        card_metrics["int8"] = int8_info
+    card = ModelCard(model_id=model_id, features=settings, window_s=window_s, n_frames=n_frames,
+                     threshold=float(final_dev["threshold"]), onnx_sha256=sha, training=training,
+                     metrics=card_metrics)
+    card.save(out.with_suffix(".json"))
+    return ExportResult(out, card, diff, int8_info)
