@@ -23,7 +23,7 @@ def test_scores_a_batch_in_one_call(tmp_path):
 
 def test_refuses_model_with_other_feature_settings(tmp_path):
     path = build_mean_model(tmp_path / "m.onnx")
-    with pytest.raises(ModelError, match="normalize: model 'none' vs pipeline 'cmvn'"):
+    with pytest.raises(ModelError, match="normalize: model 'none' vs pipeline 'cmn'"):
         OnnxClassifier(path, FeatureSettings(), 2.0)
     with pytest.raises(ModelError, match="expects 2.0 s windows, pipeline uses 1.5 s"):
         OnnxClassifier(path, LOUDNESS_FEATURES, 1.5)
