@@ -16,6 +16,7 @@ from typing import Any
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.mic import CaptureSettings
 from voxwatch.pipeline.runner import PipelineSettings
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
@@ -46,9 +47,50 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class EvidenceSettings:
+    """The evidence store: each alert's audio as FLAC + JSON sidecar (see voxwatch.daemon.evidence)."""
+
+    enabled: bool = True
+    dir: str = ""  # "" means $XDG_STATE_HOME/voxwatch/evidence (~/.local/state/voxwatch/evidence)
+    max_files: int = 500  # unreviewed clips kept; the oldest are deleted first
+    max_mb: float = 200.0  # total size of unreviewed clips (FLAC + sidecars)
+    pad_s: float = 0.5  # audio kept before and after the alerted span
+    history_s: float = 45.0  # per-stream recent audio held in memory to cut clips from
+
+    def __post_init__(self) -> None:
+        if self.max_files <= 0 or self.max_mb <= 0 or self.pad_s < 0 or self.history_s <= 0:
+            raise ConfigError("evidence.max_files, max_mb and history_s must be > 0 and pad_s >= 0")
+
+    @property
+    def path(self) -> Path:
+        if self.dir:
+            return Path(self.dir).expanduser()
+        import os
+
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "voxwatch" / "evidence"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The optional Prometheus endpoint (see voxwatch.daemon.metrics)."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1"  # loopback by default; anything else prints a warning
+    port: int = 9356
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("metrics.port must be in 0..65535")
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     model: str = ""  # path to a .onnx (its .json beside it); "" means the bundled default model
     source: str = "<defaults>"
 
@@ -104,7 +146,7 @@ def _decision(values: dict[str, Any]) -> DecisionSettings:
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     data = dict(data)
-    known = set(_SECTIONS) | {"pipeline", "publish", "model"}
+    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -124,7 +166,13 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     model = str(model_section.get("path", ""))
     if model and not Path(model).is_absolute() and source not in ("<dict>", "<defaults>"):
         model = str((Path(source).parent / model).resolve())
-    return Config(pipeline=pipeline, publish=publish, model=model, source=source)
+    capture = _build(CaptureSettings, data.get("capture", {}), "capture")
+    evidence = _build(EvidenceSettings, data.get("evidence", {}), "evidence")
+    if evidence.dir and not Path(evidence.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
+        evidence = dataclasses.replace(evidence, dir=str((Path(source).parent / evidence.dir).resolve()))
+    metrics = _build(MetricsSettings, data.get("metrics", {}), "metrics")
+    return Config(pipeline=pipeline, publish=publish, capture=capture, evidence=evidence, metrics=metrics,
+                  model=model, source=source)
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -159,6 +159,8 @@ class Pipeline:
         self.judgements = 0
         self._alerts: dict[str, int] = {}
         self._latencies: deque[float] = deque(maxlen=2048)  # inference ms per batch
+        # called by the inference worker after each batch with (seconds, windows); must not block (metrics use it)
+        self.batch_observers: list[Callable[[float, int], None]] = []
         self.stage_seconds = {"vad": 0.0, "features": 0.0, "inference": 0.0, "decision": 0.0}
 
     # ----------------------------------------------------------------- lifecycle
@@ -322,6 +324,8 @@ class Pipeline:
             elapsed = time.perf_counter() - t0
             self.stage_seconds["inference"] += elapsed
             self._latencies.append(elapsed * 1000)
+            for observe in self.batch_observers:
+                observe(elapsed, len(window_items))
             self.windows_scored += len(window_items)
             self.batches += 1
         t0 = time.perf_counter()

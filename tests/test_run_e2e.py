@@ -1,0 +1,191 @@
+"""End to end through a (virtual) microphone: `voxwatch run --device pulse` as a subprocess, audio played into a
+private PulseAudio null sink, events read on a real SUB socket.
+
+The model reacts to loudness (``build_mean_model`` on un-normalised features), so loud speech is "fake" and the
+same speech 28 dB quieter is "real". Covered: verdicts and alerts, evidence clips (mode 0600), SIGHUP reloading
+the threshold without a restart, SIGTERM with a final ``stopping`` status and exit 0; and the fault path: the
+sound server killed mid-stream -> stream error, heartbeats go on, server back -> recovered, verdicts flow again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from daemon_helpers import EventCollector, free_port, voxwatch, write_config
+from helpers import build_mean_model, silence, speech_like, write_wav
+from vmic import virtual_mic  # noqa: F401  (fixture)
+
+from voxwatch.pipeline.sources import load_audio
+
+pytestmark = pytest.mark.mic
+
+BASE_CONFIG = """
+[features]
+normalize = "none"
+[publish]
+heartbeat_s = 0.5
+daemon_id = "e2e"
+[capture]
+stall_s = 2.0
+retry_initial_s = 0.3
+retry_max_s = 1.0
+[evidence]
+dir = "{evidence}"
+pad_s = 0.2
+[decision]
+threshold = {threshold}
+"""
+
+
+@pytest.fixture(scope="module")
+def mic_model(tmp_path_factory) -> Path:
+    # espeak-ng speech at peak 0.5 averages about -10 in log filterbank energy, 28 dB quieter about -16.5
+    return build_mean_model(tmp_path_factory.mktemp("micmodel") / "mean.onnx", scale=1.0, offset=-13.0)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> dict[str, Path]:
+    """Real speech from espeak-ng (synthetic speech-like audio where espeak-ng is absent and not required)."""
+    d = tmp_path_factory.mktemp("speech")
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-w", str(d / "raw.wav"), "the quick brown fox jumps over the lazy dog"],
+                       check=True, capture_output=True)
+        voice = load_audio(d / "raw.wav")
+        voice = voice / np.abs(voice).max()
+    elif os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
+        pytest.fail("espeak-ng missing")
+    else:
+        voice = speech_like(2.5, 1.0) / 0.3 * 0.6
+    files = {}
+    for name, peak in (("loud", 0.5), ("quiet", 0.02)):
+        audio = np.concatenate([silence(0.3, 0.0), voice * peak, silence(0.6, 0.0)]).astype(np.float32)
+        files[name] = write_wav(d / f"{name}.wav", audio)
+    return files
+
+
+def start_daemon(tmp_path: Path, mic, model: Path, threshold: float = 0.5):
+    url = f"tcp://127.0.0.1:{free_port()}"
+    config = write_config(tmp_path / "run.toml", BASE_CONFIG.format(evidence=tmp_path / "evidence",
+                                                                    threshold=threshold))
+    collector = EventCollector(url)
+    proc = voxwatch("-v", "run", "--device", "pulse", "--model", str(model), "--config", str(config),
+                    "--publish", url, env=mic.env)
+    return proc, collector, config
+
+
+def capturing(topic: str, body: dict) -> bool:
+    stream = body.get("streams", {}).get("pulse", {}) if body["type"] == "status" else {}
+    return stream.get("capture_state") == "capturing"
+
+
+def verdict(expected: str, threshold: float | None = None):
+    def match(topic: str, body: dict) -> bool:
+        return (body["type"] == "verdict" and body["verdict"] == expected
+                and (threshold is None or abs(body["threshold"] - threshold) < 1e-6))
+    return match
+
+
+def stop(proc: subprocess.Popen, collector: EventCollector) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        collector.close()
+    return rc
+
+
+def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, speech, tmp_path):  # noqa: F811
+    proc, events, config = start_daemon(tmp_path, virtual_mic, mic_model)
+    try:
+        events.wait_for(capturing, timeout=20)
+        started = events.wait_for(lambda t, b: b["type"] == "stream", timeout=1) if events.of_type("stream") \
+            else None
+        virtual_mic.play(speech["loud"])
+        fake = events.wait_for(verdict("fake"), timeout=10)
+        assert fake["stream"] == "pulse" and fake["daemon"]["id"] == "e2e" and fake["score"] > 0.5
+        alert = events.wait_for(lambda t, b: t == "voxwatch.alert.pulse", timeout=2)
+        assert alert["utterance"] == fake["utterance"]
+        mark = events.count()
+        virtual_mic.play(speech["quiet"])
+        real = events.wait_for(verdict("real"), timeout=10, after=mark)
+        assert real["score"] < 0.5 and real["utterance"] > fake["utterance"]
+
+        # evidence: one clip for the one alert, private files
+        evidence = tmp_path / "evidence"
+        events.wait_for(lambda t, b: b["type"] == "status" and b["counters"].get("evidence_saved") == 1, timeout=5)
+        clips = sorted(evidence.glob("*.flac"))
+        assert len(clips) == 1 and clips[0].with_suffix(".json").exists()
+        for path in (clips[0], clips[0].with_suffix(".json")):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(evidence.stat().st_mode) == 0o700
+        clip = load_audio(clips[0])
+        assert 1.5 < len(clip) / 16000 < 6.0 and np.abs(clip).max() > 0.2  # the loud speech, not silence
+
+        # SIGHUP: a new threshold applies to the next utterance, capture goes on without a restart
+        write_config(config, BASE_CONFIG.format(evidence=evidence, threshold=0.99))
+        audio_before = events.of_type("status")[-1]["counters"]["audio_s"]
+        proc.send_signal(signal.SIGHUP)
+        events.wait_for(lambda t, b: b["type"] == "status" and b["counters"].get("threshold") == 0.99, timeout=5)
+        mark = events.count()
+        virtual_mic.play(speech["loud"])
+        judged = events.wait_for(verdict("real", threshold=0.99), timeout=10, after=mark)
+        assert judged["score"] > 0.5  # the same loud speech, now under the raised threshold
+        assert not [b for b in events.of_type("stream", after=0) if b["state"] in ("error", "ended")]
+        status = events.of_type("status")[-1]
+        assert status["daemon"]["pid"] == proc.pid and status["counters"]["audio_s"] > audio_before
+    finally:
+        rc = stop(proc, events)
+    stderr = proc.stderr.read()
+    assert rc == 0, stderr
+    last = events.of_type("status")[-1]
+    assert last["state"] == "stopping"
+    assert "SIGHUP: reloaded" in stderr
+    assert started is None or started["state"] == "started"
+    seqs = [b["seq"] for _, b in events.events]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # nothing lost between daemon and this subscriber
+
+
+def test_run_survives_sound_server_crash(virtual_mic, mic_model, speech, tmp_path):  # noqa: F811
+    proc, events, _ = start_daemon(tmp_path, virtual_mic, mic_model)
+    try:
+        events.wait_for(capturing, timeout=20)
+        mark = events.count()
+        virtual_mic.kill()  # the device vanishes mid-stream
+        error = events.wait_for(lambda t, b: t == "voxwatch.stream.pulse" and b["state"] == "error", timeout=10,
+                                after=mark)
+        assert "pulse" in error["detail"]
+        at_error = events.count()
+        # the daemon keeps publishing heartbeats while the device is gone
+        events.wait_for(lambda t, b: b["type"] == "status", timeout=3, after=at_error)
+        beats = events.wait_for(lambda t, b: b["type"] == "status" and b["streams"]["pulse"]["capture_state"]
+                                == "error", timeout=3, after=at_error)
+        assert beats["streams"]["pulse"]["device_errors"] >= 1
+        virtual_mic.start()
+        events.wait_for(lambda t, b: t == "voxwatch.stream.pulse" and b["state"] == "recovered", timeout=20,
+                        after=at_error)
+        events.wait_for(capturing, timeout=10, after=events.count())
+        mark = events.count()
+        virtual_mic.play(speech["loud"])
+        events.wait_for(verdict("fake"), timeout=10, after=mark)
+    finally:
+        rc = stop(proc, events)
+    assert rc == 0, proc.stderr.read()
+    assert events.of_type("status")[-1]["state"] == "stopping"
+
+
+def test_run_unknown_device_is_one_line_error(virtual_mic, mic_model):  # noqa: F811
+    proc = subprocess.run([sys.executable, "-m", "voxwatch", "run", "--device", "no-such-device-xyz", "--model",
+                           str(mic_model), "--publish", f"tcp://127.0.0.1:{free_port()}"], env=virtual_mic.env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "no input device matches 'no-such-device-xyz'" in proc.stderr and "Traceback" not in proc.stderr
