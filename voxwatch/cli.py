@@ -20,6 +20,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("replay", "voxwatch.daemon.replay"),
     ("score", "voxwatch.daemon.score"),
     ("tail", "voxwatch.daemon.tail"),
+    ("broker", "voxwatch.daemon.broker"),
+    ("keys", "voxwatch.daemon.keys"),
     ("run", "voxwatch.daemon.run"),
     ("devices", "voxwatch.daemon.devices"),
     ("monitor", "voxwatch.daemon.monitor"),

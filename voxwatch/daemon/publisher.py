@@ -80,10 +80,6 @@ class EventPublisher:
         """Bind/connect in the publisher thread; raises VoxwatchError if an endpoint cannot be used."""
         if not self.settings.bind and not self.settings.connect:
             raise VoxwatchError("publish: no bind or connect endpoint configured")
-        for url in self.settings.bind:
-            if not is_loopback_endpoint(url):
-                log.warning("publishing on non-loopback endpoint %s without authentication: anyone who can reach "
-                            "it can read the alert stream", url)
         self._thread.start()
         if not self._ready.wait(timeout):
             raise VoxwatchError("publisher did not start in time")
@@ -134,7 +130,11 @@ class EventPublisher:
             sock.setsockopt(zmq.LINGER, self.settings.linger_ms)
             if self._configure:
                 self._configure(sock)
+            curve = sock.getsockopt(zmq.MECHANISM) == zmq.CURVE  # set by a CURVE configure_socket hook
             for url in self.settings.bind:
+                if not is_loopback_endpoint(url) and not curve:
+                    log.warning("publishing on non-loopback endpoint %s without CURVE: anyone who can reach it "
+                                "can read the alert stream (see README, Running a fleet)", url)
                 sock.bind(url)
                 self.bound.append(sock.getsockopt_string(zmq.LAST_ENDPOINT))
             for url in self.settings.connect:

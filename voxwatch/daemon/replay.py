@@ -8,6 +8,7 @@ import signal
 import sys
 
 from voxwatch.config import DEFAULT_PUBLISH_URL
+from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "run audio files through the detector as simulated live streams and publish events"
 log = logging.getLogger(__name__)
@@ -28,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="connect the publisher to a broker's frontend instead of binding (repeatable)")
     parser.add_argument("--wait-subscribers", type=float, default=0.0, metavar="S",
                         help="wait up to S seconds for a subscriber before starting, so none of its events are lost")
+    parser.add_argument("--daemon-id", metavar="ID", help="id in every event's daemon field (default: from config, "
+                        "else the host name); tells a fleet's daemons apart behind a broker")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    add_curve_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         publish = config.publish
         if args.publish or args.connect:
             publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
-        publisher = EventPublisher(publish)
+        if args.daemon_id:
+            publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
+        curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
+        publisher = EventPublisher(publish, configure_socket=curve)
     pipeline = Pipeline(config.pipeline, classifier, fan_out(collector, *([publisher.submit] if publisher else [])))
     if publisher:
         publisher.attach_stats(pipeline.stats)

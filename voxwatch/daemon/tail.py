@@ -8,6 +8,7 @@ import sys
 import time
 
 from voxwatch.config import DEFAULT_PUBLISH_URL
+from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "print events from the ZeroMQ stream as JSON lines"
 
@@ -21,12 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, metavar="N", help="exit after N events")
     parser.add_argument("--timeout", type=float, metavar="S", help="exit after S seconds")
     parser.add_argument("--with-topic", action="store_true", help="add the topic to each line as \"topic\"")
+    add_curve_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from voxwatch.daemon.subscriber import EventSubscriber
 
-    subscriber = EventSubscriber(args.connect or [DEFAULT_PUBLISH_URL], args.topic or ["voxwatch."])
+    curve = curve_from_args(args, binds=False, connects=True)
+    subscriber = EventSubscriber(args.connect or [DEFAULT_PUBLISH_URL], args.topic or ["voxwatch."],
+                                 configure_socket=curve)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     printed = 0
     try:
