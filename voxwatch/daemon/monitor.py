@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from voxwatch.config import DEFAULT_PUBLISH_URL
+from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "live dashboard of daemons: streams, scores, alerts, health"
 
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stale", type=float, metavar="S",
                         help="warn when a daemon's heartbeat is older than S seconds (default: 3 heartbeat periods)")
     parser.add_argument("--alerts", type=int, default=8, metavar="N", help="alert log lines shown (default 8)")
+    add_curve_arguments(parser)
 
 
 def _pump(subscriber: Any, state: Any, budget_s: float) -> None:
@@ -100,10 +102,14 @@ def run(args: argparse.Namespace) -> int:
 
     urls = args.connect or [DEFAULT_PUBLISH_URL]
     console = Console()
+    curve = curve_from_args(args, binds=False, connects=True)
+    subscriber = EventSubscriber(urls, configure_socket=curve)
     if args.once:
-        monitor_once(urls, console, args.collect_s, args.stale, args.alerts)
+        try:
+            monitor_once(urls, console, args.collect_s, args.stale, args.alerts, subscriber=subscriber)
+        finally:
+            subscriber.close()
         return 0
-    subscriber = EventSubscriber(urls)
     state = MonitorState(stale_s=args.stale)
     try:
         with _keys() as keys, Live(render(state, time.monotonic(), urls, args.alerts), console=console,

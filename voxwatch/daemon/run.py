@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from voxwatch.config import DEFAULT_PUBLISH_URL
+from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "capture microphones and publish detections (the daemon)"
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve Prometheus metrics on this loopback port (overrides [metrics])")
     parser.add_argument("--drain-timeout", type=float, default=5.0, metavar="S",
                         help="on SIGTERM/SIGINT, wait at most S seconds for queued windows to be judged (default 5)")
+    add_curve_arguments(parser)
 
 
 class _Signals:
@@ -116,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
     if args.daemon_id:
         publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
-    publisher = EventPublisher(publish)
+    curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
+    publisher = EventPublisher(publish, configure_socket=curve)
     evidence = None
     if config.evidence.enabled and not args.no_evidence:
         evidence = EvidenceStore(config.evidence, daemon=publisher.daemon)
