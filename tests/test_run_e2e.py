@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -71,13 +72,13 @@ def speech(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-def start_daemon(tmp_path: Path, mic, model: Path, threshold: float = 0.5):
+def start_daemon(tmp_path: Path, mic, model: Path, threshold: float = 0.5, *extra: str):
     url = f"tcp://127.0.0.1:{free_port()}"
     config = write_config(tmp_path / "run.toml", BASE_CONFIG.format(evidence=tmp_path / "evidence",
                                                                     threshold=threshold))
     collector = EventCollector(url)
     proc = voxwatch("-v", "run", "--device", "pulse", "--model", str(model), "--config", str(config),
-                    "--publish", url, env=mic.env)
+                    "--publish", url, *extra, env=mic.env)
     return proc, collector, config
 
 
@@ -105,7 +106,8 @@ def stop(proc: subprocess.Popen, collector: EventCollector) -> int:
 
 
 def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, speech, tmp_path):  # noqa: F811
-    proc, events, config = start_daemon(tmp_path, virtual_mic, mic_model)
+    metrics_port = free_port()
+    proc, events, config = start_daemon(tmp_path, virtual_mic, mic_model, 0.5, "--metrics-port", str(metrics_port))
     try:
         events.wait_for(capturing, timeout=20)
         started = events.wait_for(lambda t, b: b["type"] == "stream", timeout=1) if events.of_type("stream") \
@@ -115,6 +117,8 @@ def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, sp
         assert fake["stream"] == "pulse" and fake["daemon"]["id"] == "e2e" and fake["score"] > 0.5
         alert = events.wait_for(lambda t, b: t == "voxwatch.alert.pulse", timeout=2)
         assert alert["utterance"] == fake["utterance"]
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        assert 'voxwatch_alerts_total{stream="pulse"} 1.0' in scraped
         mark = events.count()
         virtual_mic.play(speech["quiet"])
         real = events.wait_for(verdict("real"), timeout=10, after=mark)

@@ -48,15 +48,17 @@ def _pump(subscriber: Any, state: Any, budget_s: float) -> None:
 
 
 def monitor_once(urls: list[str], console: Any, collect_s: float = 6.0, stale_s: float | None = None,
-                 alert_lines: int = 8, subscriber: Any = None) -> Any:
-    """Collect events for ``collect_s`` seconds, print one snapshot to ``console``; returns the state."""
+                 alert_lines: int = 8, subscriber: Any = None, state: Any = None) -> Any:
+    """Collect events for ``collect_s`` seconds, print one snapshot to ``console``; returns the state.
+
+    Pass ``subscriber`` and ``state`` to continue from an earlier call (tests take several snapshots)."""
     from voxwatch.daemon.monitor_state import MonitorState
     from voxwatch.daemon.monitor_view import render
     from voxwatch.daemon.subscriber import EventSubscriber
 
     own = subscriber is None
     subscriber = subscriber or EventSubscriber(urls)
-    state = MonitorState(stale_s=stale_s)
+    state = state or MonitorState(stale_s=stale_s)
     try:
         _pump(subscriber, state, collect_s)
         console.print(render(state, time.monotonic(), urls, alert_lines))

@@ -1,0 +1,145 @@
+"""Monitor: the pure state model (grouping by daemon, scores, alerts, seq gaps, stale heartbeats) and the Rich
+view rendered to a recording console against live daemons (two real-time replays, one killed)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from daemon_helpers import free_port, voxwatch, write_config
+from rich.console import Console
+
+from voxwatch.daemon.monitor import _pump, monitor_once
+from voxwatch.daemon.monitor_state import MonitorState, sparkline
+from voxwatch.daemon.monitor_view import render
+from voxwatch.daemon.subscriber import EventSubscriber
+
+
+def body(kind, daemon="d1", seq=0, stream=None, pid=100, **fields):
+    return {"schema": 1, "type": kind, "daemon": {"id": daemon, "host": f"{daemon}-host", "pid": pid},
+            "stream": stream, "seq": seq, "ts": 1_800_000_000.0 + seq, **fields}
+
+
+def status(daemon="d1", seq=0, streams=None, heartbeat_s=1.0, state="running", **counters):
+    return body("status", daemon, seq, state=state, heartbeat_s=heartbeat_s,
+                counters={"audio_s": 10.0, "dropped_s": 0.0, "inference_ms_p50": 0.5, "inference_ms_p99": 2.0,
+                          **counters}, streams=streams or {})
+
+
+def judged(kind, daemon, seq, stream, score, verdict, utterance=1):
+    return body(kind, daemon, seq, stream, utterance=utterance, start_s=1.0, end_s=3.0, score=score,
+                threshold=0.5, verdict=verdict, windows=2, early=False, model={"id": "m", "sha256": "x"},
+                latency_ms=3.0)
+
+
+def text_of(renderable, width=170) -> str:
+    console = Console(record=True, width=width, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_state_groups_streams_by_daemon_and_tracks_scores_alerts_and_gaps():
+    state = MonitorState()
+    state.apply("voxwatch.status", status("b", 0, {"mic2": {"state": "silence"}}), now=0.0)
+    state.apply("voxwatch.status", status("a", 0, {"mic1": {"state": "speech"}, "mic0": {"state": "silence"}}),
+                now=0.0)
+    for i, score in enumerate([0.1, 0.9, 0.95]):
+        verdict = "fake" if score > 0.5 else "real"
+        state.apply("voxwatch.verdict.mic1", judged("verdict", "a", 1 + i, "mic1", score, verdict, i + 1), now=0.1)
+    state.apply("voxwatch.alert.mic1", judged("alert", "a", 4, "mic1", 0.95, "fake", 3), now=0.2)
+    state.apply("voxwatch.verdict.mic2", judged("verdict", "b", 5, "mic2", 0.2, "real"), now=0.2)  # 4 lost
+    grouped = state.grouped()
+    assert [(d.id, [r.stream for r in rows]) for d, rows in grouped] == [("a", ["mic0", "mic1"]), ("b", ["mic2"])]
+    mic1 = state.streams[("a", "mic1")]
+    assert mic1.last_score == 0.95 and mic1.last_verdict == "fake" and mic1.alerts == 1 and mic1.verdicts == 3
+    assert mic1.state == "speech" and list(mic1.scores) == [0.1, 0.9, 0.95]
+    assert state.gaps() == {"b": 4}
+    assert [a.stream for a in state.alerts] == ["mic1"]
+
+
+def test_stale_heartbeat_detection_uses_the_daemons_own_period():
+    state = MonitorState(stale_factor=3.0)
+    state.apply("voxwatch.status", status("fast", 0, heartbeat_s=0.5), now=0.0)
+    state.apply("voxwatch.status", status("slow", 0, heartbeat_s=5.0), now=0.0)
+    assert state.stale(1.0) == []
+    assert [(d.id, round(age, 1)) for d, age in state.stale(2.0)] == [("fast", 2.0)]
+    state.apply("voxwatch.status", status("fast", 1, heartbeat_s=0.5, state="stopping"), now=2.0)
+    assert state.stale(10.0) == []
+    assert [d.id for d, _ in state.stale(20.0)] == ["slow"]  # a daemon that said goodbye is not stale
+    assert [d.id for d, _ in MonitorState(stale_s=1.0).stale(0.0)] == []
+
+
+def test_stream_errors_show_until_recovery_and_restarts_are_not_loss():
+    state = MonitorState()
+    state.apply("voxwatch.status", status("a", 10, {"mic": {"state": "silence", "capture_state": "capturing"}}),
+                now=0)
+    state.apply("voxwatch.stream.mic", body("stream", "a", 11, "mic", state="error", detail="mic:USB gone"), now=1)
+    state.apply("voxwatch.status", status("a", 12, {"mic": {"state": "silence", "capture_state": "error"}}), now=2)
+    assert state.streams[("a", "mic")].state == "error"
+    assert "USB gone" in text_of(render(state, 2.0))
+    state.apply("voxwatch.stream.mic", body("stream", "a", 13, "mic", state="recovered"), now=3)
+    state.apply("voxwatch.status", status("a", 14, {"mic": {"state": "speech", "capture_state": "capturing"}}), now=4)
+    assert state.streams[("a", "mic")].state == "speech"
+    state.apply("voxwatch.status", status("a", 0, pid=200), now=5)  # restarted daemon: seq back to 0
+    assert state.gaps() == {}
+
+
+def test_sparkline_maps_scores_to_blocks():
+    assert sparkline([0.0, 0.5, 1.0]) == "▁▅█"
+    assert len(sparkline([0.3] * 40, width=12)) == 12
+
+
+def test_view_renders_rows_alerts_health_and_warnings():
+    state = MonitorState(stale_s=2.0)
+    state.apply("voxwatch.status", status("desk-1", 0, {"call-7": {"state": "speech", "alerts": 0}}), now=0.0)
+    state.apply("voxwatch.alert.call-7", judged("alert", "desk-1", 1, "call-7", 0.93, "fake"), now=0.5)
+    state.apply("voxwatch.verdict.call-7", judged("verdict", "desk-1", 3, "call-7", 0.93, "fake"), now=0.6)
+    out = text_of(render(state, 1.0))
+    assert "desk-1" in out and "call-7" in out and "speech" in out and "0.93" in out
+    assert "alerts (newest last)" in out and "1.0-3.0" in out
+    assert "1 event(s) lost" in out and "no heartbeat" not in out
+    assert "no heartbeat from desk-1 for 5 s" in text_of(render(state, 5.0))
+    assert "waiting for events from tcp://x:1" in text_of(render(MonitorState(), 0.0, ["tcp://x:1"]))
+
+
+def test_monitor_against_live_daemons(tmp_path, loud_model, audio_files):
+    """Two real-time replay daemons; the monitor shows both groups, the alert, then one daemon's stale heartbeat."""
+    urls, procs = [], []
+    for name in ("alpha", "beta"):
+        url = f"tcp://127.0.0.1:{free_port()}"
+        config = write_config(tmp_path / f"{name}.toml", f'[features]\nnormalize = "none"\n[publish]\n'
+                                                         f'daemon_id = "{name}"\nheartbeat_s = 0.3\n')
+        procs.append(voxwatch("replay", str(audio_files["two"]), "--realtime", "--model", str(loud_model),
+                              "--config", str(config), "--publish", url, "--wait-subscribers", "10"))
+        urls.append(url)
+    subscriber = EventSubscriber(urls)
+    state = MonitorState(stale_s=1.0)
+    try:
+        deadline = time.monotonic() + 20
+        while not state.alerts and time.monotonic() < deadline:
+            _pump(subscriber, state, 0.2)
+        console = Console(record=True, width=170, color_system=None)
+        monitor_once(urls, console, collect_s=0.3, subscriber=subscriber, state=state)
+        out = console.export_text()
+        assert "alpha" in out and "beta" in out and "two" in out
+        assert out.index("alpha") < out.index("beta")  # grouped by daemon, in order
+        assert "fake" in out and "no alerts yet" not in out
+        assert "no heartbeat" not in out
+        # `voxwatch monitor --once` as a command, against the same live daemon
+        once = subprocess.run([sys.executable, "-m", "voxwatch", "monitor", "--once", "--for", "1.0", "--connect",
+                               urls[0]], capture_output=True, text=True, timeout=30, env={"COLUMNS": "170",
+                               **__import__("os").environ})
+        assert once.returncode == 0 and "alpha" in once.stdout and "streams" in once.stdout
+        procs[1].send_signal(signal.SIGKILL)  # beta goes silent without a goodbye
+        console = Console(record=True, width=170, color_system=None)
+        monitor_once(urls, console, collect_s=1.6, subscriber=subscriber, state=state)
+        out = console.export_text()
+        assert "no heartbeat from beta" in out and "no heartbeat from alpha" not in out
+    finally:
+        subscriber.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
