@@ -143,3 +143,48 @@ def test_monitor_against_live_daemons(tmp_path, loud_model, audio_files):
             if proc.poll() is None:
                 proc.kill()
             proc.wait(10)
+
+
+def _live_monitor_in_a_terminal():
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "voxwatch", "monitor", "--connect",
+                             f"tcp://127.0.0.1:{free_port()}"], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 20
+    while b"waiting for events" not in output and time.monotonic() < deadline:
+        import select
+
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                output += os.read(master, 65536)
+            except OSError:
+                break
+    assert b"waiting for events" in output, output[-500:]
+    return proc, master
+
+
+def test_live_monitor_quits_on_q_and_on_ctrl_c():
+    import os
+
+    proc, master = _live_monitor_in_a_terminal()
+    try:
+        os.write(master, b"q")
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    proc, master = _live_monitor_in_a_terminal()
+    try:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

@@ -9,6 +9,7 @@ sound server killed mid-stream -> stream error, heartbeats go on, server back ->
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -193,3 +194,12 @@ def test_run_unknown_device_is_one_line_error(virtual_mic, mic_model):  # noqa: 
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "no input device matches 'no-such-device-xyz'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_devices_lists_the_virtual_microphone(virtual_mic):  # noqa: F811
+    proc = subprocess.run([sys.executable, "-m", "voxwatch", "devices", "--json"], env=virtual_mic.env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    devices = [json.loads(line) for line in proc.stdout.splitlines()]
+    pulse = [d for d in devices if d["name"] == "pulse"]
+    assert pulse and pulse[0]["channels"] >= 1 and pulse[0]["default_rate"] > 0
