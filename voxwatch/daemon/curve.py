@@ -25,6 +25,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from voxwatch.daemon.security import CurveError
 log = logging.getLogger(__name__)
 ZAP_DOMAIN = "voxwatch"
 _PEER_EVENTS = (zmq.EVENT_ACCEPTED | zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_MONITOR_STOPPED
+                | zmq.EVENT_CONNECT_DELAYED | zmq.EVENT_CONNECT_RETRIED
                 | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
                 | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
@@ -153,10 +155,16 @@ class AllowList:
 
 # ---------------------------------------------------------------------------------------------------- watching
 class PeerWatcher:
-    """Follows a socket's monitor events: counts peers and logs failed handshakes (plain client, wrong key).
+    """Follows a socket's monitor events: counts peers, logs failed handshakes (plain client, wrong key), and
+    notices connections ZeroMQ gave up on.
 
     ``watch(sock)`` starts a small daemon thread that owns the monitor's PAIR socket (the watched socket stays with
     its own thread); the thread ends when the socket closes (MONITOR_STOPPED) or the context terminates.
+    A socket has one monitor: watching it again replaces the previous watcher.
+
+    Given up: after a protocol error (a peer sent a frame over MAXMSGSIZE, or garbage) libzmq drops a *connecting*
+    socket's session for good, with no reconnect (DISCONNECTED and no CONNECT_RETRIED after it). ``take_lost``
+    returns such endpoints so the socket's owner can connect again.
     """
 
     _ids = itertools.count()
@@ -165,6 +173,8 @@ class PeerWatcher:
         self.role = role
         self.label = label
         self._live: set[int] = set()  # file descriptors of open connections
+        self._lost: dict[str, float] = {}  # endpoint -> monotonic time of a disconnect not (yet) retried
+        self._lost_lock = threading.Lock()
         self.handshake_failures = 0
         self.auth_failures = 0
         self._warn = RateLimitedLog(log)
@@ -173,6 +183,15 @@ class PeerWatcher:
     def connected(self) -> int:
         """Open connections (a peer failing its handshake is counted until it is dropped, a moment later)."""
         return len(self._live)
+
+    def take_lost(self, grace_s: float = 0.5) -> list[str]:
+        """Endpoints disconnected more than ``grace_s`` ago that ZeroMQ is not reconnecting (each returned once)."""
+        now = time.monotonic()
+        with self._lost_lock:
+            lost = [endpoint for endpoint, at in self._lost.items() if now - at > grace_s]
+            for endpoint in lost:
+                del self._lost[endpoint]
+        return lost
 
     def watch(self, sock: zmq.Socket) -> None:
         address = f"inproc://voxwatch-monitor-{os.getpid()}-{next(self._ids)}"
@@ -210,8 +229,14 @@ class PeerWatcher:
         where = f"{self.label} {endpoint}".strip()
         if kind in (zmq.EVENT_ACCEPTED, zmq.EVENT_CONNECTED):
             self._live.add(value)
+        if kind in (zmq.EVENT_CONNECTED, zmq.EVENT_CONNECT_DELAYED, zmq.EVENT_CONNECT_RETRIED):
+            with self._lost_lock:
+                self._lost.pop(endpoint, None)
         elif kind == zmq.EVENT_DISCONNECTED:
             self._live.discard(value)
+            if self.role == "client":
+                with self._lost_lock:
+                    self._lost[endpoint] = time.monotonic()
         elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             self.auth_failures += 1
             if self.role == "client":

@@ -104,8 +104,11 @@ def decode_message(frames: list[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> t
     if missing:
         raise MalformedMessage(f"{kind} without {', '.join(missing)}")
     if kind in ("alert", "verdict"):
-        if not isinstance(body.get("score"), int | float) or body.get("verdict") not in ("fake", "real"):
-            raise MalformedMessage("score or verdict invalid")
+        if body.get("verdict") not in ("fake", "real"):
+            raise MalformedMessage("verdict invalid")
+        for key in ("score", "threshold", "start_s", "end_s", "latency_ms"):
+            if not isinstance(body.get(key), int | float) or isinstance(body.get(key), bool):
+                raise MalformedMessage(f"{key} is not a number")
         if not isinstance(body.get("stream"), str):
             raise MalformedMessage("stream missing")
     return topic, body

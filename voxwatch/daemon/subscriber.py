@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import zmq
 
+from voxwatch.daemon.curve import PeerWatcher
 from voxwatch.daemon.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
 
 log = logging.getLogger(__name__)
@@ -59,20 +61,44 @@ class EventSubscriber:
         self.socket.setsockopt(zmq.RCVHWM, 100000)
         if configure_socket:
             configure_socket(self.socket)
+        # after the hook: a socket has one monitor, so this replaces a CURVE hook's watcher (it logs the same way)
+        self._peers = PeerWatcher("client", "subscriber")
+        self._peers.watch(self.socket)
         self.max_bytes = max_bytes
         for topic in topics:
             self.socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
-        for url in urls:
+        self.urls = list(urls)
+        for url in self.urls:
             self.socket.connect(url)
         self.malformed = 0
         self.received = 0
+        self.rejoined = 0
         self.seq = SeqTracker()
+
+    def _rejoin(self) -> None:
+        """Connect again where ZeroMQ gave up (it does after an oversized or garbled frame from that publisher)."""
+        for endpoint in self._peers.take_lost():
+            if endpoint not in self.urls:
+                continue
+            log.warning("publisher %s sent a malformed frame and was cut off; connecting again", endpoint)
+            self.malformed += 1
+            self.rejoined += 1
+            try:
+                self.socket.disconnect(endpoint)
+            except zmq.ZMQError:
+                pass
+            self.socket.connect(endpoint)
 
     def receive(self, timeout_ms: int | None) -> tuple[str, dict[str, Any]] | None:
         """The next valid event, or None on timeout. Malformed messages are counted, logged and skipped."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
         while True:
-            if not self.socket.poll(timeout_ms):
-                return None
+            self._rejoin()
+            wait = 250 if deadline is None else max(0, min(250, int((deadline - time.monotonic()) * 1000)))
+            if not self.socket.poll(wait):
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                continue
             frames = self.socket.recv_multipart(copy=True)
             try:
                 topic, body = decode_message(frames, self.max_bytes)
