@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -182,10 +183,19 @@ def test_run_survives_sound_server_crash(virtual_mic, mic_model, speech, tmp_pat
         mark = events.count()
         virtual_mic.play(speech["loud"])
         events.wait_for(verdict("fake"), timeout=10, after=mark)
+        # SIGTERM in the middle of an utterance: capture stops, and the utterance still gets its final verdict
+        mark = events.count()
+        player = virtual_mic.play(speech["loud"], wait=False)
+        events.wait_for(lambda t, b: b["type"] == "status" and b["streams"]["pulse"]["state"] == "speech",
+                        timeout=5, after=mark)
+        time.sleep(1.0)  # more speech than min_segment_s (0.5 s), less than the 2.5 s clip
     finally:
         rc = stop(proc, events)
+    player.wait(10)
     assert rc == 0, proc.stderr.read()
-    assert events.of_type("status")[-1]["state"] == "stopping"
+    tail = [b for _, b in events.events[mark:]]
+    assert tail[-1]["type"] == "status" and tail[-1]["state"] == "stopping"
+    assert [b for b in tail if b["type"] == "verdict"], "no final verdict for the interrupted utterance"
 
 
 def test_run_unknown_device_is_one_line_error(virtual_mic, mic_model):  # noqa: F811

@@ -43,6 +43,7 @@ class DaemonInfo:
     heartbeat_s: float = 5.0
     counters: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None
+    role: str = "daemon"  # "broker" for a fleet broker's own heartbeat (voxwatch.status.broker)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class MonitorState:
         counters = body.get("counters")
         daemon.counters = counters if isinstance(counters, dict) else {}
         daemon.threshold = _number(daemon.counters.get("threshold"))
+        daemon.role = str(body.get("role", "daemon"))
         streams = body.get("streams")
         if not isinstance(streams, dict):
             return

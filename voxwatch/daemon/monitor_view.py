@@ -46,7 +46,8 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
         stale = any(d.id == daemon.id for d, _ in state.stale(now))
         daemon_label = Text(daemon.id, style="bold red" if stale else "bold")
         if not rows:
-            streams.add_row(daemon_label, Text("(no streams)", style="dim"), "", "", "", "", "", "")
+            note = "(broker)" if daemon.role == "broker" else "(no streams)"
+            streams.add_row(daemon_label, Text(note, style="dim"), "", "", "", "", "", "")
         for i, row in enumerate(rows):
             verdict_style = "bold red" if row.last_verdict == "fake" else "green" if row.last_verdict else ""
             state_text = Text(row.state, style=STATE_STYLES.get(row.state, ""))
