@@ -89,6 +89,21 @@ def test_curve_arguments_must_fit_together(keys):
     assert isinstance(client, CurveClient)
 
 
+def test_allow_list_follows_the_directory(keys, caplog):
+    from voxwatch.daemon.curve import AllowList
+
+    allow = AllowList(keys["allow"])
+    good, stranger = (load_public_key(keys[f"{n}_public"]) for n in ("good", "stranger"))
+    assert allow.callback("voxwatch", good) and not allow.callback("voxwatch", stranger)
+    assert stranger.decode() in caplog.text
+    shutil.copy(keys["stranger_public"], keys["allow"] / "stranger.key")  # added: admitted without a restart
+    assert allow.callback("voxwatch", stranger)
+    (keys["allow"] / "good.key").unlink()  # removed: refused from the next handshake
+    assert not allow.callback("voxwatch", good)
+    with pytest.raises(CurveError, match="not a directory"):
+        AllowList(keys["allow"] / "missing")
+
+
 def test_daemon_that_binds_serves_only_allowed_keys(keys, caplog):
     caplog.set_level(logging.WARNING)
     ctx = zmq.Context()

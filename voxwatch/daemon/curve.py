@@ -101,8 +101,9 @@ def load_public_key(path: str | os.PathLike) -> bytes:
 
 
 class AllowList:
-    """Public keys (``*.key`` files) in a directory, re-read when the directory changes, so adding a client's key
-    needs no restart. Used as the ZAP authenticator's credentials provider; denials are logged (rate-limited)."""
+    """Public keys (``*.key`` files) in a directory, re-read when the directory changes, so adding or removing a
+    client's key needs no restart (it applies from that client's next handshake). Used as the ZAP authenticator's
+    credentials provider; denials are logged (rate-limited)."""
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory).expanduser()
@@ -141,8 +142,7 @@ class AllowList:
 
     def callback(self, domain: str, key: bytes) -> bool:  # noqa: ARG002 - ZAP credentials-provider signature
         with self._lock:
-            if key not in self._keys:
-                self._reload()
+            self._reload()  # a few stat calls per handshake: added and removed key files count at once
             if key in self._keys:
                 self.allowed += 1
                 return True
