@@ -128,7 +128,7 @@ def test_mic_source_resamples_native_rate_to_16k_and_counts_overflows():
     assert source.rate == 48000 and source.description == "mic:USB mic"
     _, audio = ring.read()
     fed = host.opened[0].n * host.opened[0].block
-    assert abs(len(audio) - fed / 3) <= 40  # 48 kHz -> 16 kHz
+    assert abs(len(audio) - fed / 3) <= host.opened[0].block / 3 + 40  # 48 kHz -> 16 kHz (± a block in flight)
     spectrum = np.abs(np.fft.rfft(audio[2000:18000] if len(audio) > 18000 else audio[2000:]))
     peak_hz = np.argmax(spectrum) * 16000 / (2 * (len(spectrum) - 1))
     assert abs(peak_hz - 440) < 5  # the tone survives resampling at the right pitch

@@ -289,14 +289,19 @@ class MicSource:
         opened = time.monotonic()
         last_count, last_change = self.callbacks, opened
         flowing = False
+
+        def move() -> None:
+            _, block = raw.read()
+            if len(block):
+                out = resampler.process(block)
+                if len(out):
+                    ring.write(out)
+
+        closed = False
         try:
             while not stop.is_set():
                 stop.wait(poll)
-                _, block = raw.read()
-                if len(block):
-                    out = resampler.process(block)
-                    if len(out):
-                        ring.write(out)
+                move()
                 now = time.monotonic()
                 if self.callbacks != last_count:
                     last_count, last_change = self.callbacks, now
@@ -312,5 +317,9 @@ class MicSource:
                 limit = self.settings.stall_s if flowing else self.settings.start_timeout_s
                 if now - last_change > limit:
                     raise DeviceFailure(f"no audio from {self.device.name!r} for {now - last_change:.1f} s")
-        finally:
             self.host.close(stream)
+            closed = True
+            move()  # stopping: what the callback captured before the stream closed still reaches the pipeline
+        finally:
+            if not closed:
+                self.host.close(stream)
