@@ -109,33 +109,37 @@ def stop(proc: subprocess.Popen, collector: EventCollector) -> int:
 
 def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, speech, tmp_path):  # noqa: F811
     metrics_port = free_port()
-    proc, events, config = start_daemon(tmp_path, virtual_mic, mic_model, 0.5, "--metrics-port", str(metrics_port))
+    # two devices at once (ALSA's "default" also records from the virtual mic): one stream each
+    proc, events, config = start_daemon(tmp_path, virtual_mic, mic_model, 0.5, "--metrics-port", str(metrics_port),
+                                        "--device", "default")
     try:
         events.wait_for(capturing, timeout=20)
         started = events.wait_for(lambda t, b: b["type"] == "stream", timeout=1) if events.of_type("stream") \
             else None
         virtual_mic.play(speech["loud"])
-        fake = events.wait_for(verdict("fake"), timeout=10)
-        assert fake["stream"] == "pulse" and fake["daemon"]["id"] == "e2e" and fake["score"] > 0.5
+        fake = events.wait_for(lambda t, b: verdict("fake")(t, b) and b["stream"] == "pulse", timeout=10)
+        assert fake["daemon"]["id"] == "e2e" and fake["score"] > 0.5
+        events.wait_for(lambda t, b: verdict("fake")(t, b) and b["stream"] == "default", timeout=5)
         alert = events.wait_for(lambda t, b: t == "voxwatch.alert.pulse", timeout=2)
         assert alert["utterance"] == fake["utterance"]
         scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
         assert 'voxwatch_alerts_total{stream="pulse"} 1.0' in scraped
         mark = events.count()
         virtual_mic.play(speech["quiet"])
-        real = events.wait_for(verdict("real"), timeout=10, after=mark)
+        real = events.wait_for(lambda t, b: verdict("real")(t, b) and b["stream"] == "pulse", timeout=10, after=mark)
         assert real["score"] < 0.5 and real["utterance"] > fake["utterance"]
 
-        # evidence: one clip for the one alert, private files
+        # evidence: one clip per alert (one per stream), private files
         evidence = tmp_path / "evidence"
-        events.wait_for(lambda t, b: b["type"] == "status" and b["counters"].get("evidence_saved") == 1, timeout=5)
+        events.wait_for(lambda t, b: b["type"] == "status" and b["counters"].get("evidence_saved") == 2, timeout=5)
         clips = sorted(evidence.glob("*.flac"))
-        assert len(clips) == 1 and clips[0].with_suffix(".json").exists()
-        for path in (clips[0], clips[0].with_suffix(".json")):
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert sorted(p.name.split("-")[1] for p in clips) == ["default", "pulse"]
+        for clip_path in clips:
+            for path in (clip_path, clip_path.with_suffix(".json")):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            clip = load_audio(clip_path)
+            assert 1.5 < len(clip) / 16000 < 6.0 and np.abs(clip).max() > 0.2  # the loud speech, not silence
         assert stat.S_IMODE(evidence.stat().st_mode) == 0o700
-        clip = load_audio(clips[0])
-        assert 1.5 < len(clip) / 16000 < 6.0 and np.abs(clip).max() > 0.2  # the loud speech, not silence
 
         # SIGHUP: a new threshold applies to the next utterance, capture goes on without a restart
         write_config(config, BASE_CONFIG.format(evidence=evidence, threshold=0.99))
@@ -144,7 +148,8 @@ def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, sp
         events.wait_for(lambda t, b: b["type"] == "status" and b["counters"].get("threshold") == 0.99, timeout=5)
         mark = events.count()
         virtual_mic.play(speech["loud"])
-        judged = events.wait_for(verdict("real", threshold=0.99), timeout=10, after=mark)
+        judged = events.wait_for(lambda t, b: verdict("real", 0.99)(t, b) and b["stream"] == "pulse", timeout=10,
+                                 after=mark)
         assert judged["score"] > 0.5  # the same loud speech, now under the raised threshold
         assert not [b for b in events.of_type("stream", after=0) if b["state"] in ("error", "ended")]
         status = events.of_type("status")[-1]

@@ -40,14 +40,15 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
 
     streams = Table(title="streams", title_justify="left", expand=True)
     for column, justify in (("daemon", "left"), ("stream", "left"), ("state", "left"), ("score", "right"),
-                            ("recent", "left"), ("verdict", "left"), ("alerts", "right"), ("dropped s", "right")):
+                            ("recent", "left"), ("verdict", "left"), ("alerts", "right"), ("dropped s", "right"),
+                            ("overflows", "right")):
         streams.add_column(column, justify=justify, no_wrap=True)
     for daemon, rows in state.grouped():
         stale = any(d.id == daemon.id for d, _ in state.stale(now))
         daemon_label = Text(daemon.id, style="bold red" if stale else "bold")
         if not rows:
             note = "(broker)" if daemon.role == "broker" else "(no streams)"
-            streams.add_row(daemon_label, Text(note, style="dim"), "", "", "", "", "", "")
+            streams.add_row(daemon_label, Text(note, style="dim"), "", "", "", "", "", "", "")
         for i, row in enumerate(rows):
             verdict_style = "bold red" if row.last_verdict == "fake" else "green" if row.last_verdict else ""
             state_text = Text(row.state, style=STATE_STYLES.get(row.state, ""))
@@ -56,7 +57,7 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
             streams.add_row(daemon_label if i == 0 else "", row.stream, state_text, _fmt(row.last_score),
                             sparkline(row.scores), Text(row.last_verdict or "-", style=verdict_style),
                             Text(str(row.alerts), style="bold red" if row.alerts else ""),
-                            _fmt(row.dropped_s, "{:.1f}"))
+                            _fmt(row.dropped_s, "{:.1f}"), str(row.overflows))
         streams.add_section()
     parts.append(streams)
 
