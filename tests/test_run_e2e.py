@@ -160,6 +160,7 @@ def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, sp
     assert rc == 0, stderr
     last = events.of_type("status")[-1]
     assert last["state"] == "stopping"
+    assert last["counters"]["dropped_s"] == 0 and last["streams"]["pulse"]["capture_dropped_s"] == 0  # no audio lost
     assert "SIGHUP: reloaded" in stderr
     assert started is None or started["state"] == "started"
     seqs = [b["seq"] for _, b in events.events]
