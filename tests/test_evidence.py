@@ -134,3 +134,21 @@ def test_alerts_from_a_running_pipeline_become_clips(tmp_path, loud_model):
     assert len(clips) == 1 and store.saved == 1
     clip, _ = sf.read(clips[0], dtype="float32")
     assert np.abs(clip).max() > 0.2  # cut from the loud utterance
+
+
+def test_labelled_evidence_folder_is_a_training_dataset(tmp_path):
+    """The README's labelling step (move reviewed clips into real/ or fake/) gives what `voxwatch train` reads."""
+    from voxwatch.training.datasets import load_dataset
+
+    root = tmp_path / "ev"
+    store = EvidenceStore(EvidenceSettings(dir=str(root), pad_s=0.0))
+    store.start()
+    feed(store, "s", speech_like(6.0))
+    clips = [store.save(alert("s", i, i + 1.5, utterance=i + 1), ts=1_800_000_000.0 + i) for i in range(3)]
+    store.close()
+    for clip, label in ((clips[0], "real"), (clips[1], "fake")):  # clips[2] stays unreviewed
+        (root / label).mkdir(exist_ok=True)
+        for path in (clip, clip.with_suffix(".json")):
+            path.rename(root / label / path.name)
+    loaded = load_dataset(root)
+    assert sorted((c.path.name, c.label) for c in loaded) == sorted([(clips[0].name, 0), (clips[1].name, 1)])
