@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, default=0, help="batches per epoch cap (smoke tests)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
     parser.add_argument("--cache", metavar="DIR", help="cache extracted feature windows here")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to train (default cpu)")
+    parser.add_argument("--ema", type=float, default=0.998, help="weight moving-average decay (0: off)")
+    parser.add_argument("--channels", default="8,16,32,64", help="TinyCNN conv widths (default 8,16,32,64)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +54,13 @@ def run(args: argparse.Namespace) -> int:
         augment=None if args.no_augment else AugmentSettings(), copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
+    try:
+        channels = tuple(int(c) for c in args.channels.split(","))
+    except ValueError:
+        raise VoxwatchError(f"--channels: expected comma-separated integers, not {args.channels!r}") from None
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                             seed=args.seed, max_steps=args.max_steps)
+                             seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
+                             ema=args.ema)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=str(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
     dev = result["dev"]

@@ -3,7 +3,8 @@
 * Inputs are the pipeline's ``features()`` windows cut by the daemon's rules (voxwatch.training.featureset).
 * Class balance: each window's loss is weighted by N / (2 * windows of its class).
 * Cheap SpecAugment on the fly: one frequency band and one time span per window set to 0 (the CMVN mean).
-* One-cycle LR schedule (AdamW), fixed seeds (torch, numpy, data order, augmentation).
+* One-cycle LR schedule (AdamW), fixed seeds (torch, numpy, data order, augmentation). The weights that are
+  evaluated and saved are an exponential moving average of the trained ones (smooths epoch-to-epoch swings).
 * After every epoch the dev clips are scored like the daemon would (mean of window scores per clip) and the dev
   clip EER decides: the best epoch is checkpointed (``best.pt`` + ``epochNN.pt``), and training stops after
   ``patience`` epochs without improvement. Learning curves go to ``curves.png`` and ``history.json``.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -40,28 +42,34 @@ class TrainSettings:
     freq_mask: int = 8  # widest masked band, coefficients
     time_mask: int = 30  # longest masked span, frames
     max_steps: int = 0  # stop each epoch after this many batches (0: full epochs); for smoke tests
+    device: str = "cpu"  # "cpu" or "cuda"; numbers differ slightly between the two
+    ema: float = 0.998  # exponential moving average of the weights, evaluated and saved (0: off)
 
 
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
 
 
 def _mask(batch: torch.Tensor, settings: TrainSettings, gen: torch.Generator) -> torch.Tensor:
+    """Random masks are drawn on the CPU generator (same draws on any device), applied where the batch is."""
     b, _, t, f = batch.shape
     out = batch.clone()
+    dev = batch.device
     if settings.freq_mask:
         width = torch.randint(0, settings.freq_mask + 1, (b,), generator=gen)
         start = (torch.rand(b, generator=gen) * (f - width)).long()
         idx = torch.arange(f)
         fmask = (idx[None] >= start[:, None]) & (idx[None] < (start + width)[:, None])
-        out = out.masked_fill(fmask[:, None, None, :], 0.0)
+        out = out.masked_fill(fmask[:, None, None, :].to(dev), 0.0)
     if settings.time_mask:
         width = torch.randint(0, settings.time_mask + 1, (b,), generator=gen)
         start = (torch.rand(b, generator=gen) * (t - width)).long()
         idx = torch.arange(t)
         tmask = (idx[None] >= start[:, None]) & (idx[None] < (start + width)[:, None])
-        out = out.masked_fill(tmask[:, None, :, None], 0.0)
+        out = out.masked_fill(tmask[:, None, :, None].to(dev), 0.0)
     return out
 
 
@@ -69,10 +77,11 @@ def _mask(batch: torch.Tensor, settings: TrainSettings, gen: torch.Generator) ->
 def predict(net: nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Window probabilities of fake for float16/32 windows (N, frames, coefficients)."""
     net.eval()
+    device = next(net.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
-        chunk = torch.from_numpy(np.asarray(x[i : i + batch_size], dtype=np.float32))[:, None]
-        out.append(torch.sigmoid(net(chunk)).numpy())
+        chunk = torch.from_numpy(np.asarray(x[i : i + batch_size], dtype=np.float32))[:, None].to(device)
+        out.append(torch.sigmoid(net(chunk)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
@@ -87,6 +96,16 @@ def evaluate_dev(net: nn.Module, dev: FeatureSet, dev_labels: np.ndarray) -> dic
     window_eer, _ = metrics.eer(dev.y, window_scores)
     return {"loss": loss, "eer": clip_eer, "threshold": threshold, "window_eer": window_eer,
             "auc": metrics.roc_auc(dev_labels[ok], clip[ok])}
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
+    live = net.state_dict()
+    for name, value in ema.state_dict().items():
+        if value.dtype.is_floating_point:
+            value.mul_(decay).add_(live[name], alpha=1 - decay)
+        else:
+            value.copy_(live[name])
 
 
 def save_curves(history: list[dict[str, Any]], path: Path) -> None:
@@ -125,11 +144,13 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
         raise DatasetError("training windows of both classes are needed")
     console.print(f"train windows: {len(train_fs)} ({n_real} real, {n_fake} fake) from {len(train_clips)} clips; "
                   f"dev windows: {len(dev_fs)} from {len(dev_clips)} clips")
-    net = TinyCNN(settings.channels, settings.dropout)
-    console.print(f"TinyCNN: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}")
-    x_all = torch.from_numpy(train_fs.x)  # float16, cast per batch
-    y_all = torch.from_numpy(train_fs.y.astype(np.float32))
-    class_w = torch.tensor([len(train_fs) / (2 * n_real), len(train_fs) / (2 * n_fake)])
+    device = torch.device(settings.device)
+    net = TinyCNN(settings.channels, settings.dropout).to(device)
+    ema = copy.deepcopy(net) if settings.ema else net
+    console.print(f"TinyCNN: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
+    x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
+    y_all = torch.from_numpy(train_fs.y.astype(np.float32)).to(device)
+    class_w = torch.tensor([len(train_fs) / (2 * n_real), len(train_fs) / (2 * n_fake)], device=device)
     steps = -(-len(train_fs) // settings.batch_size)
     if settings.max_steps:
         steps = min(steps, settings.max_steps)
@@ -156,7 +177,7 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
             task = progress.add_task("train", total=steps, epoch=f"{epoch}/{settings.epochs}", loss=0.0)
             total, seen = 0.0, 0
             for step in range(steps):
-                idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
+                idx = order[step * settings.batch_size : (step + 1) * settings.batch_size].to(device)
                 xb = _mask(x_all[idx].float()[:, None], settings, gen)
                 yb = y_all[idx]
                 loss = (bce(net(xb), yb) * class_w[yb.long()]).mean()
@@ -164,10 +185,12 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 loss.backward()
                 opt.step()
                 sched.step()
+                if settings.ema:
+                    _ema_update(ema, net, settings.ema)
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 progress.update(task, advance=1, loss=total / seen)
-            dev = evaluate_dev(net, dev_fs, dev_labels)
+            dev = evaluate_dev(ema, dev_fs, dev_labels)
             record = {"epoch": epoch, "train_loss": total / seen, "dev_loss": dev["loss"], "dev_eer": dev["eer"],
                       "dev_window_eer": dev["window_eer"], "dev_auc": dev["auc"], "lr": sched.get_last_lr()[0],
                       "seconds": round(time.perf_counter() - started, 1)}
@@ -181,7 +204,8 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 stale = 0
                 best = {"epoch": epoch, "dev": dev}
                 checkpoint = {
-                    "model_config": net.config, "state_dict": net.state_dict(), "epoch": epoch,
+                    "model_config": net.config, "epoch": epoch,
+                    "state_dict": {k: v.detach().cpu() for k, v in ema.state_dict().items()},
                     "features": extract_settings.features.to_dict(), "window": asdict(extract_settings.window),
                     "vad": asdict(extract_settings.vad), "dev": dev, "training": summary_base,
                     "dev_set": "dev.npz", "dev_labels": "dev_labels.npy",
