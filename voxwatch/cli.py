@@ -10,10 +10,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from voxwatch import __version__
-from voxwatch.errors import VoxwatchError
+# Before numpy loads: the pipeline's matrix products are small (a window's frames x 257 bins x 40 filters), and a
+# multi-threaded BLAS spins its helper threads on them, which costs several times the work itself on a busy machine
+# (measured: features 3.0 ms -> 0.27 ms CPU per audio second; README, Performance). The daemon gets its parallelism
+# from its own threads. An explicit OPENBLAS_NUM_THREADS in the environment wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from voxwatch import __version__  # noqa: E402
+from voxwatch.errors import VoxwatchError  # noqa: E402
 
 # (command, module) in the order `--help` lists them
 COMMANDS: list[tuple[str, str]] = [
@@ -25,6 +32,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("run", "voxwatch.daemon.run"),
     ("devices", "voxwatch.daemon.devices"),
     ("monitor", "voxwatch.daemon.monitor"),
+    ("bench", "voxwatch.daemon.bench"),
     ("train", "voxwatch.training.cli_train"),
     ("export", "voxwatch.training.cli_export"),
     ("eval", "voxwatch.training.cli_eval"),
