@@ -2,7 +2,8 @@
 
 The corpus has shortcuts (README of the corpus): some real sources are 8 kHz band-limited, TTS output is clean
 and often starts in digital silence, levels differ by source. Each augmented copy of a clip gets, independently:
-light reverberation (synthetic exponential-decay room response), additive white/pink noise at 5-30 dB SNR,
+optionally a speed change (resampling: pitch and formants shift together, a cheap new voice), light
+reverberation (synthetic exponential-decay room response), additive white/pink noise at 5-30 dB SNR,
 telephone band-limiting (down to 8 kHz sample rate and back, i.e. nothing above 4 kHz), and a random gain.
 All randomness comes from the ``numpy.random.Generator`` passed in, so a seed reproduces a training set.
 """
@@ -27,6 +28,8 @@ class AugmentSettings:
     p_reverb: float = 0.25
     rt60_s: tuple[float, float] = (0.1, 0.5)
     gain_db: tuple[float, float] = (-18.0, 6.0)
+    p_speed: float = 0.0
+    speed: tuple[float, float] = (0.88, 1.12)
 
 
 def band_limit(audio: np.ndarray, rate: int = 8000) -> np.ndarray:
@@ -71,6 +74,12 @@ def reverberate(audio: np.ndarray, rt60_s: float, rng: np.random.Generator, wet:
     return (out * (peak_in / (np.abs(out).max() + 1e-12))).astype(np.float32)
 
 
+def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster (pitch and formants move together): a cheap new "voice" from an old one."""
+    rate = int(round(SAMPLE_RATE * factor / 100.0)) * 100
+    return resample(audio, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else np.asarray(audio, np.float32)
+
+
 def apply_gain(audio: np.ndarray, gain_db: float) -> np.ndarray:
     return np.clip(audio * (10 ** (gain_db / 20)), -1.0, 1.0).astype(np.float32)
 
@@ -78,6 +87,8 @@ def apply_gain(audio: np.ndarray, gain_db: float) -> np.ndarray:
 def augment(audio: np.ndarray, rng: np.random.Generator, settings: AugmentSettings = AugmentSettings()) -> np.ndarray:
     """One random augmentation of a 16 kHz float clip (same length out)."""
     x = np.asarray(audio, dtype=np.float32)
+    if settings.p_speed and rng.random() < settings.p_speed:
+        x = change_speed(x, rng.uniform(*settings.speed))
     if rng.random() < settings.p_reverb:
         x = reverberate(x, rng.uniform(*settings.rt60_s), rng, wet=rng.uniform(0.2, 0.7))
     noisy = rng.random() < settings.p_noise

@@ -23,11 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="copies of each training clip: 1 clean + N-1 augmented (default 4)")
     parser.add_argument("--max-windows", type=int, default=4,
                         help="at most N windows per clip and copy, 0 = all (default 4)")
+    parser.add_argument("--speed", type=float, default=0.0, metavar="P",
+                        help="probability of a 0.88-1.12x speed change in an augmented copy (default 0)")
     parser.add_argument("--no-augment", action="store_true", help="no augmentation (copies are then pointless)")
     parser.add_argument("--max-steps", type=int, default=0, help="batches per epoch cap (smoke tests)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
     parser.add_argument("--cache", metavar="DIR", help="cache extracted feature windows here")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to train (default cpu)")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the last layer (default 0.2)")
+    parser.add_argument("--weight-decay", type=float, default=1e-3, help="AdamW weight decay (default 1e-3)")
+    parser.add_argument("--freq-mask", type=int, default=8, help="widest masked band, coefficients (default 8)")
+    parser.add_argument("--time-mask", type=int, default=30, help="longest masked span, frames (default 30)")
     parser.add_argument("--ema", type=float, default=0.998, help="weight moving-average decay (0: off)")
     parser.add_argument("--channels", default="8,16,32,64", help="TinyCNN conv widths (default 8,16,32,64)")
 
@@ -51,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     clips = load_dataset(args.data, args.format)
     extract_settings = ExtractSettings(
         features=config.features, window=config.window, vad=config.vad,
-        augment=None if args.no_augment else AugmentSettings(), copies=1 if args.no_augment else args.copies,
+        augment=None if args.no_augment else AugmentSettings(p_speed=args.speed),
+        copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
     try:
@@ -60,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError(f"--channels: expected comma-separated integers, not {args.channels!r}") from None
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
-                             ema=args.ema)
+                             ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
+                             freq_mask=args.freq_mask, time_mask=args.time_mask)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=str(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
     dev = result["dev"]

@@ -54,14 +54,14 @@ def det_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> No
     from scipy.stats import norm
 
     plt = _plt()
-    ticks = np.array([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+    ticks = np.array([0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
     fig, ax = plt.subplots(figsize=(4.2, 4), dpi=90)
     for name, (fpr, fnr) in curves.items():
         clip = np.clip
         ax.plot(norm.ppf(clip(fpr, 1e-4, 1 - 1e-4)), norm.ppf(clip(fnr, 1e-4, 1 - 1e-4)), label=name)
     ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
-    lim = norm.ppf([0.0005, 0.5])
+    lim = norm.ppf([0.0005, 0.6])
     ax.set_xlim(*lim)
     ax.set_ylim(*lim)
     ax.set_xlabel("false alarm rate (%)")
