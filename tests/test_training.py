@@ -100,6 +100,18 @@ def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
     assert record["verdict"] in ("fake", "real") and record["model"] == card["model_id"]
 
 
+def test_export_ensemble_of_checkpoints(trained, tmp_path):
+    model = tmp_path / "ens.onnx"
+    best = str(trained / "best.pt")
+    first = sorted(trained.glob("epoch*.pt"))[0]
+    assert main(["export", best, str(first), "--out", str(model)]) == 0
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["model_id"].startswith("tinycnn-ens2-logfbank-")
+    assert [m["checkpoint"].split("/")[-1] for m in card["training"]["members"]] == ["best.pt", first.name]
+    assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
+    assert OnnxClassifier(model, FeatureSettings(), 2.0).score(np.zeros((2, 198, 40), np.float32)).shape == (2,)
+
+
 def test_export_int8_reports_score_change(trained, tmp_path, capsys):
     model = tmp_path / "q.onnx"
     assert main(["export", str(trained / "best.pt"), "--out", str(model), "--int8"]) == 0

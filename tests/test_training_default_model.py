@@ -21,9 +21,18 @@ def test_default_model_is_bundled_small_and_matches_default_features():
     assert card.feature_hash == FeatureSettings().digest()
     assert card.features == FeatureSettings()
     assert card.onnx_sha256 == file_sha256(DEFAULT_MODEL)
-    assert DEFAULT_MODEL.stat().st_size < 400_000
+    assert DEFAULT_MODEL.stat().st_size < 700_000
     assert 0.0 < card.threshold < 1.0
     assert card.metrics["dev"]["eer"] < 0.2
+    assert card.metrics["parity_max_abs_diff"] <= 1e-4
+
+
+def test_int8_variant_fits_the_default_pipeline_too():
+    int8 = DEFAULT_MODEL.with_name("default-int8.onnx")
+    card = ModelCard.load(int8.with_suffix(".json"))
+    assert card.features == FeatureSettings() and card.onnx_sha256 == file_sha256(int8)
+    assert card.metrics["int8"]["mean_abs_score_change"] < 0.05
+    assert int8.stat().st_size < DEFAULT_MODEL.stat().st_size
 
 
 def test_default_model_loads_and_scores_without_torch(tmp_path):

@@ -8,7 +8,8 @@ HELP = "export a training checkpoint to ONNX with a parity check and its model c
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file written by 'voxwatch train'")
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", nargs="+",
+                        help="a .pt file written by 'voxwatch train'; several: one ensemble graph (mean probability)")
     parser.add_argument("--out", required=True, metavar="PATH", help="the .onnx to write (card: same name, .json)")
     parser.add_argument("--int8", action="store_true", help="INT8 static quantisation, calibrated on dev windows")
     parser.add_argument("--tolerance", type=float, default=1e-4,
@@ -20,9 +21,12 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.training.cli_common import require_torch
 
     require_torch()
+    from pathlib import Path
+
     from voxwatch.training.export import export
 
-    result = export(args.checkpoint, args.out, int8=args.int8, tolerance=args.tolerance, model_id=args.model_id)
+    result = export([Path(p) for p in args.checkpoint], args.out, int8=args.int8, tolerance=args.tolerance,
+                    model_id=args.model_id)
     dev = result.card.metrics["dev"]
     print(f"wrote {result.path} ({result.path.stat().st_size // 1024} KiB) + {result.path.with_suffix('.json').name}: "
           f"id {result.card.model_id}, threshold {result.card.threshold:.4f}, dev EER {100 * dev['eer']:.2f}%")

@@ -78,20 +78,45 @@ def quantize_int8(float_path: Path, out_path: Path, calibration: np.ndarray) -> 
                         per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
 
 
-def export(checkpoint: Path, out: Path, int8: bool = False, tolerance: float = 1e-4, model_id: str = "",
-           max_parity_windows: int = 2048) -> ExportResult:
+def _load_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
-    from voxwatch.training.model import WithSigmoid, build
-    from voxwatch.training.train import predict
-
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise ModelError(f"{checkpoint}: checkpoint not found")
+    if not path.is_file():
+        raise ModelError(f"{path}: checkpoint not found")
     try:
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        raise ModelError(f"{checkpoint}: cannot load checkpoint ({exc.__class__.__name__})") from None
+        raise ModelError(f"{path}: cannot load checkpoint ({exc.__class__.__name__})") from None
+
+
+@dataclass
+class _Member:
+    path: Path
+    ckpt: dict[str, Any]
+
+
+def _torch_scores(module: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        out = [module(torch.from_numpy(np.asarray(x[i : i + batch_size], np.float32))[:, None]).numpy()
+               for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, tolerance: float = 1e-4,
+           model_id: str = "", max_parity_windows: int = 2048) -> ExportResult:
+    """Export one checkpoint, or several as one ensemble graph (mean of their probabilities)."""
+    import torch
+
+    from voxwatch.training.model import MeanProbability, WithSigmoid, build
+
+    paths = [Path(p) for p in (checkpoint if isinstance(checkpoint, list | tuple) else [checkpoint])]
+    members = [_Member(p, _load_checkpoint(p)) for p in paths]
+    checkpoint, ckpt = members[0].path, members[0].ckpt
+    for m in members[1:]:
+        if m.ckpt["features"] != ckpt["features"] or m.ckpt["window"] != ckpt["window"]:
+            raise ModelError(f"{m.path}: feature or window settings differ from {checkpoint}'s; cannot ensemble")
     settings = FeatureSettings.from_dict(ckpt["features"])
     window_s = float(ckpt["window"]["window_s"])
     n_frames = settings.n_frames(int(round(window_s * settings.sample_rate)))
@@ -101,10 +126,12 @@ def export(checkpoint: Path, out: Path, int8: bool = False, tolerance: float = 1
         raise ModelError(f"{checkpoint}: its dev windows ({dev_path.name}, {labels_path.name}) are missing beside it")
     dev = FeatureSet.load(dev_path)
     dev_labels = np.load(labels_path)
-    net = build(ckpt["model_config"])
-    net.load_state_dict(ckpt["state_dict"])
-    net.eval()
-    wrapped = WithSigmoid(net).eval()
+    nets = []
+    for m in members:
+        net = build(m.ckpt["model_config"])
+        net.load_state_dict(m.ckpt["state_dict"])
+        nets.append(net.eval())
+    wrapped = (WithSigmoid(nets[0]) if len(nets) == 1 else MeanProbability(nets)).eval()
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +143,7 @@ def export(checkpoint: Path, out: Path, int8: bool = False, tolerance: float = 1
             axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
             torch.onnx.export(wrapped, (dummy,), str(float_path), input_names=[INPUT_NAME],
                               output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=17, dynamo=False)
-        torch_scores = predict(net, dev.x)
+        torch_scores = _torch_scores(wrapped, dev.x)
         onnx_scores = ort_scores(float_path, dev.x)
         sample = slice(0, max_parity_windows)
         diff = float(np.max(np.abs(torch_scores[sample] - onnx_scores[sample])))
@@ -142,9 +169,21 @@ def export(checkpoint: Path, out: Path, int8: bool = False, tolerance: float = 1
             out.write_bytes(float_path.read_bytes())
             final_dev = float_dev
     sha = file_sha256(out)
-    model_id = model_id or f"tinycnn-{settings.kind}{'-int8' if int8 else ''}-{sha[:8]}"
+    kind = f"ens{len(members)}-{settings.kind}" if len(members) > 1 else settings.kind
+    model_id = model_id or f"tinycnn-{kind}{'-int8' if int8 else ''}-{sha[:8]}"
     training = dict(ckpt.get("training", {}))
-    training.update({"epoch": ckpt.get("epoch"), "checkpoint": checkpoint.name, "model": ckpt["model_config"]})
+    if len(members) == 1:
+        training.update({"epoch": ckpt.get("epoch"), "checkpoint": checkpoint.name, "model": ckpt["model_config"]})
+    else:
+        for key in ("train", "extract", "parameters", "train_windows"):
+            training.pop(key, None)
+        training["members"] = [
+            {"checkpoint": f"{m.path.parent.name}/{m.path.name}", "epoch": m.ckpt.get("epoch"),
+             "model": m.ckpt["model_config"], **{k: m.ckpt.get("training", {}).get(k)
+                                                 for k in ("train", "extract", "parameters", "train_windows")},
+             "dev": m.ckpt.get("dev")}
+            for m in members
+        ]
     card_metrics: dict[str, Any] = {"dev": final_dev, "parity_max_abs_diff": diff}
     if int8_info:
         card_metrics["int8"] = int8_info

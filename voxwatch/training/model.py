@@ -44,6 +44,17 @@ class WithSigmoid(nn.Module):
         return torch.sigmoid(self.net(x))
 
 
+class MeanProbability(nn.Module):
+    """An ensemble exported as one graph: the mean of its members' probabilities."""
+
+    def __init__(self, nets: list[nn.Module]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.sigmoid(net(x)) for net in self.nets]).mean(dim=0)
+
+
 def build(config: dict) -> TinyCNN:
     return TinyCNN(tuple(config.get("channels", (8, 16, 32, 64))), float(config.get("dropout", 0.2)))
 
