@@ -97,6 +97,7 @@ def default_workers() -> int:
 def extract(clips: list[Clip], settings: ExtractSettings, workers: int | None = None, label: str = "features",
             cache_dir: Path | None = None) -> FeatureSet:
     """Feature windows for ``clips`` with a Rich progress bar; cached in ``cache_dir`` when given."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     cache = Path(cache_dir) / f"{label}-{settings.key(clips)}.npz" if cache_dir else None
@@ -106,7 +107,7 @@ def extract(clips: list[Clip], settings: ExtractSettings, workers: int | None = 
     n_frames = settings.features.n_frames(settings.window.window_samples)
     results: dict[int, list[np.ndarray]] = {}
     columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, console=Console(stderr=True)) as progress:  # stdout stays for results
         task = progress.add_task(label, total=len(clips))
         jobs = [(i, str(c.path), settings) for i, c in enumerate(clips)]
         if workers == 1:
