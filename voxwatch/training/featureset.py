@@ -28,9 +28,9 @@ from voxwatch.training.windows import cut_windows, trim
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    """How clips become training/eval windows. ``copies`` > 1 adds augmented copies (copy 0 is clean
-    unless ``augment_all``); ``max_windows`` caps windows per clip and copy (0: all), so long clips do not
-    dominate; ``bandlimit`` band-limits every clip (the telephone check of ``voxwatch eval``)."""
+    """How clips become training/eval windows. ``copies`` > 1 adds augmented copies (copy 0 stays clean);
+    ``max_windows`` caps windows per clip and copy (0: all), so long clips do not dominate; ``bandlimit``
+    band-limits every clip (the telephone check of ``voxwatch eval``)."""
 
     features: FeatureSettings = FeatureSettings()
     window: WindowSettings = WindowSettings()
