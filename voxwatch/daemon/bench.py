@@ -16,8 +16,9 @@ Reported (Rich table, and JSON with ``--json``):
 * latency from the moment the pipeline reads the audio that completes a window (or an utterance) to the publish
   of its event (the events' ``latency_ms``), p50/p99/max, at 1, 10 and 100 streams paced in real time, and the
   share of one core that a single real-time stream costs;
-* INT8 next to float: the default model quantised with ``onnxruntime.quantization.quantize_dynamic`` (or the
-  model given by ``--int8-model``), inference-only speed-up on full batches and full-pipeline throughput;
+* INT8 next to float: ``--int8-model``, else the bundled ``default-int8.onnx`` when the float model is the bundled
+  default, else the float model quantised here with ``onnxruntime.quantization.quantize_dynamic``: inference-only
+  speed-up on full batches, full-pipeline throughput, and the dev EER of both as their model cards record it;
 * peak RSS of the process.
 
 ``--short`` is the CI mode (a few seconds; the numbers are only checked to be finite). See README, Performance.
@@ -69,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-latency", action="store_true", help="skip the real-time latency runs")
     parser.add_argument("--no-int8", action="store_true", help="skip the INT8 comparison")
     parser.add_argument("--int8-model", metavar="PATH",
-                        help="an INT8 model with its card (default: quantise --model with quantize_dynamic)")
+                        help="an INT8 model with its card (default: the bundled default-int8.onnx for the bundled "
+                        "model, else --model quantised with quantize_dynamic)")
 
 
 # ----------------------------------------------------------------------------------------------- audio
@@ -138,7 +140,7 @@ class LoopSource:
             if self.realtime:
                 delay = t0 + position / SR - time.monotonic()
                 if delay > 0:
-                    stop.wait(delay)
+                    time.sleep(delay)  # a plain sleep costs a third of Event.wait's CPU (stop is checked per block)
                 n = min(self.block, self.samples - position)
             else:
                 free = ring.free()
@@ -266,9 +268,12 @@ class RunResult:
 
 
 def _thread_cpu(thread: threading.Thread) -> float:
+    """CPU seconds of a thread (Linux scheduler's run time; 0 where unknown). Safe for a thread that has ended,
+    unlike pthread_getcpuclockid on a dead thread, which crashes the process."""
     try:
-        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-    except (OSError, AttributeError, TypeError):
+        with open(f"/proc/self/task/{thread.native_id}/schedstat") as handle:
+            return int(handle.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError, TypeError):
         return 0.0
 
 
@@ -283,19 +288,20 @@ class ThreadClock:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.1):
             self.sample()
 
     def sample(self) -> None:
         for threads in self.groups.values():
             for t in threads:
-                if t.ident is not None and t.is_alive():
-                    self.seen[t.ident] = max(self.seen.get(t.ident, 0.0), _thread_cpu(t))
+                if t.native_id is not None:
+                    self.seen[t.native_id] = max(self.seen.get(t.native_id, 0.0), _thread_cpu(t))
 
     def stop(self) -> dict[str, float]:
         self._stop.set()
         self._thread.join()
-        return {name: sum(self.seen.get(t.ident, 0.0) for t in threads if t.ident is not None)
+        self.sample()
+        return {name: sum(self.seen.get(t.native_id, 0.0) for t in threads if t.native_id is not None)
                 for name, threads in self.groups.items()}
 
 
@@ -342,8 +348,7 @@ class Bench:
         pipeline.start()
         for i in range(streams):
             pipeline.add_stream(f"{prefix}-s{i}", LoopSource(self.pool, i * stride + i * 977, samples, realtime))
-        sources = [s.thread for s in pipeline._snapshot() if s.thread is not None]
-        clock = ThreadClock({"front": [pipeline._front], "inference": [pipeline._infer], "sources": sources})
+        clock = ThreadClock({"front": [pipeline._front], "inference": [pipeline._infer]})
         pipeline.finish()
         thread_cpu = clock.stop()
         while self.publisher._queue.qsize():
@@ -357,7 +362,7 @@ class Bench:
         stage["publish"] = publish_cpu
         stage["other"] = max(0.0, cpu - sum(stage.values()))
         thread_cpu["publisher"] = publish_cpu
-        thread_cpu["rest"] = max(0.0, cpu - sum(thread_cpu.values()))
+        thread_cpu["sources and rest"] = max(0.0, cpu - sum(thread_cpu.values()))
         stage_us = {k: v * 1e6 / audio_s if audio_s else math.nan for k, v in stage.items()}
         return RunResult(streams, realtime, audio_s, stats["speech_s"], wall, cpu, stats["windows_scored"],
                          stats["batches"], judgements[0], len(got["latency_ms"]), got["seq_gaps"],
@@ -474,6 +479,10 @@ def print_report(result: dict[str, Any]) -> None:
             table.add_row("pipeline RTF per core", f"{q['float_rtf_per_core']:.0f}x",
                           f"{q['int8_rtf_per_core']:.0f}x", f"{q['pipeline_speedup']:.2f}x")
         table.add_row("max |score change| on bench windows", "", f"{q['max_abs_score_change']:.4f}", "")
+        if q.get("float_dev_eer") is not None and q.get("int8_dev_eer") is not None:
+            f_eer, q_eer = q["float_dev_eer"], q["int8_dev_eer"]
+            table.add_row("dev EER (model cards)", f"{100 * f_eer:.2f}%", f"{100 * q_eer:.2f}%",
+                          f"{100 * (q_eer - f_eer):+.2f} points")
         console.print(table)
     console.print(f"peak RSS: {result['peak_rss_mb']:.0f} MB")
 
@@ -536,11 +545,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _card_eer(model_path: Path) -> float | None:
+    """The dev EER a model card records (``metrics.dev.eer``), if any."""
+    from voxwatch.models.card import card_path
+
+    try:
+        return float(json.loads(card_path(model_path).read_text())["metrics"]["dev"]["eer"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _int8_part(args, bench: Bench, classifier, model_path: Path, settings, streams: int, seconds: float,
                repeat: int, classifier_type) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="voxwatch-bench-") as tmp:
+        bundled_int8 = model_path.with_name("default-int8.onnx")
         if args.int8_model:
             q_path, method = Path(args.int8_model), "given model"
+        elif model_path.name == "default.onnx" and bundled_int8.is_file():
+            q_path, method = bundled_int8, "bundled default-int8.onnx"
         else:
             q_path, method = quantize_model(model_path, Path(tmp)), "quantize_dynamic, QInt8 weights"
         quant = classifier_type(q_path, settings.features, settings.window.window_s, args.threads)
@@ -552,7 +574,8 @@ def _int8_part(args, bench: Bench, classifier, model_path: Path, settings, strea
         change = float(np.abs(classifier.score(x) - quant.score(x)).max())
         out: dict[str, Any] = {"method": method, "model_id": quant.model_id, "float_us_per_window": f_us,
                                "int8_us_per_window": q_us, "inference_speedup": f_us / q_us if q_us else math.nan,
-                               "max_abs_score_change": change}
+                               "max_abs_score_change": change, "float_dev_eer": _card_eer(model_path),
+                               "int8_dev_eer": _card_eer(q_path)}
         f_runs = [bench.run(classifier, streams, seconds, realtime=False) for _ in range(repeat)]
         q_runs = [bench.run(quant, streams, seconds, realtime=False) for _ in range(repeat)]
         f_rtf = _median_run(f_runs)["rtf_per_core"]

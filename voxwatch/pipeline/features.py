@@ -145,7 +145,10 @@ def frame_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     frames = np.lib.stride_tricks.as_strided(
         x, shape=(n, settings.frame_len), strides=(x.strides[0] * settings.frame_step, x.strides[0]), writeable=False
     )
-    spec = np.fft.rfft(frames * _window(settings.frame_len), settings.nfft)
+    # window straight into a zero-padded buffer (what rfft(..., nfft) would build itself, one copy less)
+    padded = np.zeros((n, settings.nfft))
+    np.multiply(frames, _window(settings.frame_len), out=padded[:, : settings.frame_len])
+    spec = np.fft.rfft(padded, axis=1)
     pspec = (spec.real**2 + spec.imag**2) / settings.nfft
     fbank = pspec @ _filterbank(settings)
     fbank = np.where(fbank == 0, np.finfo(float).eps, fbank)
