@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from python_speech_features import get_filterbanks
+from scipy import sparse
 from scipy.fft import dct
 
 from voxwatch.errors import ConfigError
@@ -102,9 +103,20 @@ class FeatureSettings:
 
 @lru_cache(maxsize=16)
 def _filterbank(settings: FeatureSettings) -> np.ndarray:
+    """The Mel filterbank as (nfft/2+1, nfilt), python-speech-features' own filters."""
     high = settings.highfreq or settings.sample_rate / 2
     fb = get_filterbanks(settings.nfilt, settings.nfft, settings.sample_rate, settings.lowfreq, high)
     return np.ascontiguousarray(fb.T.astype(np.float64))
+
+
+@lru_cache(maxsize=16)
+def _sparse_filterbank(settings: FeatureSettings) -> sparse.csr_matrix:
+    """The filterbank as a sparse (nfilt, nfft/2+1) matrix with the power spectrum's 1/nfft folded in.
+
+    Each triangular filter covers a few FFT bins, so ~2 of 40 entries per bin are non-zero; the sparse product
+    is ~3x cheaper than the dense one on the hot path (results equal to ~1e-15 relative).
+    """
+    return sparse.csr_matrix(_filterbank(settings).T / settings.nfft)
 
 
 @lru_cache(maxsize=16)
@@ -149,18 +161,25 @@ def frame_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     padded = np.zeros((n, settings.nfft))
     np.multiply(frames, _window(settings.frame_len), out=padded[:, : settings.frame_len])
     spec = np.fft.rfft(padded, axis=1)
-    pspec = (spec.real**2 + spec.imag**2) / settings.nfft
-    fbank = pspec @ _filterbank(settings)
-    fbank = np.where(fbank == 0, np.finfo(float).eps, fbank)
-    feat = np.log(fbank)
-    if settings.kind == "mfcc":
-        feat = dct(feat, type=2, axis=1, norm="ortho")[:, : settings.numcep]
-        feat = feat * _lifter(settings.numcep, settings.ceplifter)
-        energy = pspec.sum(axis=1)
-        energy = np.where(energy == 0, np.finfo(float).eps, energy)
-        feat[:, 0] = np.log(energy)
+    squares = spec.view(np.float64)  # (re, im) pairs: |X|^2 = re^2 + im^2, squared in place
+    np.multiply(squares, squares, out=squares)
+    pspec = squares[:, 0::2] + squares[:, 1::2]  # |X|^2; the 1/nfft scale is folded into the filterbank
+    fbank = (_sparse_filterbank(settings) @ pspec.T).T
+    eps = np.finfo(float).eps
+    if settings.kind == "logfbank":
+        # raising energies to max(eps, e^floor) before the log equals psf's "exact zero -> eps" followed by the
+        # floor whenever the floor is above log(eps) = -36 (the default is -20); with a lower floor, energies in
+        # (0, eps), which psf would keep, become eps too
+        np.maximum(fbank, max(eps, float(np.exp(settings.log_floor))), out=fbank)
+        return np.log(fbank, out=fbank).astype(np.float32, order="C")
+    feat = np.log(np.where(fbank == 0, eps, fbank))
+    feat = dct(feat, type=2, axis=1, norm="ortho")[:, : settings.numcep]
+    feat = feat * _lifter(settings.numcep, settings.ceplifter)
+    energy = pspec.sum(axis=1) / settings.nfft
+    energy = np.where(energy == 0, eps, energy)
+    feat[:, 0] = np.log(energy)
     np.maximum(feat, settings.log_floor, out=feat)
-    return feat.astype(np.float32)
+    return feat.astype(np.float32, order="C")
 
 
 def normalize(rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
