@@ -1,0 +1,159 @@
+"""One member of an exported ensemble as a model of its own (onnxruntime and onnx only, no torch).
+
+``voxwatch export`` turns several checkpoints into one graph whose output is the mean of the members'
+probabilities. A member alone costs a fraction of the ensemble's inference; this cuts it out of the graph
+(its weights untouched), checks that it scores exactly like the member inside the ensemble, re-calibrates the
+card's threshold on the dev split (the dev EER point of the member itself, clip scores aggregated like the
+daemon does) and writes its card, the member's recipe and data summary carried over from the ensemble's card.
+The bundled default model was made this way from the 3-member ensemble (README, Model).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxwatch.errors import ModelError
+from voxwatch.models.card import ModelCard, card_path, file_sha256
+from voxwatch.pipeline.vad import VadSettings
+from voxwatch.pipeline.windower import WindowSettings
+from voxwatch.training.datasets import load_dataset, select
+from voxwatch.training.export import OUTPUT_NAME, ExportResult, dev_metrics, ort_scores, quantize_int8
+from voxwatch.training.featureset import ExtractSettings, extract
+
+
+def member_outputs(graph: Any) -> list[str]:
+    """Names of the member probability tensors of an ensemble graph (ReduceMean(Concat(Unsqueeze(p_k))))."""
+    producers = {out: node for node in graph.node for out in node.output}
+    mean = producers.get(OUTPUT_NAME)
+    concat = producers.get(mean.input[0]) if mean is not None and mean.op_type == "ReduceMean" else None
+    if concat is None or concat.op_type != "Concat":
+        raise ModelError("not an ensemble exported by 'voxwatch export' (no mean over member outputs)")
+    names = []
+    for name in concat.input:
+        unsqueeze = producers.get(name)
+        if unsqueeze is None or unsqueeze.op_type != "Unsqueeze":
+            raise ModelError("not an ensemble exported by 'voxwatch export' (unexpected member output)")
+        names.append(unsqueeze.input[0])
+    return names
+
+
+def _cut(model: Any, tensor: str) -> Any:
+    """A copy of ``model`` whose only output is ``tensor`` (renamed to the contract's output name), pruned."""
+    import onnx
+
+    cut = onnx.ModelProto()
+    cut.CopyFrom(model)
+    graph = cut.graph
+    for node in graph.node:
+        node.output[:] = [OUTPUT_NAME if o == tensor else ("" if o == OUTPUT_NAME else o) for o in node.output]
+        node.input[:] = [OUTPUT_NAME if i == tensor else i for i in node.input]
+    needed, keep = {OUTPUT_NAME}, []
+    for node in reversed(list(graph.node)):
+        if any(o in needed for o in node.output if o):
+            keep.append(node)
+            needed.update(i for i in node.input if i)
+    graph.ClearField("node")
+    graph.node.extend(reversed(keep))
+    initializers = [init for init in graph.initializer if init.name in needed]
+    graph.ClearField("initializer")
+    graph.initializer.extend(initializers)
+    value_info = [v for v in graph.value_info if v.name in needed and v.name != OUTPUT_NAME]
+    graph.ClearField("value_info")
+    graph.value_info.extend(value_info)
+    onnx.checker.check_model(cut)
+    return cut
+
+
+def _with_output(model: Any, tensor: str) -> Any:
+    """A copy of the ensemble that also outputs ``tensor`` (to compare the cut member with it)."""
+    import onnx
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    probe.graph.output.append(onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, None))
+    return probe
+
+
+def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Path | str, fmt: str = "auto",
+                   int8: bool = False, tolerance: float = 1e-6, workers: int | None = None,
+                   model_id: str = "") -> ExportResult:
+    """Write member ``member`` (0-based) of ``ensemble`` to ``out`` (+ card), threshold calibrated on dev."""
+    try:
+        import onnx
+        import onnxruntime as ort
+    except ImportError:
+        raise ModelError("needs the onnx package: pip install -e '.[train]'") from None
+
+    ensemble, out = Path(ensemble), Path(out)
+    if not ensemble.is_file():
+        raise ModelError(f"{ensemble}: model file not found")
+    card = ModelCard.load(card_path(ensemble))
+    members = card.training.get("members") or []
+    model = onnx.load(str(ensemble))
+    names = member_outputs(model.graph)
+    if not 0 <= member < len(names):
+        raise ModelError(f"{ensemble}: --member must be 0..{len(names) - 1} (the ensemble has {len(names)} members)")
+    recipe: dict[str, Any] = members[member] if len(members) == len(names) else {}
+
+    extract_info = recipe.get("extract") or {}
+    settings = ExtractSettings(card.features, WindowSettings(**extract_info.get("window", {})),
+                               VadSettings(**extract_info.get("vad", {})))
+    if abs(settings.window.window_s - card.window_s) > 1e-9:
+        raise ModelError(f"{ensemble}: the member's recipe windows differ from the card's window_s")
+    dev_clips = select(load_dataset(data, fmt), "dev")
+    if len({c.label for c in dev_clips}) < 2:
+        raise ModelError(f"{data}: the dev split needs clips of both classes to calibrate a threshold")
+    dev = extract(dev_clips, settings, workers, "dev features")
+    labels = np.array([c.label for c in dev_clips], np.int8)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path, probe_path = Path(tmp) / "member.onnx", Path(tmp) / "probe.onnx"
+        onnx.save(_cut(model, names[member]), str(float_path))
+        onnx.save(_with_output(model, names[member]), str(probe_path))
+        scores = ort_scores(float_path, dev.x)
+        session = ort.InferenceSession(str(probe_path), providers=["CPUExecutionProvider"])
+        inside = np.concatenate([
+            session.run([names[member]], {session.get_inputs()[0].name: np.asarray(dev.x[i : i + 256],
+                                                                                     np.float32)[:, None]})[0]
+            for i in range(0, len(dev), 256)]).reshape(-1)
+        diff = float(np.max(np.abs(scores - inside))) if len(scores) else 0.0
+        print(f"parity: max |member alone - member inside the ensemble| = {diff:.2e} over {len(dev)} dev windows")
+        if not diff <= tolerance:
+            raise ModelError(f"parity check failed: max abs diff {diff:.3g} > tolerance {tolerance:.3g}")
+        float_dev = dev_metrics(scores, dev, labels)
+        final_dev, int8_info = float_dev, {}
+        if int8:
+            rng = np.random.default_rng(0)
+            calib = dev.x[np.sort(rng.choice(len(dev), min(len(dev), 512), replace=False))]
+            quantize_int8(float_path, out, calib)
+            q_scores = ort_scores(out, dev.x)
+            change = np.abs(q_scores - scores)
+            final_dev = dev_metrics(q_scores, dev, labels)
+            int8_info = {"max_abs_score_change": float(change.max()), "mean_abs_score_change": float(change.mean()),
+                         "dev_eer_float": float_dev["eer"], "dev_eer_int8": final_dev["eer"]}
+            print(f"int8: score change max {change.max():.4f}, mean {change.mean():.4f}; dev EER float "
+                  f"{100 * float_dev['eer']:.2f}% -> int8 {100 * final_dev['eer']:.2f}%")
+        else:
+            out.write_bytes(float_path.read_bytes())
+
+    sha = file_sha256(out)
+    model_id = model_id or f"tinycnn-{card.features.kind}{'-int8' if int8 else ''}-{sha[:8]}"
+    training = {k: v for k, v in card.training.items() if k != "members"}
+    training.update({k: v for k, v in recipe.items() if k != "dev"})
+    training["extracted_from"] = {"model_id": card.model_id, "onnx_sha256": card.onnx_sha256, "member": member}
+    metrics: dict[str, Any] = {"dev": final_dev, "parity_max_abs_diff": diff}
+    if recipe.get("dev"):
+        metrics["dev_at_training"] = recipe["dev"]
+    if int8_info:
+        metrics["int8"] = int8_info
+    result_card = ModelCard(model_id=model_id, features=card.features, window_s=card.window_s,
+                            n_frames=card.n_frames, threshold=float(final_dev["threshold"]), onnx_sha256=sha,
+                            training=json.loads(json.dumps(training)), metrics=metrics)
+    result_card.save(out.with_suffix(".json"))
+    return ExportResult(out, result_card, diff, int8_info)
