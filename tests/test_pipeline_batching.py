@@ -48,3 +48,39 @@ def test_windows_of_many_streams_share_calls_within_max_batch(tmp_path):
             verdicts.setdefault(e.stream, []).append((e.judgement.utterance, e.judgement.verdict))
     assert len(verdicts) == 8 and len({tuple(v) for v in verdicts.values()}) == 1
     assert [u for u, _ in verdicts["s0"]] == sorted(u for u, _ in verdicts["s0"]) and len(verdicts["s0"]) == 3
+
+
+def test_a_long_pass_hands_windows_on_before_it_ends(tmp_path, monkeypatch):
+    """Many streams' blocks arriving together make one long pass; its first windows must not wait for the last
+    stream's work (real-time latency at 100 streams): the pass flushes what it has every few milliseconds."""
+    import voxwatch.pipeline.runner as runner
+
+    settings = replace(PipelineSettings(features=LOUDNESS_FEATURES), max_batch=64)
+    model = build_mean_model(tmp_path / "m.onnx")
+    pipeline = Pipeline(settings, OnnxClassifier(model, settings.features, 2.0), lambda e: None)
+    entries: list[tuple[int, float]] = []  # (windows in the queue entry, time it was put)
+    put = pipeline._put
+
+    def recording_put(item):
+        if isinstance(item, list):
+            entries.append((sum(isinstance(i, runner._WindowItem) for i in item), time.monotonic()))
+        put(item)
+
+    service = pipeline._service
+
+    def slow_service(state):
+        busy = service(state)
+        if busy:
+            time.sleep(0.004)  # each stream's share of a pass: 4 streams take > 2 x _MIN_PASS_S
+        return busy
+
+    monkeypatch.setattr(pipeline, "_put", recording_put)
+    monkeypatch.setattr(pipeline, "_service", slow_service)
+    audio = np.concatenate([speech_like(2.5, 0.3), silence(0.5)])
+    pipeline.start()
+    for i in range(4):
+        pipeline.add_stream(f"s{i}", LoopSource(audio, 0, len(audio), realtime=False))
+    assert pipeline.finish(timeout=60)
+    with_windows = [n for n, _ in entries if n]
+    assert sum(with_windows) == pipeline.windows_scored >= 4
+    assert max(with_windows) < 4  # the four streams' windows did not all wait for the end of their pass

@@ -254,8 +254,15 @@ class Pipeline:
                 with self._streams_lock:
                     streams = [s for s in self._streams.values() if not s.closed]
                 busy = False
+                flushed = started
                 for state in streams:
                     busy |= self._service(state)
+                    if self._pending_windows and time.monotonic() - flushed > _MIN_PASS_S:
+                        # a long pass (many streams' blocks arriving together) hands its windows on every
+                        # _MIN_PASS_S, so inference overlaps the rest of the pass and early windows do not
+                        # wait for the last stream's work
+                        self._flush()
+                        flushed = time.monotonic()
                 self._flush()
                 if self._backlog:
                     continue  # some stream has more audio than one read: go on at once
