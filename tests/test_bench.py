@@ -51,6 +51,7 @@ def test_short_bench_runs_every_part_and_its_numbers_are_finite(tmp_path):
         assert 0 <= run["latency_ms"]["p50"] <= run["latency_ms"]["p99"] <= run["latency_ms"]["max"]
     assert result["int8"]["int8_us_per_window"] > 0 and result["int8"]["inference_speedup"] > 0
     assert result["peak_rss_mb"] > 0
+    assert result["block_ms"] == 100  # real-time runs feed blocks of the capture default ([capture] block_ms)
     assert "real-time factor per CPU core" in stdout and "INT8" in stdout
 
 
@@ -91,3 +92,31 @@ def test_loop_source_wraps_the_pool_and_delivers_exactly_its_samples():
     start, got = ring.read()
     assert start == 0 and len(got) == 2500
     np.testing.assert_array_equal(got, np.take(pool, np.arange(900, 3400), mode="wrap"))
+
+
+class _RecordingRing(RingBuffer):
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self.sizes: list[int] = []
+
+    def write(self, samples):
+        self.sizes.append(len(samples))
+        return super().write(samples)
+
+
+def test_realtime_loop_source_writes_capture_sized_blocks_on_the_clock():
+    import threading
+    import time
+
+    ring = _RecordingRing(16000)
+    source = LoopSource(speech_like(1.0), 0, 4800, realtime=True, block_ms=100)
+    t0 = time.monotonic()
+    source.run(ring, threading.Event(), lambda *a: None)
+    assert ring.sizes == [1600, 1600, 1600]
+    assert time.monotonic() - t0 >= 0.19  # paced: the third block is due 0.2 s after the first
+
+
+def test_bench_refuses_a_bad_block_size(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "voxwatch", "bench", "--short", "--block-ms", "-5"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--block-ms must be positive" in proc.stderr

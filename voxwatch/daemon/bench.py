@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stream counts of the real-time latency runs (1,10,100)")
     parser.add_argument("--latency-seconds", type=float, default=20.0,
                         help="wall seconds of each real-time latency run (20)")
+    parser.add_argument("--block-ms", type=int, metavar="MS",
+                        help="real-time runs: block size of the simulated capture (default: [capture] block_ms)")
     parser.add_argument("--no-latency", action="store_true", help="skip the real-time latency runs")
     parser.add_argument("--no-int8", action="store_true", help="skip the INT8 comparison")
     parser.add_argument("--int8-model", metavar="PATH",
@@ -310,12 +312,13 @@ class ThreadClock:
 class Bench:
     """Holds the classifier-independent pieces (audio pool, publisher, subscriber) across runs."""
 
-    def __init__(self, settings, pool: np.ndarray) -> None:
+    def __init__(self, settings, pool: np.ndarray, block_ms: int = 20) -> None:
         from voxwatch.config import PublishSettings
         from voxwatch.daemon.publisher import EventPublisher
 
         self.settings = settings
         self.pool = pool
+        self.block_ms = block_ms
         self._runs = 0
         self._warm: set[int] = set()
         self.publisher = EventPublisher(PublishSettings(bind=("tcp://127.0.0.1:*",), heartbeat_s=1.0,
@@ -358,7 +361,8 @@ class Bench:
             # live streams do not all end at the same instant: ends are spread over the last 10% of a real-time
             # run (else the final windows and verdicts of every stream would form one burst, unlike live audio)
             length = samples + (int(0.1 * samples * i / streams) if realtime else 0)
-            pipeline.add_stream(f"{prefix}-s{i}", LoopSource(self.pool, i * stride + i * 977, length, realtime))
+            pipeline.add_stream(f"{prefix}-s{i}", LoopSource(self.pool, i * stride + i * 977, length, realtime,
+                                                                        self.block_ms))
         # real-time runs idle at their end, so a slow sampler loses nothing there and costs the run less
         clock = ThreadClock({"front": [pipeline._front], "inference": [pipeline._infer]}, 1.0 if realtime else 0.1)
         pipeline.finish()
@@ -537,7 +541,11 @@ def run(args: argparse.Namespace) -> int:
         "threads": args.threads,
         "audio": "files: " + ", ".join(args.files) if args.files else "generated speech-like conversation",
     }
-    bench = Bench(settings, pool)
+    block_ms = config.capture.block_ms if args.block_ms is None else args.block_ms
+    if block_ms <= 0:
+        raise VoxwatchError("--block-ms must be positive")
+    result["block_ms"] = block_ms
+    bench = Bench(settings, pool, block_ms)
     try:
         if args.realtime:
             run_rt = bench.run(classifier, streams, seconds, realtime=True)

@@ -55,7 +55,7 @@ class CaptureSettings:
     """How microphones are opened and watched ([capture] in the config)."""
 
     devices: tuple[str, ...] = ()  # default devices for `voxwatch run` without --device ("" entries: system default)
-    block_ms: int = 20  # PortAudio block size; the callback runs this often
+    block_ms: int = 100  # PortAudio block size; the callback runs this often (each wake-up costs CPU)
     raw_buffer_s: float = 2.0  # callback -> resampler ring; covers scheduling hiccups of the source thread
     latency: str = "high"  # PortAudio suggested latency: "low", "high" or seconds as a string
     retry_initial_s: float = 0.5  # first retry after a device error; doubles up to retry_max_s
