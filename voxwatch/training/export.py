@@ -87,6 +87,26 @@ def quantize_int8(float_path: Path, out_path: Path, calibration: np.ndarray) -> 
                         nodes_to_exclude=first)
 
 
+def finish_model(float_path: Path, out: Path, scores: np.ndarray, dev: FeatureSet, labels: np.ndarray,
+                 int8: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    """Write ``out``: the float graph as it is, or its INT8 version (calibrated on 512 dev windows, score change
+    and dev EER reported). Returns the written model's dev metrics and the INT8 figures ({} for float)."""
+    float_dev = dev_metrics(scores, dev, labels)
+    if not int8:
+        out.write_bytes(float_path.read_bytes())
+        return float_dev, {}
+    rng = np.random.default_rng(0)
+    calib = dev.x[np.sort(rng.choice(len(dev), min(len(dev), 512), replace=False))]
+    quantize_int8(float_path, out, calib)
+    q_scores = ort_scores(out, dev.x)
+    change = np.abs(q_scores - scores)
+    q_dev = dev_metrics(q_scores, dev, labels)
+    print(f"int8: score change max {change.max():.4f}, mean {change.mean():.4f}; dev EER float "
+          f"{100 * float_dev['eer']:.2f}% -> int8 {100 * q_dev['eer']:.2f}%")
+    return q_dev, {"max_abs_score_change": float(change.max()), "mean_abs_score_change": float(change.mean()),
+                   "dev_eer_float": float_dev["eer"], "dev_eer_int8": q_dev["eer"]}
+
+
 def _load_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
@@ -160,23 +180,7 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
               f"(tolerance {tolerance:.0e})")
         if not diff <= tolerance:
             raise ModelError(f"parity check failed: max abs diff {diff:.3g} > tolerance {tolerance:.3g}")
-        float_dev = dev_metrics(onnx_scores, dev, dev_labels)
-        int8_info: dict[str, Any] = {}
-        if int8:
-            rng = np.random.default_rng(0)
-            calib = dev.x[np.sort(rng.choice(len(dev), min(len(dev), 512), replace=False))]
-            quantize_int8(float_path, out, calib)
-            q_scores = ort_scores(out, dev.x)
-            change = np.abs(q_scores - onnx_scores)
-            q_dev = dev_metrics(q_scores, dev, dev_labels)
-            int8_info = {"max_abs_score_change": float(change.max()), "mean_abs_score_change": float(change.mean()),
-                         "dev_eer_float": float_dev["eer"], "dev_eer_int8": q_dev["eer"]}
-            print(f"int8: score change max {change.max():.4f}, mean {change.mean():.4f}; dev EER float "
-                  f"{100 * float_dev['eer']:.2f}% -> int8 {100 * q_dev['eer']:.2f}%")
-            final_dev = q_dev
-        else:
-            out.write_bytes(float_path.read_bytes())
-            final_dev = float_dev
+        final_dev, int8_info = finish_model(float_path, out, onnx_scores, dev, dev_labels, int8)
     sha = file_sha256(out)
     kind = f"ens{len(members)}-{settings.kind}" if len(members) > 1 else settings.kind
     model_id = model_id or f"tinycnn-{kind}{'-int8' if int8 else ''}-{sha[:8]}"

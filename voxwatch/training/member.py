@@ -22,7 +22,7 @@ from voxwatch.models.card import ModelCard, card_path, file_sha256
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 from voxwatch.training.datasets import load_dataset, select
-from voxwatch.training.export import OUTPUT_NAME, ExportResult, dev_metrics, ort_scores, quantize_int8
+from voxwatch.training.export import OUTPUT_NAME, ExportResult, finish_model, ort_scores
 from voxwatch.training.featureset import ExtractSettings, extract
 
 
@@ -126,21 +126,7 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
         print(f"parity: max |member alone - member inside the ensemble| = {diff:.2e} over {len(dev)} dev windows")
         if not diff <= tolerance:
             raise ModelError(f"parity check failed: max abs diff {diff:.3g} > tolerance {tolerance:.3g}")
-        float_dev = dev_metrics(scores, dev, labels)
-        final_dev, int8_info = float_dev, {}
-        if int8:
-            rng = np.random.default_rng(0)
-            calib = dev.x[np.sort(rng.choice(len(dev), min(len(dev), 512), replace=False))]
-            quantize_int8(float_path, out, calib)
-            q_scores = ort_scores(out, dev.x)
-            change = np.abs(q_scores - scores)
-            final_dev = dev_metrics(q_scores, dev, labels)
-            int8_info = {"max_abs_score_change": float(change.max()), "mean_abs_score_change": float(change.mean()),
-                         "dev_eer_float": float_dev["eer"], "dev_eer_int8": final_dev["eer"]}
-            print(f"int8: score change max {change.max():.4f}, mean {change.mean():.4f}; dev EER float "
-                  f"{100 * float_dev['eer']:.2f}% -> int8 {100 * final_dev['eer']:.2f}%")
-        else:
-            out.write_bytes(float_path.read_bytes())
+        final_dev, int8_info = finish_model(float_path, out, scores, dev, labels, int8)
 
     sha = file_sha256(out)
     model_id = model_id or f"tinycnn-{card.features.kind}{'-int8' if int8 else ''}-{sha[:8]}"
