@@ -107,6 +107,9 @@ class LoopingSource:
 def child(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from voxwatch.malloc_tuning import pin_malloc_thresholds
+
+    pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
     from voxwatch.daemon.app import fan_out, load_classifier
     from voxwatch.daemon.publisher import EventPublisher
@@ -161,7 +164,8 @@ def main() -> int:
         url = f"tcp://127.0.0.1:{s.getsockname()[1]}"
     cmd = [sys.executable, __file__, "--child", "--publish", url, "--duration", str(args.duration),
            "--streams", str(args.streams), "--model", model, *(["--config", config] if config else []), *files]
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env={**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS",
+                                                                                           "1")})
     subscriber = EventSubscriber([url])
     counts: dict[str, int] = {}
     last_status: dict = {}
