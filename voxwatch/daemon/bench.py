@@ -117,8 +117,8 @@ class LoopSource:
     """A stream that plays ``samples`` samples of ``pool`` from ``offset`` (wrapping), paced or as fast as taken.
 
     Fast mode fills the ring and sleeps 50 ms whenever less than half of it is free (nothing is dropped,
-    and feeding costs little, so the figures are the pipeline's); real-time mode writes 20 ms blocks on the clock
-    (like a capture callback).
+    and feeding costs little, so the figures are the pipeline's); real-time mode writes ``block_ms`` blocks on the
+    clock (like a capture callback; the bench passes ``[capture] block_ms`` or ``--block-ms``).
     """
 
     def __init__(self, pool: np.ndarray, offset: int, samples: int, realtime: bool, block_ms: int = 20) -> None:

@@ -6,7 +6,8 @@ Threads and what each owns:
 * the **front worker**: reads every ring buffer, runs VAD, windowing and (incremental) features for each stream,
   and puts ``_WindowItem``/``_UtteranceItem``/``_StreamEndItem`` on the bounded window queue, in stream order;
   what one pass over the streams produces goes as one list (one queue operation, and windows of different
-  streams reach inference together, so they share an onnxruntime call); at most ``queue_windows`` windows wait;
+  streams reach inference together, so they share an onnxruntime call; a pass longer than 5 ms hands its
+  windows on every 5 ms, so inference overlaps it); at most ``queue_windows`` windows wait;
 * the **inference worker**: takes up to ``max_batch`` windows from the queue (from any streams), scores them in one
   onnxruntime call, then runs each stream's ``UtteranceDecider`` in order and hands events to ``emit``.
 
