@@ -36,12 +36,14 @@ class ExportResult:
     int8: dict[str, Any] = field(default_factory=dict)
 
 
-def ort_scores(path: Path, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def ort_scores(path: Path, x: np.ndarray, batch_size: int = 256, output: str | None = None) -> np.ndarray:
+    """Scores of windows ``x`` (N, frames, features) from the model's first output, or from tensor ``output``."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    out = [session.run(None, {name: np.asarray(x[i : i + batch_size], np.float32)[:, None]})[0].reshape(-1)
+    outputs = None if output is None else [output]
+    out = [session.run(outputs, {name: np.asarray(x[i : i + batch_size], np.float32)[:, None]})[0].reshape(-1)
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 

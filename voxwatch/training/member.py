@@ -85,7 +85,6 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
     """Write member ``member`` (0-based) of ``ensemble`` to ``out`` (+ card), threshold calibrated on dev."""
     try:
         import onnx
-        import onnxruntime as ort
     except ImportError:
         raise ModelError("needs the onnx package: pip install -e '.[train]'") from None
 
@@ -117,11 +116,7 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
         onnx.save(_cut(model, names[member]), str(float_path))
         onnx.save(_with_output(model, names[member]), str(probe_path))
         scores = ort_scores(float_path, dev.x)
-        session = ort.InferenceSession(str(probe_path), providers=["CPUExecutionProvider"])
-        inside = np.concatenate([
-            session.run([names[member]], {session.get_inputs()[0].name: np.asarray(dev.x[i : i + 256],
-                                                                                     np.float32)[:, None]})[0]
-            for i in range(0, len(dev), 256)]).reshape(-1)
+        inside = ort_scores(probe_path, dev.x, output=names[member])
         diff = float(np.max(np.abs(scores - inside))) if len(scores) else 0.0
         print(f"parity: max |member alone - member inside the ensemble| = {diff:.2e} over {len(dev)} dev windows")
         if not diff <= tolerance:
