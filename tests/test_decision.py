@@ -66,3 +66,27 @@ def test_reconfigure_changes_threshold():
 def test_bad_settings(bad):
     with pytest.raises(ConfigError):
         DecisionSettings(**bad)
+
+
+def test_k_of_n_early_alert_tolerates_one_low_window():
+    consecutive = UtteranceDecider(DecisionSettings(early_windows=3, refractory_s=0), threshold=0.5)
+    k_of_n = UtteranceDecider(DecisionSettings(early_windows=3, early_of=4, refractory_s=0), threshold=0.5)
+    scores = [0.9, 0.9, 0.1, 0.9, 0.0, 0.0]  # mean below 0.5; never 3 in a row, but 3 of the last 4 at the 4th
+    assert not any(j.kind == "alert" for j in feed(consecutive, 0, scores))
+    alerts = [j for j in feed(k_of_n, 0, scores) if j.kind == "alert"]
+    assert len(alerts) == 1 and alerts[0].early and alerts[0].windows == 4
+
+
+def test_no_alert_below_min_judged_speech_but_verdict_still_fake():
+    d = UtteranceDecider(DecisionSettings(early_windows=0, min_alert_s=3.5), threshold=0.5)
+    short = feed(d, 0, [0.9])  # one 2 s window: 2 s of judged speech
+    assert [(j.kind, j.verdict) for j in short] == [("verdict", "fake")]
+    longer = feed(d, 1, [0.9, 0.9], start=50 * SR)  # two windows 1 s apart: 3 s judged
+    assert [j.kind for j in longer] == ["verdict"]
+    long_enough = feed(d, 2, [0.9, 0.9, 0.9], start=100 * SR)  # 4 s judged
+    assert [j.kind for j in long_enough] == ["alert", "verdict"]
+
+
+def test_early_of_below_early_windows_is_a_config_error():
+    with pytest.raises(ConfigError):
+        DecisionSettings(early_windows=3, early_of=2)

@@ -63,3 +63,34 @@ def test_invalid_settings_rejected(bad):
 def test_from_dict_rejects_unknown_keys():
     with pytest.raises(ConfigError, match="unknown"):
         FeatureSettings.from_dict({"kind": "mfcc", "bogus": 1})
+
+
+def _tone(freq_hz: float, seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(int(16000 * seconds)) / 16000
+    return (0.3 * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("freq_hz", [500.0, 3000.0, 6000.0, 7500.0])
+def test_linear_filterbank_puts_a_tone_in_the_filter_at_its_frequency(freq_hz):
+    s = FeatureSettings(kind="linfbank", nfilt=60, normalize="none")
+    rows = frame_features(_tone(freq_hz), s)
+    assert rows.shape[1] == 60
+    centers = np.linspace(0, 8000, 62)[1:-1]  # equally spaced in Hz, unlike Mel centres
+    assert abs(centers[int(rows.mean(axis=0).argmax())] - freq_hz) < 8000 / 61 + 1
+
+
+def test_linear_scale_spends_half_its_filters_above_4khz_where_mel_spends_few():
+    def filters_above_4k(kind: str) -> int:
+        s = FeatureSettings(kind=kind, nfilt=40, normalize="none")
+        responses = [frame_features(_tone(f, 0.1), s).mean(axis=0).argmax() for f in np.arange(4100, 8000, 50)]
+        return len(set(responses))
+
+    assert filters_above_4k("linfbank") >= 18
+    assert filters_above_4k("logfbank") <= 12
+
+
+def test_lfcc_shape_and_digest_differs_from_mfcc():
+    lfcc, mfcc = FeatureSettings(kind="lfcc", nfilt=60, numcep=20), FeatureSettings(kind="mfcc", nfilt=60, numcep=20)
+    assert features(speech_like(1.0), lfcc).shape == (98, 20)
+    assert lfcc.digest() != mfcc.digest()
+    assert not np.allclose(features(speech_like(1.0), lfcc), features(speech_like(1.0), mfcc))

@@ -13,6 +13,7 @@ import pytest
 from helpers import SR, speech_like, write_wav
 
 from voxwatch.cli import main
+from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.features import FeatureSettings
 
@@ -213,3 +214,35 @@ def test_eval_runs_without_torch(tiny_corpus, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("clean: EER ")  # progress bars go to stderr
     assert json.loads((report / "metrics.json").read_text())["conditions"]["clean"]["clips"] == 4
+
+
+def test_two_datasets_ocsoftmax_and_linear_features_train_export_and_load(tiny_corpus, tmp_path, capsys):
+    """--data twice trains on both train splits; the OC-softmax head and a linfbank config survive export, and
+    the daemon's classifier takes the model only with the same feature settings."""
+    require_torch()
+    second = tmp_path / "second"
+    second.mkdir()
+    for f in tiny_corpus.iterdir():
+        (second / f.name).symlink_to(f)
+    config = tmp_path / "lin.toml"
+    config.write_text('[features]\nkind = "linfbank"\nnfilt = 48\n')
+    out = tmp_path / "run"
+    rc = main(["train", "--data", str(tiny_corpus), "--data", str(second), "--out", str(out), "--epochs", "1",
+               "--max-steps", "2", "--batch-size", "8", "--copies", "2", "--workers", "1", "--loss", "ocsoftmax",
+               "--codec", "1", "--eq", "0.5", "--rawboost", "0.5", "--config", str(config)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["training"]["splits"]["train"]["clips"] == 16  # 8 of each copy of the set
+    assert summary["training"]["extract"]["augment"]["p_codec"] == 1.0
+    ckpt_config = summary["training"]["train"]
+    assert ckpt_config["loss"] == "ocsoftmax"
+    model = tmp_path / "oc.onnx"
+    assert main(["export", str(out / "best.pt"), "--out", str(model)]) == 0
+    assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
+    card = json.loads(model.with_suffix(".json").read_text())
+    lin = FeatureSettings(kind="linfbank", nfilt=48)
+    assert card["feature_hash"] == lin.digest() and card["training"]["model"]["head"] == "ocsoftmax"
+    scores = OnnxClassifier(model, lin, 2.0).score(np.zeros((2, 198, 48), np.float32))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    with pytest.raises(VoxwatchError):
+        OnnxClassifier(model, FeatureSettings(), 2.0)

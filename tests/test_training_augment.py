@@ -79,3 +79,44 @@ def test_cut_windows_follows_the_pipeline_windower():
     short = cut_windows(np.arange(SR // 4, dtype=np.float32), settings)  # 0.25 s: tiled, never zero-padded
     assert len(short) == 1 and len(short[0]) == win
     assert short[0][SR // 4] == 0.0 and short[0][-1] == (win - 1) % (SR // 4)
+
+
+@pytest.mark.parametrize("codec", ["ulaw", "alaw", "gsm"])
+def test_telephone_codecs_keep_length_and_cut_everything_above_4khz(codec):
+    from voxwatch.training.augment import codec_round_trip
+
+    x = speech_like(1.5)
+    y = codec_round_trip(x, codec)
+    assert len(y) == len(x) and y.dtype == np.float32
+    assert _band_energy(y, 4300, 8000) < 0.02 * _band_energy(x, 4300, 8000)
+    assert _band_energy(y, 200, 3400) > 0.3 * _band_energy(x, 200, 3400)
+
+
+@pytest.mark.parametrize("codec", ["mp3", "vorbis", "opus"])
+def test_lossy_codecs_change_the_signal_but_keep_its_speech_band(codec):
+    from voxwatch.training.augment import codec_round_trip
+
+    x = speech_like(1.5)
+    y = codec_round_trip(x, codec, 1.0)
+    assert len(y) == len(x)
+    assert not np.allclose(x, y, atol=1e-3)
+    assert 0.3 < _band_energy(y, 200, 3400) / _band_energy(x, 200, 3400) < 3.0
+
+
+def test_random_eq_and_rawboost_are_reproducible_and_keep_length():
+    from voxwatch.training.augment import random_eq, rawboost
+
+    x = speech_like(1.0)
+    for fn in (random_eq, rawboost):
+        a, b = fn(x, np.random.default_rng(3)), fn(x, np.random.default_rng(3))
+        assert len(a) == len(x) and np.array_equal(a, b) and np.abs(a).max() <= 1.0
+        assert not np.allclose(a, x, atol=1e-3)
+    assert np.abs(rawboost(x, np.random.default_rng(4))).max() == pytest.approx(np.abs(x).max(), rel=1e-4)
+
+
+def test_channel_effects_are_off_by_default_and_used_when_asked():
+    x = speech_like(1.5)
+    plain = AugmentSettings(p_bandlimit=0, p_noise=0, p_reverb=0, gain_db=(0.0, 0.0))
+    np.testing.assert_allclose(augment(x, np.random.default_rng(0), plain), x, atol=1e-6)
+    with_codec = AugmentSettings(p_bandlimit=0, p_noise=0, p_reverb=0, gain_db=(0.0, 0.0), p_codec=1.0)
+    assert not np.allclose(augment(x, np.random.default_rng(0), with_codec), x, atol=1e-3)

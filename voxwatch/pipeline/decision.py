@@ -4,6 +4,11 @@
   with the threshold (the model card's unless the config sets one). One verdict per scored utterance.
 * Early alert: ``early_windows`` consecutive windows over the threshold raise an alert before the utterance ends
   (0 disables early alerts).
+* Early alerts may also use ``early_of`` > ``early_windows``: ``early_windows`` of the last ``early_of`` windows
+  over the threshold (k of n), which tolerates one low window in a fake run.
+* No alert before the utterance holds ``min_alert_s`` seconds of judged speech (first window start to last window
+  end): very short utterances carry little evidence and raise most false alarms on real speech. Their verdicts
+  are still published.
 * At most one alert per utterance, and none within ``refractory_s`` of stream time after the previous alert
   (so a long fake monologue split by pauses does not flood subscribers). Verdicts are never suppressed.
 """
@@ -27,14 +32,18 @@ class DecisionSettings:
     aggregate: str = "mean"
     early_windows: int = 3
     refractory_s: float = 5.0
+    early_of: int = 0  # 0: the early windows must be consecutive; n >= early_windows: k of the last n
+    min_alert_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
             raise ConfigError(f"decision.aggregate must be one of {AGGREGATES}, not {self.aggregate!r}")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError("decision.threshold must be in [0, 1] or \"model\"")
-        if self.early_windows < 0 or self.refractory_s < 0:
-            raise ConfigError("decision.early_windows and decision.refractory_s must be >= 0")
+        if self.early_windows < 0 or self.refractory_s < 0 or self.min_alert_s < 0:
+            raise ConfigError("decision.early_windows, refractory_s and min_alert_s must be >= 0")
+        if self.early_of and self.early_of < self.early_windows:
+            raise ConfigError("decision.early_of must be 0 or at least decision.early_windows")
 
 
 def aggregate_scores(scores: list[float] | np.ndarray, how: str = "mean") -> float:
@@ -83,7 +92,8 @@ class UtteranceDecider:
         self._scores: list[float] = []
         self._utterance = -1
         self._start = 0
-        self._run = 0
+        self._first_window = 0
+        self._last_window_end = 0
         self._alerted = False
         self._last_alert_end: int | None = None
 
@@ -95,10 +105,11 @@ class UtteranceDecider:
     def on_score(self, window: WindowSpec, score: float) -> list[Judgement]:
         if window.utterance != self._utterance:
             self._begin(window.utterance, window.start)
+        if not self._scores:
+            self._first_window = window.start
+        self._last_window_end = max(self._last_window_end, window.end)
         self._scores.append(float(score))
-        self._run = self._run + 1 if score >= self.threshold else 0
-        early = self.settings.early_windows
-        if early and self._run >= early and self._may_alert(window.end):
+        if self._early_hit() and self._long_enough() and self._may_alert(window.end):
             agg = aggregate_scores(self._scores, self.settings.aggregate)
             return [self._alert(window.end, max(agg, self.threshold), early=True)]
         return []
@@ -115,7 +126,7 @@ class UtteranceDecider:
             "fake" if fake else "real", len(self._scores),
         )
         out = [verdict]
-        if fake and self._may_alert(end.end):
+        if fake and self._long_enough() and self._may_alert(end.end):
             out.insert(0, self._alert(end.end, agg, early=False))
         self._scores = []
         return out
@@ -124,8 +135,22 @@ class UtteranceDecider:
         self._utterance = utterance
         self._start = start
         self._scores = []
-        self._run = 0
+        self._first_window = start
+        self._last_window_end = start
         self._alerted = False
+
+    def _early_hit(self) -> bool:
+        """k consecutive windows over the threshold, or k of the last n (``early_of``)."""
+        k = self.settings.early_windows
+        if not k or len(self._scores) < k:
+            return False
+        n = self.settings.early_of or k
+        recent = self._scores[-n:]
+        return sum(score >= self.threshold for score in recent) >= k and recent[-1] >= self.threshold
+
+    def _long_enough(self) -> bool:
+        judged = self._last_window_end - self._first_window
+        return judged >= self.settings.min_alert_s * SAMPLE_RATE
 
     def _may_alert(self, at: int) -> bool:
         if self._alerted:

@@ -1,7 +1,8 @@
 """The one feature function of voxwatch, shared by the daemon and by training.
 
 ``features(audio, settings)`` returns a (frames, coefficients) float32 matrix with python-speech-features semantics
-(log Mel filterbank or MFCC, Hamming window, ``nfft``-point power spectrum scaled by 1/nfft), with three documented
+(log Mel filterbank or MFCC, or their linear-frequency twins ``linfbank`` / ``lfcc``; Hamming window,
+``nfft``-point power spectrum scaled by 1/nfft), with three documented
 differences, all chosen so that a window's features do not depend on audio outside it:
 
 * only *complete* frames are returned (python-speech-features zero-pads a last partial frame);
@@ -32,7 +33,9 @@ from scipy.fft import dct
 
 from voxwatch.errors import ConfigError
 
-FEATURE_KINDS = ("logfbank", "mfcc")
+FEATURE_KINDS = ("logfbank", "mfcc", "linfbank", "lfcc")
+LINEAR_KINDS = ("linfbank", "lfcc")  # triangular filters equally spaced in Hz: as much detail above 4 kHz as below
+CEPSTRAL_KINDS = ("mfcc", "lfcc")
 NORMALIZATIONS = ("cmvn", "cmn", "none")
 
 
@@ -61,7 +64,7 @@ class FeatureSettings:
             raise ConfigError(f"features.normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
         if self.frame_len > self.nfft:
             raise ConfigError(f"features.nfft ({self.nfft}) is shorter than a frame ({self.frame_len} samples)")
-        if self.kind == "mfcc" and not 0 < self.numcep <= self.nfilt:
+        if self.kind in CEPSTRAL_KINDS and not 0 < self.numcep <= self.nfilt:
             raise ConfigError("features.numcep must be between 1 and features.nfilt")
         if not 0.0 <= self.preemph < 1.0:
             raise ConfigError("features.preemph must be in [0, 1)")
@@ -76,7 +79,7 @@ class FeatureSettings:
 
     @property
     def n_features(self) -> int:
-        return self.numcep if self.kind == "mfcc" else self.nfilt
+        return self.numcep if self.kind in CEPSTRAL_KINDS else self.nfilt
 
     def n_frames(self, n_samples: int) -> int:
         """Number of complete frames in ``n_samples`` samples (0 if shorter than one frame)."""
@@ -101,11 +104,30 @@ class FeatureSettings:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def linear_filterbanks(nfilt: int, nfft: int, samplerate: int, lowfreq: float, highfreq: float) -> np.ndarray:
+    """Triangular filters with edges equally spaced in Hz, built like python-speech-features' Mel filters
+    (same bin rounding, same triangle shape): (nfilt, nfft/2+1). Vocoder and TTS artefacts sit largely above
+    4 kHz, where the Mel scale spends few filters; a linear scale spends as many there as anywhere else."""
+    points = np.linspace(lowfreq, highfreq, nfilt + 2)
+    bins = np.floor((nfft + 1) * points / samplerate).astype(int)
+    fbank = np.zeros((nfilt, nfft // 2 + 1))
+    for j in range(nfilt):
+        lo, mid, hi = bins[j], bins[j + 1], bins[j + 2]
+        if mid > lo:
+            fbank[j, lo:mid] = (np.arange(lo, mid) - lo) / (mid - lo)
+        if hi > mid:
+            fbank[j, mid:hi] = (hi - np.arange(mid, hi)) / (hi - mid)
+        if hi == lo:  # narrower than one bin: keep the band's energy rather than a dead filter
+            fbank[j, min(mid, nfft // 2)] = 1.0
+    return fbank
+
+
 @lru_cache(maxsize=16)
 def _filterbank(settings: FeatureSettings) -> np.ndarray:
-    """The Mel filterbank as (nfft/2+1, nfilt), python-speech-features' own filters."""
+    """The filterbank as (nfft/2+1, nfilt): python-speech-features' own Mel filters, or linear ones."""
     high = settings.highfreq or settings.sample_rate / 2
-    fb = get_filterbanks(settings.nfilt, settings.nfft, settings.sample_rate, settings.lowfreq, high)
+    make = linear_filterbanks if settings.kind in LINEAR_KINDS else get_filterbanks
+    fb = make(settings.nfilt, settings.nfft, settings.sample_rate, settings.lowfreq, high)
     return np.ascontiguousarray(fb.T.astype(np.float64))
 
 
@@ -166,7 +188,7 @@ def frame_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     pspec = squares[:, 0::2] + squares[:, 1::2]  # |X|^2; the 1/nfft scale is folded into the filterbank
     fbank = (_sparse_filterbank(settings) @ pspec.T).T
     eps = np.finfo(float).eps
-    if settings.kind == "logfbank":
+    if settings.kind not in CEPSTRAL_KINDS:
         # raising energies to max(eps, e^floor) before the log equals psf's "exact zero -> eps" followed by the
         # floor whenever the floor is above log(eps) = -36 (the default is -20); with a lower floor, energies in
         # (0, eps), which psf would keep, become eps too

@@ -5,15 +5,22 @@ and often starts in digital silence, levels differ by source. Each augmented cop
 optionally a speed change (resampling: pitch and formants shift together, a cheap new voice), light
 reverberation (synthetic exponential-decay room response), additive white/pink noise at 5-30 dB SNR,
 telephone band-limiting (down to 8 kHz sample rate and back, i.e. nothing above 4 kHz), and a random gain.
+Optional channel effects (off unless their probability is set): a codec round trip (G.711 mu-law/A-law and GSM
+at 8 kHz, MP3/Vorbis/Opus at low bitrates, all through libsndfile in memory), a random equaliser (peaking
+filters), and RawBoost-style signal distortion (Tak et al. 2022: random multi-band filters over a polynomial
+of the signal, plus impulsive signal-dependent noise). A detector that meets real calls has to ignore all of
+these, in both classes.
 All randomness comes from the ``numpy.random.Generator`` passed in, so a seed reproduces a training set.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
+import soundfile as sf
+from scipy.signal import fftconvolve, firwin, lfilter
 
 from voxwatch.pipeline.sources import resample
 from voxwatch.pipeline.vad import SAMPLE_RATE
@@ -30,6 +37,22 @@ class AugmentSettings:
     gain_db: tuple[float, float] = (-18.0, 6.0)
     p_speed: float = 0.0
     speed: tuple[float, float] = (0.88, 1.12)
+    p_codec: float = 0.0
+    p_eq: float = 0.0
+    p_rawboost: float = 0.0
+
+
+# (name, container, subtype, sample rate, compression level range): libsndfile's compression level maps to the
+# encoder's bitrate, 1.0 being the lowest
+CODECS: tuple[tuple[str, str, str, int, tuple[float, float]], ...] = (
+    ("ulaw", "WAV", "ULAW", 8000, (0.0, 0.0)),
+    ("alaw", "WAV", "ALAW", 8000, (0.0, 0.0)),
+    ("gsm", "WAV", "GSM610", 8000, (0.0, 0.0)),
+    ("mp3", "MP3", "MPEG_LAYER_III", 16000, (0.6, 1.0)),
+    ("vorbis", "OGG", "VORBIS", 16000, (0.6, 1.0)),
+    ("opus", "OGG", "OPUS", 16000, (0.7, 1.0)),
+)
+CODEC_NAMES = tuple(c[0] for c in CODECS)
 
 
 def band_limit(audio: np.ndarray, rate: int = 8000) -> np.ndarray:
@@ -80,6 +103,68 @@ def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
     return resample(audio, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else np.asarray(audio, np.float32)
 
 
+def codec_round_trip(audio: np.ndarray, codec: str, level: float = 0.9) -> np.ndarray:
+    """Encode and decode in memory with libsndfile (telephone codecs at 8 kHz); same length out."""
+    spec = {c[0]: c for c in CODECS}.get(codec)
+    if spec is None:
+        raise ValueError(f"unknown codec {codec!r}; one of {CODEC_NAMES}")
+    _, container, subtype, rate, _ = spec
+    x = np.clip(np.asarray(audio, np.float32), -1.0, 1.0)
+    if rate != SAMPLE_RATE:
+        x = resample(x, SAMPLE_RATE, rate)
+    buf = io.BytesIO()
+    kwargs = {"compression_level": min(float(level), 0.9999)} if container != "WAV" else {}  # MP3 refuses 1.0
+    sf.write(buf, x, rate, format=container, subtype=subtype, **kwargs)
+    buf.seek(0)
+    y, _ = sf.read(buf, dtype="float32")
+    if rate != SAMPLE_RATE:
+        y = resample(y, rate, SAMPLE_RATE)
+    n = len(audio)
+    return np.pad(y, (0, max(0, n - len(y))))[:n].astype(np.float32)
+
+
+def peaking_eq(audio: np.ndarray, freq_hz: float, gain_db: float, q: float) -> np.ndarray:
+    """One peaking biquad (RBJ audio EQ cookbook)."""
+    a = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * freq_hz / SAMPLE_RATE
+    alpha = np.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a])
+    den = np.array([1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a])
+    return lfilter(b / den[0], den / den[0], audio).astype(np.float32)
+
+
+def random_eq(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """1-3 random peaking filters (100 Hz - 7 kHz, +-9 dB): microphones, rooms and handsets colour speech."""
+    x = np.asarray(audio, np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        freq = float(np.exp(rng.uniform(np.log(100.0), np.log(7000.0))))
+        x = peaking_eq(x, freq, rng.uniform(-9.0, 9.0), rng.uniform(0.5, 2.0))
+    peak = float(np.abs(x).max())
+    return x / peak * 0.9 if peak > 1.0 else x
+
+
+def _random_band_filter(rng: np.random.Generator, taps: int = 31) -> np.ndarray:
+    """A FIR filter passing 1-3 random bands (RawBoost's multi-band filters)."""
+    edges = np.sort(rng.uniform(50.0, SAMPLE_RATE / 2 - 50.0, size=2 * int(rng.integers(1, 4))))
+    return firwin(taps, edges, pass_zero=False, fs=SAMPLE_RATE) if len(np.unique(edges)) == len(edges) else (
+        np.eye(1, taps, taps // 2)[0])
+
+
+def rawboost(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """RawBoost-style distortion: sum_j g_j * filter_j(x^j) for j = 1..3 (linear and non-linear convolutive
+    noise), then impulsive noise on a random 1-10% of the samples; peak level kept."""
+    x = np.asarray(audio, np.float64)
+    peak_in = np.abs(x).max() + 1e-12
+    y = np.zeros_like(x)
+    for j in range(1, 4):
+        gain = 1.0 if j == 1 else rng.uniform(0.0, 0.3)
+        y += gain * lfilter(_random_band_filter(rng), [1.0], x**j)
+    y /= np.abs(y).max() + 1e-12
+    hits = rng.random(len(y)) < rng.uniform(0.01, 0.1)
+    y[hits] += y[hits] * rng.uniform(-1.0, 1.0, int(hits.sum())) * rng.uniform(0.1, 0.5)
+    return (y * peak_in / (np.abs(y).max() + 1e-12)).astype(np.float32)
+
+
 def apply_gain(audio: np.ndarray, gain_db: float) -> np.ndarray:
     return np.clip(audio * (10 ** (gain_db / 20)), -1.0, 1.0).astype(np.float32)
 
@@ -91,14 +176,21 @@ def augment(audio: np.ndarray, rng: np.random.Generator, settings: AugmentSettin
         x = change_speed(x, rng.uniform(*settings.speed))
     if rng.random() < settings.p_reverb:
         x = reverberate(x, rng.uniform(*settings.rt60_s), rng, wet=rng.uniform(0.2, 0.7))
+    if settings.p_rawboost and rng.random() < settings.p_rawboost:
+        x = rawboost(x, rng)
     noisy = rng.random() < settings.p_noise
     color = "pink" if rng.random() < 0.5 else "white"
     snr = rng.uniform(*settings.snr_db)
     noise_first = rng.random() < 0.5  # telephone noise is either in the room (before) or on the line (after)
     if noisy and noise_first:
         x = add_noise(x, snr, rng, color)
+    if settings.p_eq and rng.random() < settings.p_eq:
+        x = random_eq(x, rng)
     if rng.random() < settings.p_bandlimit:
         x = band_limit(x, settings.bandlimit_rate)
+    if settings.p_codec and rng.random() < settings.p_codec:
+        name, *_, levels = CODECS[int(rng.integers(len(CODECS)))]
+        x = codec_round_trip(x, name, rng.uniform(*levels))
     if noisy and not noise_first:
         x = add_noise(x, snr, rng, color)
     return apply_gain(x, rng.uniform(*settings.gain_db))

@@ -10,7 +10,8 @@ HELP = "train a TinyCNN detector on a labelled corpus (needs the train extra: to
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from voxwatch.training.datasets import FORMATS
 
-    parser.add_argument("--data", required=True, metavar="PATH", help="dataset folder (see README: Training)")
+    parser.add_argument("--data", required=True, action="append", metavar="PATH",
+                        help="dataset folder (see README: Training); repeat to train on several sets together")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, curves, history")
     parser.add_argument("--config", metavar="PATH", help="TOML config: its [features], [window], [vad] are used")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
@@ -25,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="at most N windows per clip and copy, 0 = all (default 4)")
     parser.add_argument("--speed", type=float, default=0.0, metavar="P",
                         help="probability of a 0.88-1.12x speed change in an augmented copy (default 0)")
+    parser.add_argument("--codec", type=float, default=0.0, metavar="P",
+                        help="probability of a codec round trip (G.711, GSM, MP3, Vorbis, Opus) in an augmented copy")
+    parser.add_argument("--eq", type=float, default=0.0, metavar="P",
+                        help="probability of a random equaliser in an augmented copy (default 0)")
+    parser.add_argument("--rawboost", type=float, default=0.0, metavar="P",
+                        help="probability of RawBoost-style distortion in an augmented copy (default 0)")
     parser.add_argument("--no-augment", action="store_true", help="no augmentation (copies are then pointless)")
     parser.add_argument("--max-steps", type=int, default=0, help="batches per epoch cap (smoke tests)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
@@ -35,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq-mask", type=int, default=8, help="widest masked band, coefficients (default 8)")
     parser.add_argument("--time-mask", type=int, default=30, help="longest masked span, frames (default 30)")
     parser.add_argument("--ema", type=float, default=0.998, help="weight moving-average decay (0: off)")
+    parser.add_argument("--loss", default="bce", choices=("bce", "ocsoftmax"),
+                        help="bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. 2021)")
     parser.add_argument("--channels", default="8,16,32,64", help="TinyCNN conv widths (default 8,16,32,64)")
 
 
@@ -47,17 +56,18 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
     from voxwatch.training.augment import AugmentSettings
-    from voxwatch.training.datasets import load_dataset
+    from voxwatch.training.datasets import load_datasets
     from voxwatch.training.featureset import ExtractSettings
     from voxwatch.training.train import TrainSettings, train
 
     if args.epochs < 1 or args.copies < 1 or args.max_windows < 0:
         raise VoxwatchError("--epochs and --copies must be >= 1, --max-windows >= 0")
     config = load_config(args.config).pipeline
-    clips = load_dataset(args.data, args.format)
+    clips = load_datasets(args.data, args.format)
     extract_settings = ExtractSettings(
         features=config.features, window=config.window, vad=config.vad,
-        augment=None if args.no_augment else AugmentSettings(p_speed=args.speed),
+        augment=None if args.no_augment else AugmentSettings(p_speed=args.speed, p_codec=args.codec, p_eq=args.eq,
+                                                             p_rawboost=args.rawboost),
         copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
@@ -68,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
                              ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
-                             freq_mask=args.freq_mask, time_mask=args.time_mask)
-    result = train(clips, Path(args.out), extract_settings, settings, data_desc=str(args.data),
+                             freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss)
+    result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
     dev = result["dev"]
     print(f"best epoch {result['best_epoch']}: dev EER {100 * dev['eer']:.2f}% (AUC {dev['auc']:.4f}); "

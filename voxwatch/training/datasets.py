@@ -202,6 +202,16 @@ def load_dataset(path: Path | str, fmt: str = "auto") -> list[Clip]:
     return clips
 
 
+def load_datasets(paths: list[Path | str] | Path | str, fmt: str = "auto") -> list[Clip]:
+    """Several datasets as one list of clips (each keeps its own splits), e.g. two corpora trained together."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    clips: list[Clip] = []
+    for path in paths:
+        clips.extend(load_dataset(path, fmt))
+    return clips
+
+
 def select(clips: list[Clip], split: str) -> list[Clip]:
     return [c for c in clips if c.split == split]
 

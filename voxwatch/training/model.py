@@ -4,6 +4,12 @@ Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max pool) over the (1, frames,
 then global average + max pooling over time and frequency and one linear layer. About 25k parameters with the
 default widths: a 2 s window costs ~7 MMAC, far below real time on one CPU core. The network returns a logit;
 ``WithSigmoid`` wraps it for export so the ONNX graph outputs the probability of "fake" (the model card contract).
+
+With ``head="ocsoftmax"`` (one-class softmax, Zhang et al. 2021) the last layer is an embedding compared by
+cosine with one learnt direction of *real* speech: training pulls real speech close to it and pushes every fake
+beyond a margin, without asking fakes to share any one direction, which is meant to generalise to generators
+that training never saw. Its logit is a fixed decreasing map of the cosine, so everything downstream (sigmoid,
+threshold, export, ensembles) stays as it is.
 """
 
 from __future__ import annotations
@@ -11,9 +17,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+HEADS = ("linear", "ocsoftmax")
+OC_MARGINS = (0.9, 0.2)  # cosine margins for real (pulled above) and fake (pushed below), as in the paper
+OC_SCALE = 20.0
+
 
 class TinyCNN(nn.Module):
-    def __init__(self, channels: tuple[int, ...] = (8, 16, 32, 64), dropout: float = 0.2) -> None:
+    def __init__(self, channels: tuple[int, ...] = (8, 16, 32, 64), dropout: float = 0.2, head: str = "linear",
+                 embedding: int = 32) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 1
@@ -23,14 +34,38 @@ class TinyCNN(nn.Module):
             c_in = c_out
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * c_in, 1)
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, not {head!r}")
+        self.head_kind = head
+        self.head = nn.Linear(2 * c_in, 1 if head == "linear" else embedding)
         self.config = {"channels": list(channels), "dropout": dropout}
+        if head == "ocsoftmax":
+            self.center = nn.Parameter(torch.randn(embedding) * 0.25)
+            self.config.update({"head": head, "embedding": embedding})
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, frames, coefficients) -> (B,) logits."""
+    def _head_out(self, x: torch.Tensor) -> torch.Tensor:
         h = self.body(x)
         pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
-        return self.head(self.dropout(pooled)).squeeze(1)
+        return self.head(self.dropout(pooled))
+
+    def cosine(self, x: torch.Tensor) -> torch.Tensor:
+        """OC-softmax head: cosine between each embedding and the real-speech direction, (B,)."""
+        emb = nn.functional.normalize(self._head_out(x), dim=1)
+        return emb @ nn.functional.normalize(self.center, dim=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, frames, coefficients) -> (B,) logits of fake."""
+        if self.head_kind == "ocsoftmax":
+            return OC_SCALE * (sum(OC_MARGINS) / 2 - self.cosine(x))
+        return self._head_out(x).squeeze(1)
+
+
+def oc_softmax_loss(cos: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Per-sample OC-softmax loss: softplus(scale * (m_real - cos)) for real, softplus(scale * (cos - m_fake))
+    for fake (``fake`` is 1.0 for fake samples)."""
+    m_real, m_fake = OC_MARGINS
+    margin = torch.where(fake > 0.5, OC_SCALE * (cos - m_fake), OC_SCALE * (m_real - cos))
+    return nn.functional.softplus(margin)
 
 
 class WithSigmoid(nn.Module):
@@ -56,7 +91,8 @@ class MeanProbability(nn.Module):
 
 
 def build(config: dict) -> TinyCNN:
-    return TinyCNN(tuple(config.get("channels", (8, 16, 32, 64))), float(config.get("dropout", 0.2)))
+    return TinyCNN(tuple(config.get("channels", (8, 16, 32, 64))), float(config.get("dropout", 0.2)),
+                   str(config.get("head", "linear")), int(config.get("embedding", 32)))
 
 
 def n_parameters(net: nn.Module) -> int:

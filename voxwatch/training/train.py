@@ -26,7 +26,7 @@ from torch import nn
 from voxwatch.training import metrics
 from voxwatch.training.datasets import Clip, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
-from voxwatch.training.model import TinyCNN, n_parameters
+from voxwatch.training.model import TinyCNN, n_parameters, oc_softmax_loss
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class TrainSettings:
     max_steps: int = 0  # stop each epoch after this many batches (0: full epochs); for smoke tests
     device: str = "cpu"  # "cpu" or "cuda"; numbers differ slightly between the two
     ema: float = 0.998  # exponential moving average of the weights, evaluated and saved (0: off)
+    loss: str = "bce"  # "bce" (binary cross-entropy) or "ocsoftmax" (one-class softmax head and loss)
 
 
 def _seed_everything(seed: int) -> None:
@@ -145,7 +146,8 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     console.print(f"train windows: {len(train_fs)} ({n_real} real, {n_fake} fake) from {len(train_clips)} clips; "
                   f"dev windows: {len(dev_fs)} from {len(dev_clips)} clips")
     device = torch.device(settings.device)
-    net = TinyCNN(settings.channels, settings.dropout).to(device)
+    head = "ocsoftmax" if settings.loss == "ocsoftmax" else "linear"
+    net = TinyCNN(settings.channels, settings.dropout, head).to(device)
     ema = copy.deepcopy(net) if settings.ema else net
     console.print(f"TinyCNN: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
     x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
@@ -180,7 +182,8 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 idx = order[step * settings.batch_size : (step + 1) * settings.batch_size].to(device)
                 xb = _mask(x_all[idx].float()[:, None], settings, gen)
                 yb = y_all[idx]
-                loss = (bce(net(xb), yb) * class_w[yb.long()]).mean()
+                per_sample = oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax" else bce(net(xb), yb)
+                loss = (per_sample * class_w[yb.long()]).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
