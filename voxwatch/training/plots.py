@@ -86,3 +86,26 @@ def score_histogram(real: np.ndarray, fake: np.ndarray, threshold: float, path: 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def alarm_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
+               marks: dict[str, tuple[float, float]] | None = None) -> None:
+    """What a user feels: false alarms per hour of real speech (log axis) against the fake-utterance miss rate,
+    one curve per set; ``marks`` puts a dot at the shipped threshold of each."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 4), dpi=90)
+    for name, (fa_per_hour, miss) in curves.items():
+        line, = ax.plot(np.maximum(fa_per_hour, 0.1), 100 * np.asarray(miss), label=name, drawstyle="steps-post")
+        if marks and name in marks:
+            fa, m = marks[name]
+            ax.plot([max(fa, 0.1)], [100 * m], "o", color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_xlim(0.1, 2000)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("false alarms per hour of real speech (0 drawn at 0.1)")
+    ax.set_ylabel("fake utterances missed (%)")
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

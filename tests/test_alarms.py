@@ -1,0 +1,89 @@
+"""False alarms per hour and caught fake utterances, by the daemon's decision rules (numpy only)."""
+
+import numpy as np
+import pytest
+
+from voxwatch.pipeline.decision import DecisionSettings
+from voxwatch.training import alarms
+from voxwatch.training.alarms import ClipTrace, TraceStep
+
+SR = 16000
+
+
+def stream(utterances, duration_s=60.0, label=0, source="s", gap_s=10.0):
+    """A trace of utterances (lists of window scores, windows 2 s long every 1 s) separated by ``gap_s``."""
+    steps, t = [], 0
+    for u, scores in enumerate(utterances):
+        start = t
+        for i, s in enumerate(scores):
+            steps.append(TraceStep(u, start + i * SR, start + (i + 2) * SR, s))
+        end = start + (len(scores) + 1) * SR
+        steps.append(TraceStep(u, start, end, None, len(scores)))
+        t = end + int(gap_s * SR)
+    return ClipTrace(tuple(steps), duration_s, label, source)
+
+
+RULES = DecisionSettings(early_windows=3, refractory_s=5.0)
+
+
+def test_alerts_follow_the_daemon_rules_and_fall_as_the_threshold_rises():
+    trace = stream([[0.9, 0.95, 0.97, 0.96], [0.2, 0.3], [0.7, 0.8]])
+    assert alarms.alerts(trace, RULES, 0.5) == 2  # early alert in the first, end alert in the third
+    assert alarms.alerts(trace, RULES, 0.85) == 1
+    assert alarms.alerts(trace, RULES, 0.99) == 0
+    assert [alarms.alerts(trace, RULES, t) for t in np.linspace(0, 1, 21)] == sorted(
+        [alarms.alerts(trace, RULES, t) for t in np.linspace(0, 1, 21)], reverse=True)
+
+
+def test_refractory_period_suppresses_a_second_alert_but_the_utterance_still_counts_as_caught():
+    trace = stream([[0.9, 0.9], [0.9, 0.9]], label=1, gap_s=1.0)
+    assert alarms.alerts(trace, RULES, 0.5) == 1
+    assert alarms.caught_utterances(trace, RULES, 0.5) == (2, 2)
+    far = stream([[0.9, 0.9], [0.9, 0.9]], label=1, gap_s=30.0)
+    assert alarms.alerts(far, RULES, 0.5) == 2
+
+
+def test_min_alert_s_removes_alarms_on_short_utterances():
+    trace = stream([[0.9], [0.9], [0.1, 0.2, 0.1]])  # two one-window utterances score high
+    assert alarms.alerts(trace, RULES, 0.5) == 2
+    assert alarms.alerts(trace, DecisionSettings(early_windows=3, min_alert_s=2.5), 0.5) == 0
+
+
+def test_flag_score_is_the_highest_threshold_that_still_alerts():
+    trace = stream([[0.2, 0.3], [0.6, 0.7, 0.65]])
+    score = alarms.flag_score(trace, RULES)
+    assert alarms.alerts(trace, RULES, score) >= 1
+    assert alarms.alerts(trace, RULES, float(np.nextafter(score, 2))) == 0
+    assert score == pytest.approx(0.65)  # the second utterance's mean (its windows never run 3 over 0.7)
+    assert alarms.flag_score(ClipTrace((), 3.0, 0), RULES) == alarms.NEVER_FLAGGED
+
+
+def test_operating_point_counts_false_alarms_per_hour_and_catch_rate_per_source():
+    real = [stream([[0.1, 0.2], [0.8, 0.9]], duration_s=1800.0)]
+    fake = [stream([[0.9, 0.9]], label=1, source="tts-a"), stream([[0.3, 0.2]], label=1, source="tts-b")]
+    point = alarms.operating_point(real + fake, RULES, 0.5)
+    assert point.false_alarms == 1 and point.real_hours == pytest.approx(0.5)
+    assert point.false_alarms_per_hour == pytest.approx(2.0)
+    assert (point.caught, point.fake_utterances) == (1, 2) and point.catch_rate == pytest.approx(0.5)
+    assert point.per_source == {"tts-a": (1, 1), "tts-b": (0, 1)}
+
+
+def test_threshold_for_false_alarms_is_the_lowest_that_keeps_the_budget():
+    rng = np.random.default_rng(0)
+    real = [stream([list(rng.uniform(0, 1, 3)) for _ in range(5)], duration_s=3600.0) for _ in range(4)]
+    for budget in (0.0, 1.0, 3.0):
+        t = alarms.threshold_for_false_alarms(real, RULES, budget)
+        assert alarms.operating_point(real, RULES, t).false_alarms_per_hour <= budget
+        lower = max((c for tr in real for c in tr.candidates if c < t), default=None)
+        if lower is not None:  # one step lower breaks the budget
+            assert alarms.operating_point(real, RULES, lower).false_alarms_per_hour > budget
+    with pytest.raises(ValueError):
+        alarms.threshold_for_false_alarms([stream([[0.5]], label=1)], RULES, 1.0)
+
+
+def test_sweep_covers_zero_to_one_and_is_monotone():
+    traces = [stream([[0.1, 0.7, 0.4]], duration_s=600.0), stream([[0.6, 0.8]], label=1)]
+    points = alarms.sweep(traces, RULES, points=11)
+    assert points[0].threshold == 0.0 and points[-1].threshold == 1.0
+    fa = [p.false_alarms for p in points]
+    assert fa == sorted(fa, reverse=True) and fa[0] >= 1 and fa[-1] == 0

@@ -1,0 +1,285 @@
+"""What users feel: false alarms per hour of real speech and fake utterances caught, by the daemon's own rules.
+
+Each clip is replayed as a stream of its own through ``Detector`` (VAD, windower, features, classifier: the daemon
+path, no tiling of short clips). Its *trace* (every window score and every utterance end) is kept, and the
+decision stage (``UtteranceDecider``: aggregate, early alerts, ``min_alert_s``, refractory period) is re-run on
+the trace for any threshold or rule, so a threshold sweep costs no further inference and gives exactly what
+``voxwatch run`` would have raised.
+
+* False alarm: an alert on a real clip. Rate: alerts per hour of real audio (the clips' full durations).
+* Caught fake utterance: an utterance of a fake clip that raised an alert, or whose verdict was fake while an
+  earlier alert still held the refractory period (the user had just been warned). Utterances too short for any
+  window (``min_segment_s``) are never judged, as in the daemon, and do not count.
+* Clip flag score: the highest threshold at which the clip raises at least one alert (alerting only grows as the
+  threshold falls); a clip with no judged utterance is never flagged. The daemon-path EER uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
+from voxwatch.pipeline.vad import SAMPLE_RATE
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+
+NEVER_FLAGGED = -1.0  # flag score of a clip that raises no alert at any threshold in [0, 1]
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One step of a stream: a scored window, or the end of an utterance (``score`` None)."""
+
+    utterance: int
+    start: int
+    end: int
+    score: float | None = None
+    windows: int = 0
+
+
+@dataclass(frozen=True)
+class ClipTrace:
+    """A clip replayed as a stream: its steps, length and label (1 = fake)."""
+
+    steps: tuple[TraceStep, ...]
+    duration_s: float
+    label: int
+    source: str = ""
+    path: str = ""
+
+    @property
+    def candidates(self) -> list[float]:
+        """Every threshold at which the decisions can change: window scores and utterance means/medians/maxima
+        are all among the window scores or their aggregates, so the sorted set of those is enough."""
+        values: set[float] = set()
+        current: list[float] = []
+        for step in self.steps:
+            if step.score is None:
+                if current:
+                    values.update((float(np.mean(current)), float(np.median(current))))
+                current = []
+            else:
+                values.add(step.score)
+                current.append(step.score)
+        return sorted(values)
+
+
+def trace_from_judgements(judgements: Iterable, duration_s: float, label: int, source: str = "",
+                          path: str = "") -> ClipTrace:
+    """A trace from ``Detector`` judgements (kinds ``window`` and ``verdict``; alerts are re-derived)."""
+    steps = []
+    for j in judgements:
+        if j.kind == "window":
+            steps.append(TraceStep(j.utterance, j.start, j.end, float(j.score)))
+        elif j.kind == "verdict":
+            steps.append(TraceStep(j.utterance, j.start, j.end, None, j.windows))
+    return ClipTrace(tuple(steps), duration_s, label, source, path)
+
+
+def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> list[Judgement]:
+    """The daemon's verdicts and alerts for this stream at ``threshold``."""
+    decider = UtteranceDecider(settings, threshold)
+    out: list[Judgement] = []
+    for step in trace.steps:
+        if step.score is None:
+            out += decider.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+        else:
+            out += decider.on_score(WindowSpec(step.utterance, step.start, step.end), step.score)
+    return out
+
+
+def alerts(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> int:
+    return sum(j.kind == "alert" for j in decide(trace, settings, threshold))
+
+
+def caught_utterances(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> tuple[int, int]:
+    """(caught, judged) utterances of the clip (see the module docstring)."""
+    judged = caught = 0
+    last_alert_end: int | None = None
+    alerted: set[int] = set()
+    for j in decide(trace, settings, threshold):
+        if j.kind == "alert":
+            alerted.add(j.utterance)
+            last_alert_end = j.end
+            continue
+        judged += 1
+        held = (last_alert_end is not None and j.verdict == "fake"
+                and j.end - last_alert_end <= settings.refractory_s * SAMPLE_RATE)
+        caught += j.utterance in alerted or held
+    return caught, judged
+
+
+def flag_score(trace: ClipTrace, settings: DecisionSettings) -> float:
+    """The highest threshold at which the clip raises an alert (``NEVER_FLAGGED`` if none)."""
+    candidates = trace.candidates
+    if not candidates or not alerts(trace, settings, candidates[0]):
+        return NEVER_FLAGGED
+    lo, hi = 0, len(candidates) - 1  # alerts at candidates[lo]; search the last index that still alerts
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if alerts(trace, settings, candidates[mid]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return candidates[lo]
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The user-facing figures of one threshold on a set of traces."""
+
+    threshold: float
+    false_alarms: int
+    real_hours: float
+    caught: int
+    fake_utterances: int
+    per_source: dict[str, tuple[int, int]] = field(default_factory=dict)  # fake source -> (caught, judged)
+
+    @property
+    def false_alarms_per_hour(self) -> float:
+        return self.false_alarms / self.real_hours if self.real_hours else 0.0
+
+    @property
+    def catch_rate(self) -> float:
+        return self.caught / self.fake_utterances if self.fake_utterances else float("nan")
+
+
+def operating_point(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float) -> OperatingPoint:
+    false_alarms, caught, judged = 0, 0, 0
+    per_source: dict[str, tuple[int, int]] = {}
+    real_s = 0.0
+    for trace in traces:
+        if trace.label == 0:
+            real_s += trace.duration_s
+            false_alarms += alerts(trace, settings, threshold)
+        else:
+            c, n = caught_utterances(trace, settings, threshold)
+            caught, judged = caught + c, judged + n
+            old = per_source.get(trace.source, (0, 0))
+            per_source[trace.source] = (old[0] + c, old[1] + n)
+    return OperatingPoint(threshold, false_alarms, real_s / 3600.0, caught, judged, per_source)
+
+
+def sweep(traces: Sequence[ClipTrace], settings: DecisionSettings, points: int = 200) -> list[OperatingPoint]:
+    """Operating points over thresholds from 0 to 1 (the DET-style curve: false alarms per hour vs misses)."""
+    grid = np.unique(np.concatenate([np.linspace(0.0, 1.0, points), np.quantile(
+        [c for t in traces for c in t.candidates] or [0.5], np.linspace(0, 1, points))]))
+    return [operating_point(traces, settings, float(t)) for t in grid]
+
+
+def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSettings,
+                               max_per_hour: float) -> float:
+    """The lowest threshold whose false alarms per hour on the (real) traces stay at or under ``max_per_hour``.
+
+    Alerts on real audio only fall as the threshold rises, so the candidates (every window score and utterance
+    aggregate of the real traces) are searched from the top; the threshold returned sits just above the last
+    candidate that would raise one alarm too many."""
+    real = [t for t in traces if t.label == 0]
+    hours = sum(t.duration_s for t in real) / 3600.0
+    if not real or hours == 0:
+        raise ValueError("no real audio to calibrate on")
+    allowed = max_per_hour * hours
+    candidates = sorted({c for t in real for c in t.candidates})
+    if not candidates:
+        return 0.0  # no speech judged at all: nothing can raise an alarm
+
+    def too_many(threshold: float) -> bool:
+        return sum(alerts(t, settings, threshold) for t in real) > allowed
+
+    if not too_many(0.0):
+        return 0.0
+    if too_many(candidates[-1]):
+        return float(np.nextafter(candidates[-1], 2.0))  # only above every score is quiet enough
+    lo, hi = 0, len(candidates) - 1  # too_many is False at hi; find the first candidate where it is False
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if too_many(candidates[mid]):
+            lo = mid + 1
+        else:
+            hi = mid
+    # nothing changes between two neighbouring candidates, so the first quiet enough candidate is the lowest
+    # threshold that keeps the budget
+    return float(candidates[lo])
+
+
+def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings) -> np.ndarray:
+    return np.array([flag_score(t, settings) for t in traces])
+
+
+def trace_clips(detector, clips: Sequence, bandlimit: int = 0, label: str = "streams") -> list[ClipTrace]:
+    """Each clip replayed as a stream of its own through ``detector`` (a ``voxwatch.Detector``), with a progress
+    bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from voxwatch.pipeline.sources import load_audio
+    from voxwatch.training.augment import band_limit
+
+    traces = []
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(label, total=len(clips))
+        for clip in clips:
+            audio = load_audio(clip.path)
+            if bandlimit:
+                audio = band_limit(audio, bandlimit)
+            detector.reset()
+            judgements = detector.process(audio) + detector.flush()
+            traces.append(trace_from_judgements(judgements, len(audio) / SAMPLE_RATE, clip.label, clip.source,
+                                                str(clip.path)))
+            progress.advance(task)
+    return traces
+
+
+def summarize(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float,
+              unseen_sources: Iterable[str] = ()) -> dict:
+    """The daemon-path figures of one set at ``threshold``: EER of clip flag scores (a clip with no judged
+    utterance is not flagged), false alarms per hour, fake utterances caught (overall, per source, and for
+    sources training never saw), and the sweep behind the false-alarm plot."""
+    from voxwatch.training import metrics
+
+    labels = np.array([t.label for t in traces])
+    flags = clip_flag_scores(traces, settings)
+    rate, eer_threshold = metrics.eer(labels, flags)
+    point = operating_point(traces, settings, threshold)
+    unseen = sorted(set(unseen_sources) & set(point.per_source))
+    unseen_caught = sum(point.per_source[s][0] for s in unseen)
+    unseen_judged = sum(point.per_source[s][1] for s in unseen)
+    curve = sweep(traces, settings)
+    return {
+        "eer": rate, "eer_threshold": eer_threshold, "threshold": threshold,
+        "real_hours": point.real_hours, "false_alarms": point.false_alarms,
+        "false_alarms_per_hour": point.false_alarms_per_hour,
+        "fake_utterances": point.fake_utterances, "caught": point.caught, "catch_rate": point.catch_rate,
+        "real_clips_unjudged": int(sum(1 for t in traces if t.label == 0 and not t.candidates)),
+        "fake_clips_unjudged": int(sum(1 for t in traces if t.label == 1 and not t.candidates)),
+        "per_source": {s: {"caught": c, "utterances": n, "catch_rate": c / n if n else None, "unseen": s in unseen}
+                       for s, (c, n) in sorted(point.per_source.items())},
+        "unseen": {"sources": unseen, "caught": unseen_caught, "utterances": unseen_judged,
+                   "catch_rate": unseen_caught / unseen_judged if unseen_judged else None},
+        "curve": [[p.threshold, p.false_alarms_per_hour, p.catch_rate] for p in curve],
+    }
+
+
+def markdown(name: str, s: dict) -> list[str]:
+    """Report lines for one set's daemon-path summary."""
+    def pct(x: float | None) -> str:
+        return "-" if x is None or x != x else f"{100 * x:.1f}%"
+
+    lines = [f"### {name}: the daemon path", "",
+             f"Each clip replayed as a stream (VAD, windows, decision rules of `run`; short clips are not tiled). "
+             f"At the threshold {s['threshold']:.4f}:", "",
+             "| daemon-path EER | false alarms / hour of real speech | fake utterances caught | unseen generators "
+             "caught |", "|---|---|---|---|",
+             f"| **{pct(s['eer'])}** | **{s['false_alarms_per_hour']:.1f}** ({s['false_alarms']} in "
+             f"{60 * s['real_hours']:.1f} min) | **{pct(s['catch_rate'])}** ({s['caught']}/{s['fake_utterances']}) | "
+             f"{pct(s['unseen']['catch_rate'])} ({', '.join(s['unseen']['sources']) or 'none'}) |", "",
+             f"Clips with no judged utterance (too short for a window, or no speech found): "
+             f"{s['real_clips_unjudged']} real, {s['fake_clips_unjudged']} fake.", "",
+             "| fake source | utterances | caught |", "|---|---|---|"]
+    for source, v in s["per_source"].items():
+        lines.append(f"| {source}{' (unseen in training)' if v['unseen'] else ''} | {v['utterances']} | "
+                     f"{pct(v['catch_rate'])} |")
+    return lines + [""]
