@@ -81,6 +81,16 @@ class JudgementEvent:
 PipelineEvent = StreamEvent | JudgementEvent
 
 
+def fan_out(*sinks):
+    """One emit callable that calls every sink (none of them may block)."""
+
+    def emit(event: PipelineEvent) -> None:
+        for sink in sinks:
+            sink(event)
+
+    return emit
+
+
 @dataclass
 class _WindowItem:
     stream: str
@@ -451,6 +461,11 @@ class Pipeline:
     @property
     def threshold(self) -> float:
         return self._threshold
+
+    @property
+    def worker_threads(self) -> dict[str, threading.Thread]:
+        """The front and inference worker threads by name (the benchmark reads their CPU clocks)."""
+        return {"front": self._front, "inference": self._infer}
 
     # ----------------------------------------------------------------- stats
     def stats(self) -> dict:

@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 
+from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "run audio files through the detector as simulated live streams and publish events"
 log = logging.getLogger(__name__)
@@ -38,12 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from voxwatch.commands.common import unique_stream_ids
+    from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import SummaryCollector, fan_out, load_classifier, unique_stream_ids
-    from voxwatch.daemon.publisher import EventPublisher
-    from voxwatch.daemon.summary import print_summary
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.model_loading import load_classifier
+    from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import WavReplaySource
+    from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)
     classifier = load_classifier(args.model, config)

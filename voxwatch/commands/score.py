@@ -22,10 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxwatch.commands.common import unique_stream_ids
+    from voxwatch.commands.summary import SummaryCollector
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import SummaryCollector, fan_out, load_classifier, unique_stream_ids
+    from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.decision import aggregate_scores
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import WavReplaySource
 
     config = load_config(args.config)

@@ -23,8 +23,8 @@ import threading
 import time
 from typing import Any
 
+from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "capture microphones and publish detections (the daemon)"
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class _Signals:
 
 def stream_ids(specs: list[str], names: list[str]) -> list[str]:
     """Topic-safe, unique stream ids: the --device text (or the device name for the default device)."""
-    from voxwatch.daemon.events import safe_stream_id
+    from voxwatch.transport.events import safe_stream_id
 
     seen: dict[str, int] = {}
     ids = []
@@ -96,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import fan_out, load_classifier
     from voxwatch.daemon.evidence import EvidenceStore
     from voxwatch.daemon.metrics import MetricsServer
-    from voxwatch.daemon.publisher import EventPublisher
     from voxwatch.errors import VoxwatchError
+    from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.mic import MicSource, PortAudioHost
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.pipeline.runner import Pipeline, fan_out
+    from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)
     specs = list(args.device or config.capture.devices or [""])
