@@ -1,4 +1,4 @@
-"""``voxwatch score FILE...``: offline scoring of whole files through the same stages, no sockets.
+"""``voxwatch score FILE...``: offline scoring of whole files with ``Detector`` (the daemon's stages, no sockets).
 
 One line per file: the file score is the aggregate (``decision.aggregate``) of its utterances' scores (each of
 which aggregates that utterance's windows, as the daemon does); the verdict compares it with the threshold.
@@ -22,40 +22,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.commands.common import unique_stream_ids
-    from voxwatch.commands.summary import SummaryCollector
-    from voxwatch.config import load_config
-    from voxwatch.model_loading import load_classifier
-    from voxwatch.pipeline.decision import aggregate_scores
-    from voxwatch.pipeline.runner import Pipeline, fan_out
-    from voxwatch.pipeline.sources import WavReplaySource
+    from voxwatch.detector import Detector
+    from voxwatch.errors import VoxwatchError
 
-    config = load_config(args.config)
-    classifier = load_classifier(args.model, config)
-    collector = SummaryCollector()
-    pipeline = Pipeline(config.pipeline, classifier, fan_out(collector))
-    pipeline.start()
-    ids = unique_stream_ids(args.files)
-    for stream_id, path in zip(ids, args.files, strict=True):
-        pipeline.add_stream(stream_id, WavReplaySource(path, realtime=False))
-    pipeline.finish()
-    how = pipeline.settings.decision.aggregate
+    detector = Detector(model=args.model, config=args.config)
     failed = 0
-    for stream_id, path in zip(ids, args.files, strict=True):
-        summary = collector.streams[stream_id]
-        if summary.state == "error":
+    for path in args.files:
+        try:
+            result = detector.score_file(path)
+        except VoxwatchError as exc:  # an unreadable file: say so and go on with the others
             failed += 1
-            print(f"voxwatch: error: {summary.detail}", file=sys.stderr)
+            print(f"voxwatch: error: {exc}", file=sys.stderr)
             continue
-        scores = summary.scores
-        score = aggregate_scores(scores, how) if scores else None
-        verdict = "no-speech" if score is None else ("fake" if score >= pipeline.threshold else "real")
-        record = {"file": path, "score": None if score is None else round(score, 4), "verdict": verdict,
-                  "utterances": summary.utterances, "fake_utterances": summary.fake,
-                  "threshold": round(pipeline.threshold, 4), "model": classifier.model_id}
+        utterances = len(result.utterances)
+        record = {"file": path, "score": None if result.score is None else round(result.score, 4),
+                  "verdict": result.verdict, "utterances": utterances, "fake_utterances": result.fake_utterances,
+                  "threshold": round(result.threshold, 4), "model": result.model_id}
         if args.json:
             print(json.dumps(record))
         else:
-            shown = "-" if score is None else f"{score:.4f}"
-            print(f"{path}\t{verdict}\tscore={shown}\tutterances={summary.utterances}\tfake={summary.fake}")
+            shown = "-" if result.score is None else f"{result.score:.4f}"
+            print(f"{path}\t{result.verdict}\tscore={shown}\tutterances={utterances}\tfake={result.fake_utterances}")
     return 1 if failed else 0
