@@ -24,7 +24,9 @@ import numpy as np
 
 from voxwatch.config import Config, load_config
 from voxwatch.model_loading import load_classifier
+from voxwatch.pipeline.decision import Judgement as Decision
 from voxwatch.pipeline.decision import UtteranceDecider, aggregate_scores
+from voxwatch.pipeline.features import as_float_audio
 from voxwatch.pipeline.front import FrontWindow, StreamFront
 from voxwatch.pipeline.resampler import StreamResampler
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
@@ -36,27 +38,16 @@ Verdict = Literal["fake", "real"]
 
 
 @dataclass(frozen=True)
-class Judgement:
-    """A window's score, an utterance's verdict, or an alert. ``start``/``end`` are sample indices of the stream
-    at 16 kHz, counted from the first sample fed (or from the last ``flush``/``reset``)."""
+class Judgement(Decision):
+    """A window's score, an utterance's verdict, or an alert (a pipeline ``Judgement`` with a window kind added).
+
+    ``start``/``end`` are sample indices of the stream at 16 kHz, counted from the first sample fed (or from the
+    last ``flush``/``reset``); ``start_s``/``end_s`` are the same in seconds. A window's ``verdict`` is its own
+    score against the threshold; ``windows`` counts the windows behind the judgement (1 for a window).
+    """
 
     kind: JudgementKind
-    utterance: int
-    start: int
-    end: int
-    score: float
-    threshold: float
-    verdict: Verdict  # for a window: its own score against the threshold
-    windows: int  # windows behind the judgement (1 for a window)
-    early: bool = False  # an alert raised before its utterance ended
-
-    @property
-    def start_s(self) -> float:
-        return self.start / SAMPLE_RATE
-
-    @property
-    def end_s(self) -> float:
-        return self.end / SAMPLE_RATE
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -138,7 +129,7 @@ class Detector:
 
     # ------------------------------------------------------------------ internals
     def _feed(self, stream: _Stream, chunk: np.ndarray) -> list[Judgement]:
-        audio = _as_float(chunk)
+        audio = as_float_audio(chunk).astype(np.float32, copy=False)  # int16 PCM or float in [-1, 1]
         if stream.resampler:
             audio = stream.resampler.process(audio)
         out: list[Judgement] = []
@@ -164,13 +155,3 @@ class Detector:
             out += [Judgement(d.kind, d.utterance, d.start, d.end, d.score, d.threshold,  # type: ignore[arg-type]
                               d.verdict, d.windows, d.early) for d in decided]  # type: ignore[arg-type]
         return out
-
-
-def _as_float(chunk: np.ndarray) -> np.ndarray:
-    """Mono float32 in [-1, 1] from int16 PCM or float audio."""
-    audio = np.asarray(chunk)
-    if audio.ndim != 1:
-        raise ValueError(f"expected mono audio (a 1-D array), got shape {audio.shape}")
-    if audio.dtype == np.int16:
-        return audio.astype(np.float32) / 32768.0
-    return audio.astype(np.float32, copy=False)

@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any
 
-from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
+from voxwatch.commands.curve_options import add_curve_arguments
 from voxwatch.config import DEFAULT_PUBLISH_URL
 
 HELP = "capture microphones and publish detections (the daemon)"
@@ -95,6 +95,7 @@ def stream_ids(specs: list[str], names: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from voxwatch.commands.common import publisher_from_args
     from voxwatch.config import load_config
     from voxwatch.daemon.evidence import EvidenceStore
     from voxwatch.daemon.metrics import MetricsServer
@@ -102,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.mic import MicSource, PortAudioHost
     from voxwatch.pipeline.runner import Pipeline, fan_out
-    from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)
     specs = list(args.device or config.capture.devices or [""])
@@ -113,13 +113,7 @@ def run(args: argparse.Namespace) -> int:
     for stream_id, mic in zip(ids, mics, strict=True):
         mic.stream_id = stream_id
 
-    publish = config.publish
-    if args.publish or args.connect:
-        publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
-    if args.daemon_id:
-        publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
-    curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
-    publisher = EventPublisher(publish, configure_socket=curve)
+    publisher = publisher_from_args(args, config.publish)
     evidence = None
     if config.evidence.enabled and not args.no_evidence:
         evidence = EvidenceStore(config.evidence, daemon=publisher.daemon)
