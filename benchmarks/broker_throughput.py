@@ -1,6 +1,6 @@
 """Broker throughput: how many events per second the validating forwarder passes, against plain ``zmq.proxy``.
 
-Three processes: a broker (``voxwatch.daemon.forwarder.Broker`` with or without validation, or ``zmq.proxy``), a
+Three processes: a broker (``voxwatch.transport.broker.Broker`` with or without validation, or ``zmq.proxy``), a
 publisher process sending ``--messages`` verdict-sized events as fast as it can from ``--publishers`` XPUB sockets,
 and this process as the one subscriber. It reports messages received per second (first to last) and how many were
 lost (``seq`` gaps: ZeroMQ drops past a high-water mark when the broker cannot keep up).
@@ -45,7 +45,7 @@ def run_broker(mode: str, ports: mp.Queue, stop: mp.Event) -> None:
         except zmq.ContextTerminated:
             pass
         return
-    from voxwatch.daemon.forwarder import Broker, BrokerSettings
+    from voxwatch.transport.broker import Broker, BrokerSettings
 
     broker = Broker(BrokerSettings(frontend=("tcp://127.0.0.1:*",), backend=("tcp://127.0.0.1:*",), heartbeat_s=60,
                                    validate=mode == "validate"))

@@ -111,10 +111,10 @@ def child(args: argparse.Namespace) -> int:
 
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import fan_out, load_classifier
-    from voxwatch.daemon.publisher import EventPublisher
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.model_loading import load_classifier
+    from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import load_audio
+    from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)
     publish = dataclasses.replace(config.publish, bind=(args.publish,), heartbeat_s=1.0, daemon_id="soak")
@@ -151,7 +151,7 @@ def main() -> int:
     if args.child:
         return child(args)
 
-    from voxwatch.daemon.subscriber import EventSubscriber
+    from voxwatch.transport.subscriber import EventSubscriber
 
     tmp = Path(tempfile.mkdtemp(prefix="voxwatch-soak-"))
     files = args.files or pick_files(args.count)

@@ -9,10 +9,10 @@ import onnx
 import soundfile as sf
 from onnx import TensorProto, helper
 
-from voxwatch.models.card import ModelCard, file_sha256
+from voxwatch.bench.workload import speech_like  # noqa: F401 (the tests' speech, shared with the benchmark)
 from voxwatch.pipeline.features import FeatureSettings
-
-SR = 16000
+from voxwatch.pipeline.modelcard import ModelCard, file_sha256
+from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 
 # Feature settings for tests whose model reacts to loudness: without per-window normalisation the mean log
 # filterbank energy follows the signal level, which a two-node ONNX graph can turn into a score.
@@ -42,19 +42,6 @@ def build_mean_model(path: Path, features: FeatureSettings = LOUDNESS_FEATURES, 
     ModelCard(model_id, features, window_s, n_frames, threshold, onnx_sha256=file_sha256(path)).save(
         path.with_suffix(".json"))
     return path
-
-
-def speech_like(seconds: float, level: float = 0.3, seed: int = 0, f0: float = 140.0) -> np.ndarray:
-    """A voiced, syllable-modulated harmonic signal that webrtcvad takes for speech."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    pitch = f0 * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
-    phase = 2 * np.pi * np.cumsum(pitch) / SR
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 20))
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, np.pi))
-    noise = rng.standard_normal(len(t)) * 0.02
-    x = voiced * envelope + noise
-    return (level * x / np.abs(x).max()).astype(np.float32)
 
 
 def silence(seconds: float, level: float = 0.0005, seed: int = 1) -> np.ndarray:

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from helpers import build_mean_model, silence, speech_like, write_wav
 
-from voxwatch.daemon.bench import LoopSource, conversation
+from voxwatch.bench.workload import LoopSource, conversation
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.vad import VadGate, VadSettings
 

@@ -18,12 +18,13 @@ import pytest
 import zmq
 
 from voxwatch.cli import main
+from voxwatch.commands.curve_options import curve_from_args
 from voxwatch.config import PublishSettings
-from voxwatch.daemon.curve import CurveClient, CurveServer, generate_keys, load_key_pair, load_public_key
-from voxwatch.daemon.forwarder import Broker, BrokerSettings
-from voxwatch.daemon.publisher import EventPublisher
-from voxwatch.daemon.security import CurveError, curve_from_args
-from voxwatch.daemon.subscriber import EventSubscriber
+from voxwatch.errors import CurveError
+from voxwatch.transport.broker import Broker, BrokerSettings
+from voxwatch.transport.curve import CurveClient, CurveServer, generate_keys, load_key_pair, load_public_key
+from voxwatch.transport.publisher import EventPublisher
+from voxwatch.transport.subscriber import EventSubscriber
 
 LOOPBACK_ANY = "tcp://127.0.0.1:*"
 
@@ -90,7 +91,7 @@ def test_curve_arguments_must_fit_together(keys):
 
 
 def test_allow_list_follows_the_directory(keys, caplog):
-    from voxwatch.daemon.curve import AllowList
+    from voxwatch.transport.curve import AllowList
 
     allow = AllowList(keys["allow"])
     good, stranger = (load_public_key(keys[f"{n}_public"]) for n in ("good", "stranger"))

@@ -2,9 +2,8 @@ import pytest
 
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.decision import DecisionSettings, UtteranceDecider, aggregate_scores
+from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
-
-SR = 16000
 
 
 def feed(decider, utterance, scores, start=0):

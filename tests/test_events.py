@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from voxwatch.daemon.events import (
+from voxwatch.pipeline.decision import Judgement
+from voxwatch.transport.events import (
     MalformedMessage,
     decode_message,
     encode,
@@ -10,8 +11,7 @@ from voxwatch.daemon.events import (
     safe_stream_id,
     topic_for,
 )
-from voxwatch.daemon.subscriber import SeqTracker
-from voxwatch.pipeline.decision import Judgement
+from voxwatch.transport.subscriber import SeqTracker
 
 
 def body(**extra):

@@ -14,11 +14,10 @@ import soundfile as sf
 from helpers import silence, speech_like
 
 from voxwatch.config import EvidenceSettings
-from voxwatch.daemon.app import fan_out
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.pipeline.decision import Judgement
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.runner import JudgementEvent
+from voxwatch.pipeline.runner import JudgementEvent, fan_out
 from voxwatch.pipeline.sources import SAMPLE_RATE, write_blocks
 
 SR = SAMPLE_RATE
@@ -114,7 +113,7 @@ def test_byte_cap_keeps_the_total_under_max_mb(tmp_path):
 
 def test_alerts_from_a_running_pipeline_become_clips(tmp_path, loud_model):
     from voxwatch.config import config_from_dict
-    from voxwatch.daemon.app import load_classifier
+    from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.runner import Pipeline
 
     config = config_from_dict({"features": {"normalize": "none"}})

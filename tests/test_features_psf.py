@@ -12,8 +12,7 @@ from helpers import speech_like
 from python_speech_features import fbank, mfcc
 
 from voxwatch.pipeline.features import FeatureSettings, features, frame_features
-
-SR = 16000
+from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 
 
 def _signal(seconds: float = 1.3, seed: int = 3) -> np.ndarray:

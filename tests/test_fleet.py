@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from helpers import silence, speech_like, write_wav
 
-from voxwatch.daemon.monitor_state import MonitorState
-from voxwatch.daemon.subscriber import EventSubscriber
+from voxwatch.monitor.state import MonitorState
+from voxwatch.transport.subscriber import EventSubscriber
 
 HEARTBEAT_S = 0.3
 FLEET_CONFIG = f'[features]\nnormalize = "none"\n\n[publish]\nheartbeat_s = {HEARTBEAT_S}\n'

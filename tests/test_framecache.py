@@ -13,10 +13,10 @@ from helpers import silence, speech_like
 
 from voxwatch.pipeline.features import FeatureSettings, features
 from voxwatch.pipeline.framecache import StreamFeatureBuffer
+from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 from voxwatch.pipeline.vad import VadGate, VadSettings
 from voxwatch.pipeline.windower import Windower, WindowSettings, WindowSpec, tile_to_length
 
-SR = 16000
 WIN = 2 * SR
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 

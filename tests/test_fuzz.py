@@ -15,10 +15,10 @@ from urllib.parse import urlparse
 import pytest
 import zmq
 
-from voxwatch.daemon.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
-from voxwatch.daemon.forwarder import Broker, BrokerSettings
-from voxwatch.daemon.monitor_state import MonitorState
-from voxwatch.daemon.subscriber import EventSubscriber
+from voxwatch.monitor.state import MonitorState
+from voxwatch.transport.broker import Broker, BrokerSettings
+from voxwatch.transport.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
+from voxwatch.transport.subscriber import EventSubscriber
 
 SMALL_MAX = 64 * 1024  # a small limit keeps the "huge" frames cheap
 

@@ -11,10 +11,10 @@ import time
 from daemon_helpers import free_port, voxwatch, write_config
 from rich.console import Console
 
-from voxwatch.daemon.monitor import _pump, monitor_once
-from voxwatch.daemon.monitor_state import MonitorState, sparkline
-from voxwatch.daemon.monitor_view import render
-from voxwatch.daemon.subscriber import EventSubscriber
+from voxwatch.monitor.collect import monitor_once, pump
+from voxwatch.monitor.state import MonitorState, sparkline
+from voxwatch.monitor.view import render
+from voxwatch.transport.subscriber import EventSubscriber
 
 
 def body(kind, daemon="d1", seq=0, stream=None, pid=100, **fields):
@@ -119,7 +119,7 @@ def test_monitor_against_live_daemons(tmp_path, loud_model, audio_files):
     try:
         deadline = time.monotonic() + 20
         while not state.alerts and time.monotonic() < deadline:
-            _pump(subscriber, state, 0.2)
+            pump(subscriber, state, 0.2)
         console = Console(record=True, width=170, color_system=None)
         monitor_once(urls, console, collect_s=0.3, subscriber=subscriber, state=state)
         out = console.export_text()

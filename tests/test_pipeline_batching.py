@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 from helpers import LOUDNESS_FEATURES, build_mean_model, silence, speech_like
 
-from voxwatch.daemon.bench import LoopSource
+from voxwatch.bench.workload import LoopSource
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings
 

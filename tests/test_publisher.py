@@ -7,10 +7,11 @@ import pytest
 import zmq
 
 from voxwatch.config import PublishSettings
-from voxwatch.daemon.publisher import EventPublisher, is_loopback_endpoint
-from voxwatch.daemon.subscriber import EventSubscriber
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.runner import StreamEvent
+from voxwatch.transport.endpoints import is_loopback_endpoint
+from voxwatch.transport.publisher import EventPublisher
+from voxwatch.transport.subscriber import EventSubscriber
 
 
 def started(**kw) -> EventPublisher:

@@ -9,8 +9,8 @@ import numpy as np
 from helpers import speech_like, write_wav
 
 from voxwatch.models import DEFAULT_MODEL, default_model_path
-from voxwatch.models.card import ModelCard, file_sha256
 from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.modelcard import ModelCard, file_sha256
 
 NO_TORCH = "import sys; sys.modules['torch'] = None; "
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from voxwatch.errors import ConfigError
+from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 from voxwatch.pipeline.vad import SpeechEnd, SpeechStart
 from voxwatch.pipeline.windower import UtteranceEnd, Windower, WindowSettings, WindowSpec, tile_to_length
 
-SR = 16000
 SET = WindowSettings(window_s=2.0, hop_s=1.0, min_segment_s=0.5, tail_min_s=0.25)
 
 

@@ -25,18 +25,18 @@ from voxwatch.malloc_tuning import pin_malloc_thresholds  # noqa: E402
 
 # (command, module) in the order `--help` lists them
 COMMANDS: list[tuple[str, str]] = [
-    ("replay", "voxwatch.daemon.replay"),
-    ("score", "voxwatch.daemon.score"),
-    ("tail", "voxwatch.daemon.tail"),
-    ("broker", "voxwatch.daemon.broker"),
-    ("keys", "voxwatch.daemon.keys"),
-    ("run", "voxwatch.daemon.run"),
-    ("devices", "voxwatch.daemon.devices"),
-    ("monitor", "voxwatch.daemon.monitor"),
-    ("bench", "voxwatch.daemon.bench"),
-    ("train", "voxwatch.training.cli_train"),
-    ("export", "voxwatch.training.cli_export"),
-    ("eval", "voxwatch.training.cli_eval"),
+    ("replay", "voxwatch.commands.replay"),
+    ("score", "voxwatch.commands.score"),
+    ("tail", "voxwatch.commands.tail"),
+    ("broker", "voxwatch.commands.broker"),
+    ("keys", "voxwatch.commands.keys"),
+    ("run", "voxwatch.commands.run"),
+    ("devices", "voxwatch.commands.devices"),
+    ("monitor", "voxwatch.commands.monitor"),
+    ("bench", "voxwatch.commands.bench"),
+    ("train", "voxwatch.commands.train"),
+    ("export", "voxwatch.commands.export"),
+    ("eval", "voxwatch.commands.eval"),
 ]
 
 

@@ -19,3 +19,7 @@ class ConfigError(VoxwatchError):
 
 class ModelError(VoxwatchError):
     """A model file or its card is missing, unreadable or does not fit the pipeline's settings."""
+
+
+class CurveError(VoxwatchError):
+    """A key file or allow-list directory is missing, unreadable, or the CURVE options do not fit together."""

@@ -1,1 +1,1 @@
-"""Process-level pieces around the pipeline: event schema, ZeroMQ publishing and subscribing, commands."""
+"""The daemon proper: the service behind ``voxwatch run`` (wiring, signals, reload), evidence clips, Prometheus."""

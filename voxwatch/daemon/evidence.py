@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from voxwatch.config import EvidenceSettings
-from voxwatch.daemon.events import SCHEMA_VERSION, judgement_fields
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent
 from voxwatch.pipeline.sources import SAMPLE_RATE, Source, StreamReporter
+from voxwatch.transport.events import SCHEMA_VERSION, judgement_fields
 
 log = logging.getLogger(__name__)
 _CLOSE = object()

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from voxwatch.config import MetricsSettings
-from voxwatch.daemon.publisher import is_loopback_endpoint
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent
+from voxwatch.transport.endpoints import is_loopback_endpoint
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.models.card import ModelCard, card_path, file_sha256
 from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.modelcard import ModelCard, card_path, file_sha256
 
 
 class OnnxClassifier:

@@ -14,11 +14,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+
 
 class StreamResampler:
     """Resample an unbounded stream from ``rate`` to ``target`` Hz, block by block."""
 
-    def __init__(self, rate: int, target: int = 16000) -> None:
+    def __init__(self, rate: int, target: int = SAMPLE_RATE) -> None:
         ratio = Fraction(target, rate).limit_denominator(1000)
         self.up, self.down = ratio.numerator, ratio.denominator
         self.passthrough = self.up == self.down == 1

@@ -3,8 +3,9 @@
 Threads and what each owns:
 
 * one **source thread per stream** (a file replay or a device): writes into that stream's ``RingBuffer``;
-* the **front worker**: reads every ring buffer, runs VAD, windowing and (incremental) features for each stream,
-  and puts ``_WindowItem``/``_UtteranceItem``/``_StreamEndItem`` on the bounded window queue, in stream order;
+* the **front worker**: reads every ring buffer, runs each stream's ``StreamFront`` (VAD, windowing, incremental
+  features) and puts ``_WindowItem``/``_UtteranceItem``/``_StreamEndItem`` on the bounded window queue, in stream
+  order;
   what one pass over the streams produces goes as one list (one queue operation, and windows of different
   streams reach inference together, so they share an onnxruntime call; a pass longer than 5 ms hands its
   windows on every 5 ms, so inference overlaps it); at most ``queue_windows`` windows wait;
@@ -31,11 +32,12 @@ from voxwatch.errors import ConfigError, VoxwatchError
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
 from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.framecache import StreamFeatureBuffer
+from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.sources import SAMPLE_RATE, Source
-from voxwatch.pipeline.vad import VadGate, VadSettings
-from voxwatch.pipeline.windower import UtteranceEnd, Windower, WindowSettings, WindowSpec
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.sources import Source
+from voxwatch.pipeline.vad import VadSettings
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSettings, WindowSpec
 
 log = logging.getLogger(__name__)
 _MIN_PASS_S = 0.005  # live audio is gathered for at least this long between front-worker passes
@@ -79,6 +81,16 @@ class JudgementEvent:
 
 
 PipelineEvent = StreamEvent | JudgementEvent
+
+
+def fan_out(*sinks):
+    """One emit callable that calls every sink (none of them may block)."""
+
+    def emit(event: PipelineEvent) -> None:
+        for sink in sinks:
+            sink(event)
+
+    return emit
 
 
 @dataclass
@@ -125,24 +137,16 @@ class _WakingRing(RingBuffer):
 class _StreamState:
     """Everything the front worker keeps for one stream (only the front worker touches it after start)."""
 
-    def __init__(self, stream_id: str, source: Source, settings: PipelineSettings, wake: threading.Event) -> None:
+    def __init__(self, stream_id: str, source: Source, settings: PipelineSettings, wake: threading.Event,
+                 stage_seconds: dict[str, float]) -> None:
         self.id = stream_id
         self.source = source
         self.ring = _WakingRing(int(settings.ring_seconds * SAMPLE_RATE), wake)
-        self.vad = VadGate(settings.vad)
-        self.windower = Windower(settings.window)
-        hang = settings.vad.hangover_ms * SAMPLE_RATE // 1000
-        history = 2 * settings.window.window_samples + 2 * SAMPLE_RATE + hang
-        self.feats = StreamFeatureBuffer(settings.features, settings.window.window_samples, history)
-        self.expected = 0  # absolute index of the next sample the front worker expects
+        self.front = StreamFront(settings.features, settings.vad, settings.window, stage_seconds)
         self.source_done = threading.Event()
         self.failure: str | None = None
         self.closed = False
         self.thread: threading.Thread | None = None
-        # counters (written by the front worker, read by stats())
-        self.samples_in = 0
-        self.windows = 0
-        self.utterances = 0
 
 
 class Pipeline:
@@ -202,7 +206,7 @@ class Pipeline:
         with self._streams_lock:
             if stream_id in self._streams:
                 raise VoxwatchError(f"stream id {stream_id!r} is already in use")
-            state = _StreamState(stream_id, source, self.settings, self._wake)
+            state = _StreamState(stream_id, source, self.settings, self._wake, self.stage_seconds)
             self._streams[stream_id] = state
         self._emit(StreamEvent(stream_id, "started", source=source.description))
         state.thread = threading.Thread(target=self._source_loop, args=(state,), name=f"src-{stream_id}", daemon=True)
@@ -287,46 +291,28 @@ class Pipeline:
 
     def _service(self, state: _StreamState) -> bool:
         done = state.source_done.is_set()  # read before the ring, so no audio written before "done" is missed
-        if not done and state.ring.written == state.expected:
+        if not done and state.ring.written == state.front.expected:
             return False  # nothing new: skip the locked read (a lock-free look; `written` only moves forward)
         start, audio = state.ring.read(self._read_block)
         t_ready = time.monotonic()
         if len(audio) == self._read_block:
             self._backlog = True
         if len(audio):
-            self._process_block(state, start, audio, t_ready)
+            self._hand_on(state, state.front.process(start, audio), t_ready)
             return True
         if done:
-            t0 = time.thread_time()
-            events = state.vad.flush()
-            self.stage_seconds["vad"] += time.thread_time() - t0
-            self._windows(state, events, state.expected, t_ready)
+            self._hand_on(state, state.front.flush(), t_ready)
             kind, detail = ("error", state.failure) if state.failure else ("ended", "")
             self._stage(_StreamEndItem(state.id, kind, detail))
             state.closed = True
             return True
         return False
 
-    def _process_block(self, state: _StreamState, start: int, audio: np.ndarray, t_ready: float) -> None:
-        t0 = time.thread_time()
-        events = state.vad.process(audio, start)
-        self.stage_seconds["vad"] += time.thread_time() - t0
-        state.feats.append(start, audio)
-        state.samples_in += len(audio)
-        state.expected = start + len(audio)
-        self._windows(state, events, state.expected, t_ready)
-
-    def _windows(self, state: _StreamState, events: list, audio_end: int, t_ready: float) -> None:
-        for item in state.windower.update(events, audio_end):
-            if isinstance(item, WindowSpec):
-                t0 = time.thread_time()
-                feats = state.feats.window(item)
-                self.stage_seconds["features"] += time.thread_time() - t0
-                state.windows += 1
-                self._stage(_WindowItem(state.id, item, feats, t_ready))
+    def _hand_on(self, state: _StreamState, items: list[FrontOutput], t_ready: float) -> None:
+        for item in items:
+            if isinstance(item, FrontWindow):
+                self._stage(_WindowItem(state.id, item.spec, item.feats, t_ready))
             else:
-                if item.windows:
-                    state.utterances += 1
                 self._stage(_UtteranceItem(state.id, item, t_ready))
 
     def _stage(self, item: object) -> None:
@@ -452,20 +438,25 @@ class Pipeline:
     def threshold(self) -> float:
         return self._threshold
 
+    @property
+    def worker_threads(self) -> dict[str, threading.Thread]:
+        """The front and inference worker threads by name (the benchmark reads their CPU clocks)."""
+        return {"front": self._front, "inference": self._infer}
+
     # ----------------------------------------------------------------- stats
     def stats(self) -> dict:
         """Counters for heartbeats, metrics and the benchmark (a consistent-enough snapshot, no locks on hot paths)."""
         streams = {}
         for s in self._snapshot():
             streams[s.id] = {
-                "audio_s": round(s.samples_in / SAMPLE_RATE, 3),
-                "speech_s": round(s.vad.speech_samples / SAMPLE_RATE, 3),
-                "windows": s.windows,
-                "utterances": s.utterances,
+                "audio_s": round(s.front.samples_in / SAMPLE_RATE, 3),
+                "speech_s": round(s.front.vad.speech_samples / SAMPLE_RATE, 3),
+                "windows": s.front.windows,
+                "utterances": s.front.utterances,
                 "alerts": self._alerts.get(s.id, 0),
                 "dropped_s": round(s.ring.dropped / SAMPLE_RATE, 3),
                 "ring_fill": round(s.ring.available() / s.ring.capacity, 3),
-                "state": "ended" if s.closed else ("speech" if s.vad.in_speech else "silence"),
+                "state": "ended" if s.closed else ("speech" if s.front.vad.in_speech else "silence"),
             }
         lat = sorted(self._latencies)
         return {

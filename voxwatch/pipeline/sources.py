@@ -19,8 +19,7 @@ import numpy as np
 
 from voxwatch.errors import AudioDecodeError
 from voxwatch.pipeline.ringbuffer import RingBuffer
-
-SAMPLE_RATE = 16000
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 
 class StreamReporter(Protocol):

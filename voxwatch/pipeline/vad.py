@@ -14,8 +14,7 @@ import numpy as np
 import webrtcvad
 
 from voxwatch.errors import ConfigError
-
-SAMPLE_RATE = 16000
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.models.card import ModelCard, file_sha256
 from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.modelcard import ModelCard, file_sha256
 from voxwatch.training import metrics
 from voxwatch.training.featureset import FeatureSet
 

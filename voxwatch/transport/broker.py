@@ -17,7 +17,7 @@ broker also checks what it forwards:
 
 Both sockets bind (loopback by default; elsewhere without CURVE prints a warning). With CURVE the broker is the
 server on both sides: daemons and consumers connect with the broker's public key, and only keys in the allow-list
-directory get through (voxwatch.daemon.security).
+directory get through (voxwatch.commands.curve_options).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from typing import Any
 
 import zmq
 
-from voxwatch.daemon.broker import DEFAULT_BACKEND, DEFAULT_FRONTEND
-from voxwatch.daemon.curve import PeerWatcher, uses_curve
-from voxwatch.daemon.events import (
+from voxwatch.errors import VoxwatchError
+from voxwatch.transport.curve import uses_curve
+from voxwatch.transport.endpoints import DEFAULT_BACKEND, DEFAULT_FRONTEND, is_loopback_endpoint
+from voxwatch.transport.events import (
     MAX_MESSAGE_BYTES,
     SCHEMA_VERSION,
     MalformedMessage,
@@ -43,9 +44,8 @@ from voxwatch.daemon.events import (
     encode,
     topic_for,
 )
-from voxwatch.daemon.publisher import is_loopback_endpoint
-from voxwatch.daemon.ratelog import RateLimitedLog
-from voxwatch.errors import VoxwatchError
+from voxwatch.transport.peers import PeerWatcher
+from voxwatch.transport.ratelog import RateLimitedLog
 
 BROKER_TOPIC = topic_for("status", "broker")
 log = logging.getLogger(__name__)

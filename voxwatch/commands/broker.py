@@ -1,4 +1,4 @@
-"""``voxwatch broker --frontend URL --backend URL``: the fleet's meeting point (loop in voxwatch.daemon.forwarder).
+"""``voxwatch broker --frontend URL --backend URL``: the fleet's meeting point (loop in voxwatch.transport.broker).
 
 Daemons connect their publishers to the frontend (``publish.connect`` in their config, or ``replay --connect``);
 consumers (tail, monitor, scripts) connect to the backend. Subscriptions travel upstream to the daemons, every
@@ -13,15 +13,14 @@ import sys
 import threading
 from typing import Any
 
-from voxwatch.daemon.events import MAX_MESSAGE_BYTES
+from voxwatch.transport.endpoints import DEFAULT_BACKEND, DEFAULT_FRONTEND
+from voxwatch.transport.events import MAX_MESSAGE_BYTES
 
 HELP = "forward events from many daemons to many consumers (XSUB/XPUB), with validation and its own heartbeat"
-DEFAULT_FRONTEND = "tcp://127.0.0.1:5557"
-DEFAULT_BACKEND = "tcp://127.0.0.1:5558"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from voxwatch.daemon.security import add_curve_arguments
+    from voxwatch.commands.curve_options import add_curve_arguments
 
     parser.add_argument("--frontend", action="append", metavar="URL",
                         help=f"where daemons connect their publishers (repeatable; default {DEFAULT_FRONTEND})")
@@ -41,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import signal
 
-    from voxwatch.daemon.forwarder import Broker, BrokerSettings
-    from voxwatch.daemon.security import curve_from_args
+    from voxwatch.commands.curve_options import curve_from_args
+    from voxwatch.transport.broker import Broker, BrokerSettings
 
     settings = BrokerSettings(frontend=tuple(args.frontend or (DEFAULT_FRONTEND,)),
                               backend=tuple(args.backend or (DEFAULT_BACKEND,)), broker_id=args.broker_id,

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import resolve_model
+    from voxwatch.model_loading import resolve_model
     from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.training.datasets import DatasetError, load_dataset, select
     from voxwatch.training.evaluate import Condition, score_clips, summarize_scores, write_report

@@ -23,8 +23,8 @@ import threading
 import time
 from typing import Any
 
+from voxwatch.commands.curve_options import add_curve_arguments
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "capture microphones and publish detections (the daemon)"
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class _Signals:
 
 def stream_ids(specs: list[str], names: list[str]) -> list[str]:
     """Topic-safe, unique stream ids: the --device text (or the device name for the default device)."""
-    from voxwatch.daemon.events import safe_stream_id
+    from voxwatch.transport.events import safe_stream_id
 
     seen: dict[str, int] = {}
     ids = []
@@ -95,14 +95,14 @@ def stream_ids(specs: list[str], names: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from voxwatch.commands.common import publisher_from_args
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import fan_out, load_classifier
     from voxwatch.daemon.evidence import EvidenceStore
     from voxwatch.daemon.metrics import MetricsServer
-    from voxwatch.daemon.publisher import EventPublisher
     from voxwatch.errors import VoxwatchError
+    from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.mic import MicSource, PortAudioHost
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.pipeline.runner import Pipeline, fan_out
 
     config = load_config(args.config)
     specs = list(args.device or config.capture.devices or [""])
@@ -113,13 +113,7 @@ def run(args: argparse.Namespace) -> int:
     for stream_id, mic in zip(ids, mics, strict=True):
         mic.stream_id = stream_id
 
-    publish = config.publish
-    if args.publish or args.connect:
-        publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
-    if args.daemon_id:
-        publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
-    curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
-    publisher = EventPublisher(publish, configure_socket=curve)
+    publisher = publisher_from_args(args, config.publish)
     evidence = None
     if config.evidence.enabled and not args.no_evidence:
         evidence = EvidenceStore(config.evidence, daemon=publisher.daemon)

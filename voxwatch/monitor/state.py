@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxwatch.daemon.subscriber import SeqTracker
+from voxwatch.transport.subscriber import SeqTracker
 
 
 @dataclass

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import queue
@@ -20,32 +19,18 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 import zmq
 
 from voxwatch.config import PublishSettings
-from voxwatch.daemon.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
+from voxwatch.transport.endpoints import is_loopback_endpoint
+from voxwatch.transport.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
 
 log = logging.getLogger(__name__)
 _CLOSE = object()
 _IDLE_WAKE_S = 0.2  # longest idle wait of the publisher thread (new subscriptions are counted within this)
-
-
-def is_loopback_endpoint(url: str) -> bool:
-    """True for ipc://, inproc:// and tcp:// endpoints on a loopback address or name."""
-    parsed = urlparse(url)
-    if parsed.scheme in ("ipc", "inproc"):
-        return True
-    host = (parsed.hostname or "").strip("[]")
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EventPublisher:
@@ -122,6 +107,16 @@ class EventPublisher:
     def set_status_extra(self, **fields: Any) -> None:
         """Extra fields for heartbeats (e.g. the model id), set before or while running."""
         self._extra_status.update(fields)
+
+    @property
+    def queued(self) -> int:
+        """Events handed to ``submit`` that the publisher thread has not sent yet."""
+        return self._queue.qsize()
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The thread that owns the socket (the benchmark reads its CPU clock)."""
+        return self._thread
 
     # ------------------------------------------------------------------ thread
     def _loop(self) -> None:
@@ -201,10 +196,16 @@ class EventPublisher:
     def _send(self, sock: zmq.Socket, kind: str, stream: str | None, fields: dict[str, Any]) -> None:
         body = {"schema": SCHEMA_VERSION, "type": kind, "daemon": self.daemon, "stream": stream,
                 "seq": self.seq, "ts": round(time.time(), 6), **fields}
-        topic = topic_for(kind, stream)
-        try:
-            sock.send_multipart(encode(topic, body), flags=zmq.NOBLOCK)
-            self.events_published += 1
-        except zmq.Again:
+        frames = encode(topic_for(kind, stream), body)
+        if sum(len(frame) for frame in frames) > self.settings.max_message_bytes:
+            # subscribers and brokers would drop it as malformed: drop it here, counted, and say why
             self.events_dropped += 1
+            log.warning("dropped a %s event over publish.max_message_bytes (%d bytes)", kind,
+                        self.settings.max_message_bytes)
+        else:
+            try:
+                sock.send_multipart(frames, flags=zmq.NOBLOCK)
+                self.events_published += 1
+            except zmq.Again:
+                self.events_dropped += 1
         self.seq += 1

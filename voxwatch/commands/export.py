@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                                 tolerance=1e-6 if args.tolerance is None else args.tolerance,
                                 model_id=args.model_id)
     else:
-        from voxwatch.training.cli_common import require_torch
+        from voxwatch.commands.common import require_torch
 
         require_torch()
         from voxwatch.training.export import export

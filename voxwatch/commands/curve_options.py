@@ -4,7 +4,7 @@ A command adds them with ``add_curve_arguments(parser)`` and gets its ``configur
 ``curve_from_args(args, binds=..., connects=...)``, which it passes to ``EventPublisher``, ``EventSubscriber`` or the
 broker; ``None`` means plain sockets. The side that binds is the CURVE server (needs ``--curve-secret`` and
 ``--curve-allow DIR``); the side that connects is a client (``--curve-secret`` and ``--curve-server-key FILE``).
-The machinery (keys, ZAP allow-list, handshake logging) is in ``voxwatch.daemon.curve``, imported only when used.
+The machinery (keys, ZAP allow-list, handshake logging) is in ``voxwatch.transport.curve``, imported only when used.
 Key set-up: README, "Running a fleet".
 """
 
@@ -14,16 +14,12 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from voxwatch.errors import VoxwatchError
+from voxwatch.errors import CurveError
 
 if TYPE_CHECKING:
-    from voxwatch.daemon.curve import CurveClient, CurveServer
+    from voxwatch.transport.curve import CurveClient, CurveServer
 
 log = logging.getLogger(__name__)
-
-
-class CurveError(VoxwatchError):
-    """A key file or allow-list directory is missing, unreadable, or the CURVE options do not fit together."""
 
 
 def add_curve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,13 +53,13 @@ def curve_from_args(args: argparse.Namespace, *, binds: bool, connects: bool) ->
             raise CurveError("binding with --curve-secret needs --curve-allow DIR (the clients' public keys)")
         if server_key:
             log.warning("--curve-server-key is ignored when binding (this side is the CURVE server)")
-        from voxwatch.daemon.curve import CurveServer
+        from voxwatch.transport.curve import CurveServer
 
         return CurveServer(secret, allow)
     if not server_key:
         raise CurveError("connecting with --curve-secret needs --curve-server-key FILE (the server's public key)")
     if allow:
         log.warning("--curve-allow is ignored when connecting (this side is a CURVE client)")
-    from voxwatch.daemon.curve import CurveClient
+    from voxwatch.transport.curve import CurveClient
 
     return CurveClient(secret, server_key)

@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 
+from voxwatch.commands.curve_options import add_curve_arguments
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "run audio files through the detector as simulated live streams and publish events"
 log = logging.getLogger(__name__)
@@ -36,13 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
 
+    from voxwatch.commands.common import publisher_from_args, unique_stream_ids
+    from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
-    from voxwatch.daemon.app import SummaryCollector, fan_out, load_classifier, unique_stream_ids
-    from voxwatch.daemon.publisher import EventPublisher
-    from voxwatch.daemon.summary import print_summary
-    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.model_loading import load_classifier
+    from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import WavReplaySource
 
     config = load_config(args.config)
@@ -50,13 +49,7 @@ def run(args: argparse.Namespace) -> int:
     collector = SummaryCollector()
     publisher = None
     if not args.no_publish:
-        publish = config.publish
-        if args.publish or args.connect:
-            publish = dataclasses.replace(publish, bind=tuple(args.publish or ()), connect=tuple(args.connect or ()))
-        if args.daemon_id:
-            publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
-        curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
-        publisher = EventPublisher(publish, configure_socket=curve)
+        publisher = publisher_from_args(args, config.publish)
     pipeline = Pipeline(config.pipeline, classifier, fan_out(collector, *([publisher.submit] if publisher else [])))
     if publisher:
         publisher.attach_stats(pipeline.stats)

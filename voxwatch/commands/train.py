@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.training.cli_common import require_torch
+    from voxwatch.commands.common import require_torch
 
     require_torch()
     from pathlib import Path

@@ -1,9 +1,9 @@
 """``voxwatch monitor``: a live terminal dashboard of one or more daemons (or a broker), streams grouped by daemon.
 
 The loop receives events (``EventSubscriber``: strict decoding, malformed messages counted and skipped), folds
-them into a ``MonitorState`` and re-renders with ``monitor_view.render`` a few times a second. ``--once`` collects
-for ``--for`` seconds and prints one snapshot (for scripts and tests); ``monitor_once`` is the same as a function
-that takes the Rich console to print to. Quits on q (when stdin is a terminal) or Ctrl-C.
+them into a ``MonitorState`` and re-renders with ``voxwatch.monitor.view.render`` a few times a second. ``--once``
+collects for ``--for`` seconds and prints one snapshot (``voxwatch.monitor.collect.monitor_once``).
+Quits on q (when stdin is a terminal) or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import argparse
 import contextlib
 import sys
 import time
-from typing import Any
 
+from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "live dashboard of daemons: streams, scores, alerts, health"
 
@@ -30,42 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="warn when a daemon's heartbeat is older than S seconds (default: 3 heartbeat periods)")
     parser.add_argument("--alerts", type=int, default=8, metavar="N", help="alert log lines shown (default 8)")
     add_curve_arguments(parser)
-
-
-def _pump(subscriber: Any, state: Any, budget_s: float) -> None:
-    """Receive and apply events for up to ``budget_s`` seconds."""
-    deadline = time.monotonic() + budget_s
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        event = subscriber.receive(max(1, int(remaining * 1000)))
-        if event is None:
-            return
-        topic, body = event
-        state.apply(topic, body, time.monotonic())
-        state.malformed = subscriber.malformed
-
-
-def monitor_once(urls: list[str], console: Any, collect_s: float = 6.0, stale_s: float | None = None,
-                 alert_lines: int = 8, subscriber: Any = None, state: Any = None) -> Any:
-    """Collect events for ``collect_s`` seconds, print one snapshot to ``console``; returns the state.
-
-    Pass ``subscriber`` and ``state`` to continue from an earlier call (tests take several snapshots)."""
-    from voxwatch.daemon.monitor_state import MonitorState
-    from voxwatch.daemon.monitor_view import render
-    from voxwatch.daemon.subscriber import EventSubscriber
-
-    own = subscriber is None
-    subscriber = subscriber or EventSubscriber(urls)
-    state = state or MonitorState(stale_s=stale_s)
-    try:
-        _pump(subscriber, state, collect_s)
-        console.print(render(state, time.monotonic(), urls, alert_lines))
-    finally:
-        if own:
-            subscriber.close()
-    return state
 
 
 @contextlib.contextmanager
@@ -98,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from voxwatch.daemon.monitor_state import MonitorState
-    from voxwatch.daemon.monitor_view import render
-    from voxwatch.daemon.subscriber import EventSubscriber
+    from voxwatch.monitor.collect import monitor_once, pump
+    from voxwatch.monitor.state import MonitorState
+    from voxwatch.monitor.view import render
+    from voxwatch.transport.subscriber import EventSubscriber
 
     urls = args.connect or [DEFAULT_PUBLISH_URL]
     console = Console()
@@ -117,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         with _keys() as keys, Live(render(state, time.monotonic(), urls, args.alerts), console=console,
                                    refresh_per_second=4, screen=False, transient=False) as live:
             while True:
-                _pump(subscriber, state, 0.25)
+                pump(subscriber, state, 0.25)
                 live.update(render(state, time.monotonic(), urls, args.alerts))
                 if "q" in keys().lower():
                     break

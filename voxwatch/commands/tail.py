@@ -7,8 +7,8 @@ import json
 import sys
 import time
 
+from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
-from voxwatch.daemon.security import add_curve_arguments, curve_from_args
 
 HELP = "print events from the ZeroMQ stream as JSON lines"
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.daemon.subscriber import EventSubscriber
+    from voxwatch.transport.subscriber import EventSubscriber
 
     curve = curve_from_args(args, binds=False, connects=True)
     subscriber = EventSubscriber(args.connect or [DEFAULT_PUBLISH_URL], args.topic or ["voxwatch."],

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from voxwatch.daemon.monitor_state import MonitorState, sparkline
+from voxwatch.monitor.state import MonitorState, sparkline
 
 STATE_STYLES = {"speech": "bold green", "silence": "dim", "error": "bold red", "ended": "yellow",
                 "recovered": "cyan", "started": "cyan"}

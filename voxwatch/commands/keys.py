@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.daemon.curve import generate_keys, load_public_key
+    from voxwatch.transport.curve import generate_keys, load_public_key
 
     name = args.name or socket.gethostname().split(".")[0] or "voxwatch"
     public, secret = generate_keys(args.directory, name, force=args.force)

@@ -14,8 +14,8 @@ from typing import Any
 
 import zmq
 
-from voxwatch.daemon.curve import PeerWatcher
-from voxwatch.daemon.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
+from voxwatch.transport.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
+from voxwatch.transport.peers import PeerWatcher
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The benchmark behind ``voxwatch bench``: synthetic workload, measured runs, and the report."""

@@ -1,0 +1,46 @@
+"""``voxwatch score FILE...``: offline scoring of whole files with ``Detector`` (the daemon's stages, no sockets).
+
+One line per file: the file score is the aggregate (``decision.aggregate``) of its utterances' scores (each of
+which aggregates that utterance's windows, as the daemon does); the verdict compares it with the threshold.
+Files in which the VAD found no scorable speech say ``no-speech``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "score whole files offline (same stages as the daemon, no sockets), one line per file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
+    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run(args: argparse.Namespace) -> int:
+    from voxwatch.detector import Detector
+    from voxwatch.errors import VoxwatchError
+
+    detector = Detector(model=args.model, config=args.config)
+    failed = 0
+    for path in args.files:
+        try:
+            result = detector.score_file(path)
+        except VoxwatchError as exc:  # an unreadable file: say so and go on with the others
+            failed += 1
+            print(f"voxwatch: error: {exc}", file=sys.stderr)
+            continue
+        utterances = len(result.utterances)
+        record = {"file": path, "score": None if result.score is None else round(result.score, 4),
+                  "verdict": result.verdict, "utterances": utterances, "fake_utterances": result.fake_utterances,
+                  "threshold": round(result.threshold, 4), "model": result.model_id}
+        if args.json:
+            print(json.dumps(record))
+        else:
+            shown = "-" if result.score is None else f"{result.score:.4f}"
+            print(f"{path}\t{result.verdict}\tscore={shown}\tutterances={utterances}\tfake={result.fake_utterances}")
+    return 1 if failed else 0

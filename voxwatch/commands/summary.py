@@ -1,0 +1,77 @@
+"""Per-stream results of a replay run, collected from pipeline events; printed as a Rich table or JSON."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from voxwatch.pipeline.classifier import OnnxClassifier
+from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
+
+
+@dataclass
+class StreamSummary:
+    source: str
+    utterances: int = 0
+    fake: int = 0
+    alerts: int = 0
+    max_score: float | None = None
+    scores: list[float] = field(default_factory=list)
+    state: str = "running"
+    detail: str = ""
+
+
+class SummaryCollector:
+    """Collects per-stream results from pipeline events (called from pipeline threads, so it locks)."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, StreamSummary] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: PipelineEvent) -> None:
+        with self._lock:
+            if isinstance(event, StreamEvent):
+                summary = self.streams.setdefault(event.stream, StreamSummary(event.source))
+                summary.state = event.state
+                summary.detail = event.detail
+            elif isinstance(event, JudgementEvent):
+                summary = self.streams.setdefault(event.stream, StreamSummary(""))
+                j = event.judgement
+                if j.kind == "alert":
+                    summary.alerts += 1
+                else:
+                    summary.utterances += 1
+                    summary.fake += j.verdict == "fake"
+                    summary.scores.append(j.score)
+                    summary.max_score = j.score if summary.max_score is None else max(summary.max_score, j.score)
+
+
+def summary_rows(collector: SummaryCollector) -> list[dict]:
+    rows = []
+    for stream, s in collector.streams.items():
+        rows.append({
+            "stream": stream, "source": s.source, "state": s.state, "utterances": s.utterances, "fake": s.fake,
+            "alerts": s.alerts, "max_score": None if s.max_score is None else round(s.max_score, 4),
+            "error": s.detail if s.state == "error" else "",
+        })
+    return rows
+
+
+def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_json: bool = False,
+                  console: Console | None = None) -> None:
+    rows = summary_rows(collector)
+    if as_json:
+        print(json.dumps({"model": classifier.model_id, "threshold": classifier.threshold, "streams": rows}))
+        return
+    table = Table(title=f"voxwatch replay — model {classifier.model_id}")
+    for column in ("stream", "utterances", "fake verdicts", "alerts", "max score", "status"):
+        table.add_column(column, justify="right" if column not in ("stream", "status") else "left")
+    for row in rows:
+        status = "[red]error[/red]" if row["state"] == "error" else row["state"]
+        max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
+        table.add_row(row["stream"], str(row["utterances"]), str(row["fake"]), str(row["alerts"]), max_score, status)
+    (console or Console()).print(table)
