@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxwatch.errors import ConfigError
-from voxwatch.pipeline.vad import SAMPLE_RATE
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 AGGREGATES = ("mean", "median", "max")

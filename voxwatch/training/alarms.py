@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
-from voxwatch.pipeline.vad import SAMPLE_RATE
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 NEVER_FLAGGED = -1.0  # flag score of a clip that raises no alert at any threshold in [0, 1]

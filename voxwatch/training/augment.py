@@ -23,7 +23,7 @@ import soundfile as sf
 from scipy.signal import fftconvolve, firwin, lfilter
 
 from voxwatch.pipeline.sources import resample
-from voxwatch.pipeline.vad import SAMPLE_RATE
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
