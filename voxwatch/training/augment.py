@@ -22,8 +22,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import fftconvolve, firwin, lfilter
 
-from voxwatch.pipeline.sources import resample
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.sources import resample
 
 
 @dataclass(frozen=True)
