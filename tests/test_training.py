@@ -180,20 +180,31 @@ def test_export_fails_above_tolerance(trained, tmp_path):
     assert not model.exists()
 
 
-def test_eval_report(trained, tiny_corpus, tmp_path):
+def test_eval_report(trained, tiny_corpus, tmp_path, capsys):
     model = tmp_path / "m.onnx"
     assert main(["export", str(trained / "best.pt"), "--out", str(model)]) == 0
     report = tmp_path / "report"
-    assert main(["eval", "--data", str(tiny_corpus), "--model", str(model), "--report", str(report),
-                 "--telephone", "--workers", "1"]) == 0
+    second = tmp_path / "corpus"
+    second.symlink_to(tiny_corpus)
+    capsys.readouterr()
+    assert main(["eval", "--data", str(tiny_corpus), "--data", str(second), "--model", str(model), "--report",
+                 str(report), "--telephone", "--workers", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
     metrics = json.loads((report / "metrics.json").read_text())
-    clean = metrics["conditions"]["clean"]
+    first, other = list(metrics["sets"])
+    assert other == "corpus" and first != other  # each set reported apart, under its own name
+    clean = metrics["sets"][first]["conditions"]["clean"]
     assert clean["clips"] == 4 and clean["real"] == 2
     assert set(clean["per_source"]) == {"buzz", "synthetic-speech"}
-    assert "telephone-8k" in metrics["conditions"]
+    assert "telephone-8k" in metrics["sets"][first]["conditions"]
+    daemon = metrics["sets"][first]["daemon"]["clean"]
+    assert 0.0 <= daemon["eer"] <= 1.0 and daemon["false_alarms_per_hour"] >= 0.0
+    assert daemon["fake_utterances"] >= 1 and set(daemon["per_source"]) == {"buzz"}
+    assert daemon["unseen"]["sources"] == []  # the buzz source was in training
+    assert out[0].startswith(f"{first} clean: daemon-path EER ")
     text = (report / "report.md").read_text()
-    assert "| clean |" in text and "Confusion matrix" in text
-    for png in ("roc.png", "det.png", "hist.png"):
+    assert "| corpus | clean |" in text and "Confusion matrix" in text and "the daemon path" in text
+    for png in (f"{first}-roc.png", f"{first}-det.png", f"{first}-hist.png", "corpus-det.png", "alarms.png"):
         assert (report / png).stat().st_size > 1000
 
 
@@ -212,8 +223,9 @@ def test_eval_runs_without_torch(tiny_corpus, tmp_path):
                        "'--workers', '1', '--split', 'dev']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("clean: EER ")  # progress bars go to stderr
-    assert json.loads((report / "metrics.json").read_text())["conditions"]["clean"]["clips"] == 4
+    assert proc.stdout.startswith(f"{tiny_corpus.name} clean: daemon-path EER ")  # progress bars go to stderr
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["sets"][tiny_corpus.name]["conditions"]["clean"]["clips"] == 4
 
 
 def test_two_datasets_ocsoftmax_and_linear_features_train_export_and_load(tiny_corpus, tmp_path, capsys):

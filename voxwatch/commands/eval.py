@@ -1,19 +1,24 @@
-"""``voxwatch eval --data PATH [--model PATH] --report DIR``: metrics + Markdown report (onnxruntime, no torch)."""
+"""``voxwatch eval --data PATH [--data PATH2] [--model PATH] --report DIR``: metrics + Markdown report, each set
+apart (onnxruntime and ``Detector``, no torch)."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "evaluate an ONNX model on a labelled dataset split: EER, ROC, per-source results, Markdown report"
+HELP = ("evaluate a model on labelled dataset splits: false alarms per hour and fakes caught by the daemon's rules, "
+        "EER, per-source results, Markdown report")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from voxwatch.training.datasets import FORMATS
 
-    parser.add_argument("--data", required=True, metavar="PATH", help="dataset folder (see README: Training)")
+    parser.add_argument("--data", required=True, action="append", metavar="PATH",
+                        help="dataset folder (see README: Training); repeat for several sets, each reported apart")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
     parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (window, VAD, aggregate; features checked)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="TOML config: window, VAD and [decision] rules (threshold, aggregate, early alerts, "
+                             "min_alert_s, refractory); features checked against the model")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
     parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                         help="which split to evaluate (default: test)")
@@ -22,36 +27,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
 
 
+def set_names(paths: list[str]) -> list[str]:
+    """Short unique names for the report: each dataset folder's name (``corpus``, ``extra``; ``-2`` etc. on
+    clashes)."""
+    from pathlib import Path
+
+    names: list[str] = []
+    for path in paths:
+        base = Path(path).name or Path(path).resolve().name or "data"
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names.append(name)
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from voxwatch.config import load_config
+    from voxwatch.detector import Detector
     from voxwatch.model_loading import resolve_model
     from voxwatch.pipeline.classifier import OnnxClassifier
+    from voxwatch.training import alarms
     from voxwatch.training.datasets import DatasetError, load_dataset, select
-    from voxwatch.training.evaluate import Condition, score_clips, summarize_scores, write_report
+    from voxwatch.training.evaluate import Condition, SetResult, headline, score_clips, summarize_scores, write_report
 
     config = load_config(args.config)
-    settings = config.pipeline
     model_path = resolve_model(args.model, config)
-    classifier = OnnxClassifier(model_path, settings.features if args.config else None,
-                                settings.window.window_s if args.config else None)
-    window = settings.window if args.config else type(settings.window)(window_s=classifier.card.window_s)
-    clips = load_dataset(args.data, args.format)
-    if args.split != "all":
-        clips = select(clips, args.split)
-    if len({c.label for c in clips}) < 2:
-        raise DatasetError(f"split {args.split!r} of {args.data} needs clips of both classes")
-    conditions = []
-    passes = [("clean", 0)] + ([("telephone-8k", 8000)] if args.telephone else [])
-    for name, bandlimit in passes:
-        scores = score_clips(classifier, clips, window, settings.vad, settings.decision.aggregate, bandlimit,
-                             args.workers or None)
-        conditions.append(Condition(name, scores, summarize_scores(clips, scores, classifier.threshold)))
-    report = write_report(Path(args.report), classifier.model_id, str(args.data), args.split, clips, conditions)
-    for c in conditions:
-        s = c.summary
-        print(f"{c.name}: EER {100 * s['eer']:.2f}%  ROC-AUC {s['roc_auc']:.4f}  accuracy {100 * s['accuracy']:.2f}% "
-              f"at threshold {s['threshold']:.4f}  ({s['real']} real / {s['fake']} fake clips)")
+    classifier = OnnxClassifier(model_path, config.pipeline.features if args.config else None,
+                                config.pipeline.window.window_s if args.config else None)
+    if not args.config:  # no config: the model's own feature settings and window length
+        card = classifier.card
+        pipeline = replace(config.pipeline, features=card.features,
+                           window=replace(config.pipeline.window, window_s=card.window_s))
+        config = replace(config, pipeline=pipeline)
+    settings = config.pipeline
+    detector = Detector(model=model_path, config=config)
+    trained_on = set(classifier.card.training.get("splits", {}).get("train", {}).get("sources", {}))
+    results = []
+    for name, path in zip(set_names(args.data), args.data, strict=True):
+        clips = load_dataset(path, args.format)
+        if args.split != "all":
+            clips = select(clips, args.split)
+        if len({c.label for c in clips}) < 2:
+            raise DatasetError(f"split {args.split!r} of {path} needs clips of both classes")
+        unseen = {c.source for c in clips if c.label == 1} - trained_on if trained_on else set()
+        conditions = []
+        passes = [("clean", 0)] + ([("telephone-8k", 8000)] if args.telephone else [])
+        for cond, bandlimit in passes:
+            scores = score_clips(classifier, clips, settings.window, settings.vad, settings.decision.aggregate,
+                                 bandlimit, args.workers or None)
+            traces = alarms.trace_clips(detector, clips, bandlimit, f"{name} {cond} streams")
+            daemon = alarms.summarize(traces, settings.decision, detector.threshold, unseen)
+            conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon))
+        results.append(SetResult(name, str(path), clips, conditions))
+    report = write_report(Path(args.report), classifier.model_id, args.split, results)
+    for result in results:
+        for line in headline(result):
+            print(line)
     print(f"report: {report}")
     return 0
