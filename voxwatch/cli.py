@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("train", "voxwatch.commands.train"),
     ("export", "voxwatch.commands.export"),
     ("eval", "voxwatch.commands.eval"),
+    ("calibrate", "voxwatch.commands.calibrate"),
 ]
 
 

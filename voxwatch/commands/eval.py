@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--telephone", action="store_true",
                         help="also evaluate with every clip band-limited to 8 kHz sampling (bandwidth check)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
+    parser.add_argument("--write-card", action="store_true",
+                        help="store each set's daemon-path operating curve (clean) and headline figures in the "
+                             "model's .json card, where 'voxwatch calibrate' reads what a threshold costs")
 
 
 def set_names(paths: list[str]) -> list[str]:
@@ -84,8 +87,29 @@ def run(args: argparse.Namespace) -> int:
             conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon))
         results.append(SetResult(name, str(path), clips, conditions))
     report = write_report(Path(args.report), classifier.model_id, args.split, results)
+    if args.write_card:
+        _write_card(model_path, args.split, results)
     for result in results:
         for line in headline(result):
             print(line)
     print(f"report: {report}")
     return 0
+
+
+def _write_card(model_path, split: str, results) -> None:
+    """Operating curves and headline figures into the card (the .onnx, and so its hash, is untouched)."""
+    import json
+
+    from voxwatch.pipeline.modelcard import card_path
+
+    path = card_path(model_path)
+    card = json.loads(path.read_text())
+    curves = card.setdefault("metrics", {}).setdefault("operating_curves", {})
+    figures = card["metrics"].setdefault("evaluation", {})
+    for result in results:
+        daemon = result.conditions[0].daemon
+        key = f"{result.name}-{split}"
+        curves[key] = [[round(v, 6) for v in point] for point in daemon["curve"]]
+        figures[key] = {k: daemon[k] for k in ("eer", "threshold", "false_alarms_per_hour", "catch_rate")}
+        figures[key]["unseen_catch_rate"] = daemon["unseen"]["catch_rate"]
+    path.write_text(json.dumps(card, indent=2) + "\n")

@@ -1,0 +1,89 @@
+"""``voxwatch calibrate`` end to end on generated audio: a loudness model (score follows the level) stands in for
+the detector, so which utterances would raise false alarms is known."""
+
+import numpy as np
+import pytest
+from helpers import build_mean_model, silence, speech_like, write_wav
+
+from voxwatch.cli import main
+from voxwatch.config import load_config
+from voxwatch.detector import Detector
+from voxwatch.training.calibration import catch_rate_at, with_decision
+
+
+def _alerts(config, files) -> int:
+    detector = Detector(config=config)
+    return sum(len(detector.score_file(f).alerts) for f in files)
+
+
+@pytest.fixture
+def site(tmp_path):
+    model = build_mean_model(tmp_path / "loud.onnx", offset=-9.0, threshold=0.5)  # level 0.1 scores ~0.6
+    base = tmp_path / "site.toml"
+    base.write_text(f'# my site\n[model]\npath = "{model}"\n\n[features]\nnormalize = "none"\n\n'
+                    '[decision]\nthreshold = "model"\nearly_windows = 2\n\n# capture below\n[capture]\n'
+                    'block_ms = 100\n')
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(3):
+        parts = []
+        for k in range(4):
+            parts += [speech_like(float(rng.uniform(2.5, 4.0)), level=float(rng.uniform(0.02, 0.4)),
+                                  seed=10 * i + k), silence(1.5, seed=k)]
+        files.append(write_wav(tmp_path / f"real{i}.wav", np.concatenate(parts)))
+    return base, files
+
+
+def test_calibrate_writes_a_config_that_keeps_false_alarms_within_budget(site, tmp_path, capsys):
+    base, files = site
+    assert _alerts(base, files) > 0  # the card's threshold cries wolf on this site's (loud) real speech
+    out = tmp_path / "calibrated.toml"
+    assert main(["calibrate", *map(str, files), "--config", str(base), "--out", str(out),
+                 "--max-false-alarms-per-hour", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "0 false alarm(s)" in said and f"wrote {out}" in said and "no operating curves" in said
+    text = out.read_text()
+    assert text.startswith("# my site") and "[capture]" in text and "# capture below" in text  # rest kept
+    config = load_config(out)
+    threshold = config.pipeline.decision.threshold
+    assert config.pipeline.decision.early_windows == 2 and config.pipeline.features.normalize == "none"
+    assert 0.5 < threshold <= 1.0
+    assert _alerts(out, files) == 0
+    lower = tmp_path / "lower.toml"
+    lower.write_text(text.replace(f"threshold = {threshold:.6f}", f"threshold = {threshold - 0.01:.6f}"))
+    assert _alerts(lower, files) > 0  # the lowest threshold within the budget, not just any high one
+
+
+def test_a_generous_budget_keeps_more_alarms_and_stdout_gets_the_table(site, capsys):
+    base, files = site
+    assert main(["calibrate", *map(str, files), "--config", str(base), "--max-false-alarms-per-hour", "1e9"]) == 0
+    captured = capsys.readouterr()
+    assert "[decision]\nthreshold = 0.000000" in captured.out and "threshold 0.0000" in captured.err
+
+
+def test_calibrate_user_errors_are_one_line(site, tmp_path, capsys):
+    base, files = site
+    out = tmp_path / "exists.toml"
+    out.write_text("keep me\n")
+    assert main(["calibrate", str(files[0]), "--config", str(base), "--out", str(out)]) == 2
+    assert out.read_text() == "keep me\n"
+    assert main(["calibrate", str(tmp_path / "missing.wav"), "--config", str(base)]) == 2
+    quiet = write_wav(tmp_path / "quiet.wav", silence(3.0))
+    assert main(["calibrate", str(quiet), "--config", str(base)]) == 2
+    assert main(["calibrate", str(files[0]), "--max-false-alarms-per-hour", "-1"]) == 2
+    captured = capsys.readouterr().err
+    err = [line for line in captured.splitlines() if "error" in line]  # the rest: the progress bar
+    assert "Traceback" not in captured
+    assert len(err) == 4 and all(line.startswith("voxwatch: error: ") for line in err)
+    assert "exists" in err[0] and "no such file" in err[1] and "no speech" in err[2]
+
+
+def test_with_decision_replaces_only_the_decision_table_and_catch_rate_reads_the_curve():
+    base = "[model]\npath = 'm.onnx'\n\n[decision]\nthreshold = 0.3\n\n# next\n[publish]\nbind = []\n"
+    new = with_decision(base, "[decision]\nthreshold = 0.9\n")
+    assert new == "[model]\npath = 'm.onnx'\n\n[decision]\nthreshold = 0.9\n\n# next\n[publish]\nbind = []\n"
+    assert with_decision("[model]\npath = ''\n", "[decision]\nthreshold = 0.9\n").endswith(
+        "path = ''\n\n[decision]\nthreshold = 0.9\n")
+    curves = {"corpus-test": [[0.0, 500.0, 1.0], [0.5, 10.0, 0.9], [0.9, 0.0, 0.5]]}
+    assert catch_rate_at(curves, 0.6) == {"corpus-test": 0.9}
+    assert catch_rate_at(curves, 0.95) == {"corpus-test": 0.5}

@@ -1,0 +1,107 @@
+"""``voxwatch calibrate REAL_AUDIO...``: a ``[decision]`` threshold that keeps false alarms under a budget on the
+site's own real speech (voxwatch.training.calibration)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = ("choose the alert threshold on your own real speech: at most F false alarms per hour on it "
+        "(writes a [decision] config)")
+SHORT_AUDIO_S = 1800.0  # under half an hour, a budget of a few alarms per hour allows none
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", nargs="+", metavar="REAL_AUDIO",
+                        help="recordings known to be real speech (files, or folders searched for .wav/.flac/.ogg/"
+                             ".mp3): the people, rooms and microphones you will monitor")
+    parser.add_argument("--max-false-alarms-per-hour", type=float, default=1.0, metavar="F",
+                        help="false alarm budget on that audio, alerts per hour (default 1)")
+    parser.add_argument("--out", metavar="FILE",
+                        help="write the config here (default: standard output); with --config, that config with "
+                             "its [decision] table replaced")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    parser.add_argument("--config", metavar="PATH",
+                        help="your config: its model, features and decision rules are used, and copied to --out")
+    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+
+
+def _audio_files(inputs: list[str]) -> list[str]:
+    from pathlib import Path
+
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.training.datasets import AUDIO_EXTENSIONS
+
+    files: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+            if not found:
+                raise VoxwatchError(f"{path}: no audio files (.wav, .flac, .ogg, .mp3) in this folder")
+            files += found
+        elif path.exists():
+            files.append(str(path))
+        else:
+            raise VoxwatchError(f"{path}: no such file or folder")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    import datetime
+    from pathlib import Path
+
+    from voxwatch.detector import Detector
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.training import alarms
+    from voxwatch.training.calibration import catch_rate_at, decision_table, with_decision
+    from voxwatch.training.datasets import Clip
+
+    budget = args.max_false_alarms_per_hour
+    if not budget >= 0:
+        raise VoxwatchError("--max-false-alarms-per-hour must be >= 0")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.force:
+        raise VoxwatchError(f"{out} exists; choose another --out or add --force")
+    files = _audio_files(args.audio)
+    detector = Detector(model=args.model, config=args.config)
+    rules = detector.config.pipeline.decision
+    clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
+    traces = alarms.trace_clips(detector, clips, label="real audio")
+    hours = sum(t.duration_s for t in traces) / 3600.0
+    if not any(t.candidates for t in traces):
+        raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
+    threshold = alarms.threshold_for_false_alarms(traces, rules, budget)
+    before = alarms.operating_point(traces, rules, detector.threshold)
+    after = alarms.operating_point(traces, rules, threshold)
+    curves = detector.classifier.card.metrics.get("operating_curves", {})
+    cost_before, cost_after = catch_rate_at(curves, detector.threshold), catch_rate_at(curves, threshold)
+    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: model {detector.model_id}, "
+             f"{len(files)} file(s), {60 * hours:.1f} min of real audio",
+             f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
+             f"{budget:g}/h) at this threshold, {before.false_alarms} at the previous {detector.threshold:.4f}"]
+    for name, rate in cost_after.items():
+        notes.append(f"fake utterances caught on the model's {name} evaluation set: {100 * rate:.1f}% "
+                     f"(was {100 * cost_before.get(name, float('nan')):.1f}%)")
+    table = decision_table(rules, threshold, notes)
+    text = with_decision(Path(args.config).read_text(), table) if args.config else table
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+    say = sys.stderr if out is None else sys.stdout
+    print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
+          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
+          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    if cost_after:
+        shown = ", ".join(f"{name} {100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)"
+                          for name, rate in cost_after.items())
+        print(f"cost: fake utterances caught on the shipped evaluation sets: {shown}", file=say)
+    else:
+        print("cost: this model's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
+    if hours * 3600.0 < SHORT_AUDIO_S:
+        print(f"note: {60 * hours:.1f} min of audio is little to measure a rate per hour on; half an hour or more "
+              "of typical speech gives a threshold you can trust", file=say)
+    if out is not None:
+        print(f"wrote {out}: use it with --config {out}", file=say)
+    return 0

@@ -1,0 +1,60 @@
+"""Site calibration: a threshold that keeps false alarms under a budget on the site's own real audio.
+
+The shipped threshold is chosen on the evaluation sets; a site's microphones, rooms and speakers differ. Given
+recordings known to be real, ``calibrate`` replays them through the daemon path (``alarms.trace_clips``) and
+picks the lowest threshold whose alerts stay within the budget (``alarms.threshold_for_false_alarms``). What that
+costs is read off the model card's operating curves (fake utterances caught at each threshold on the evaluation
+sets, written by ``voxwatch eval --write-card``), so no labelled fakes are needed at the site.
+
+The result is a ``[decision]`` table; with a base config its other sections and comments are kept as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from voxwatch.pipeline.decision import DecisionSettings
+
+_SECTION = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+
+
+def decision_table(settings: DecisionSettings, threshold: float, notes: list[str]) -> str:
+    """A ``[decision]`` TOML table with every rule spelt out (comments first), ending in a newline."""
+    lines = [f"# {note}" for note in notes] + ["[decision]", f"threshold = {threshold:.6f}"]
+    for key, value in asdict(settings).items():
+        if key == "threshold":
+            continue
+        lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def with_decision(base: str, table: str) -> str:
+    """``base`` TOML text with its ``[decision]`` table (if any) replaced by ``table``; appended otherwise."""
+    lines = base.splitlines(keepends=True)
+    start = end = None
+    for i, line in enumerate(lines):
+        match = _SECTION.match(line)
+        if match and start is None and match.group(1).strip() == "decision":
+            start = i
+        elif match and start is not None and end is None:
+            end = i
+    if start is None:
+        return base + ("" if base.endswith("\n") or not base else "\n") + "\n" + table
+    end = len(lines) if end is None else end
+    while end > start + 1 and lines[end - 1].lstrip().startswith("#"):  # comments above the next table stay
+        end -= 1
+    return "".join(lines[:start]) + table + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+
+
+def catch_rate_at(curves: dict[str, Any], threshold: float) -> dict[str, float]:
+    """Fake utterances caught at ``threshold`` on each evaluation set of the card's operating curves
+    (``{set: [[threshold, false alarms per hour, catch rate], ...]}``, thresholds ascending): the point at the
+    highest curve threshold not above ``threshold`` (catching only falls as the threshold rises)."""
+    out = {}
+    for name, points in curves.items():
+        below = [p for p in points if p[0] <= threshold]
+        if below:
+            out[name] = float(below[-1][2])
+    return out
