@@ -15,8 +15,8 @@ import sys
 
 # Before numpy loads: the pipeline's matrix products are small (a window's frames x 257 bins x 40 filters), and a
 # multi-threaded BLAS spins its helper threads on them, which costs several times the work itself on a busy machine
-# (measured: features 3.0 ms -> 0.27 ms CPU per audio second; README, Performance). The daemon gets its parallelism
-# from its own threads. An explicit OPENBLAS_NUM_THREADS in the environment wins.
+# (figures: README, Performance). The daemon gets its parallelism from its own threads. An explicit
+# OPENBLAS_NUM_THREADS in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from voxwatch import __version__  # noqa: E402

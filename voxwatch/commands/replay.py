@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
 from voxwatch.commands.curve_options import add_curve_arguments
@@ -58,22 +57,19 @@ def run(args: argparse.Namespace) -> int:
         if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):
             log.warning("no subscriber after %.1f s; starting anyway", args.wait_subscribers)
 
-    def on_signal(signum, frame):  # noqa: ARG001
-        log.warning("interrupted: stopping sources and draining")
-        pipeline.stop(timeout=0)
+    from voxwatch.commands.signals import ShutdownSignals
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        pipeline.start()
-        for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
-            pipeline.add_stream(stream_id, WavReplaySource(path, realtime=args.realtime))
-        try:
-            pipeline.finish()
-        except KeyboardInterrupt:
-            on_signal(signal.SIGINT, None)
-            pipeline.finish(timeout=10)
+        with ShutdownSignals() as signals:
+            pipeline.start()
+            for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
+                pipeline.add_stream(stream_id, WavReplaySource(path, realtime=args.realtime))
+            while not pipeline.finish(timeout=0.2):
+                if signals.stop.is_set():
+                    log.warning("interrupted: stopping sources and draining")
+                    pipeline.stop(timeout=10)
+                    break
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if publisher:
             publisher.close()
     failed = [s for s in collector.streams.values() if s.state == "error"]

@@ -150,7 +150,7 @@ class EventPublisher:
                     next_beat = now + self.settings.heartbeat_s
                 try:
                     # events wake this at once; the timeout only paces subscription bookkeeping and heartbeats
-                    # (a wake-up costs ~50 µs of CPU on a VM: 20/s was a third of an idle daemon's cost)
+                    # (wake-ups dominate an idle daemon's cost; README, Performance)
                     item = self._queue.get(timeout=min(_IDLE_WAKE_S, max(0.0, next_beat - time.monotonic())))
                 except queue.Empty:
                     continue
