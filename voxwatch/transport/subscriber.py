@@ -71,17 +71,27 @@ class EventSubscriber:
         for url in self.urls:
             self.socket.connect(url)
         self.malformed = 0
+        self.auth_failures = 0  # the server refused our CURVE key (a reconnect each time)
+        self.handshake_failures = 0  # other failed handshakes (plain vs CURVE, wrong server key)
         self.received = 0
         self.rejoined = 0
         self.seq = SeqTracker()
 
     def _rejoin(self) -> None:
-        """Connect again where ZeroMQ gave up (it does after an oversized or garbled frame from that publisher)."""
-        for endpoint in self._peers.take_lost():
+        """Connect again where ZeroMQ gave up: after an oversized or garbled frame from that publisher (counted as
+        malformed), or after the server refused our CURVE key or handshake (counted as such; the peer watcher has
+        already logged why, at most once a minute per server, and a key added to its allow-list later is then
+        admitted without restarting us)."""
+        for endpoint, cause in self._peers.take_lost():
             if endpoint not in self.urls:
                 continue
-            log.warning("publisher %s sent a malformed frame and was cut off; connecting again", endpoint)
-            self.malformed += 1
+            if cause == "auth":
+                self.auth_failures += 1
+            elif cause == "handshake":
+                self.handshake_failures += 1
+            else:
+                log.warning("publisher %s sent a malformed frame and was cut off; connecting again", endpoint)
+                self.malformed += 1
             self.rejoined += 1
             try:
                 self.socket.disconnect(endpoint)
