@@ -38,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.commands.signals import ShutdownSignals
     from voxwatch.config import load_config
     from voxwatch.daemon.service import DaemonService, ServiceOptions
+    from voxwatch.transport.endpoints import check_endpoints
 
+    check_endpoints((*(args.publish or ()), *(args.connect or ())))  # before opening any device
     options = ServiceOptions(config_path=args.config, model=args.model, devices=tuple(args.device or ()),
                              evidence=not args.no_evidence, metrics_port=args.metrics_port,
                              drain_timeout=args.drain_timeout)

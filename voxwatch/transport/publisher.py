@@ -25,7 +25,7 @@ import zmq
 from voxwatch.config import PublishSettings
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
-from voxwatch.transport.endpoints import is_loopback_endpoint
+from voxwatch.transport.endpoints import check_endpoints, is_loopback_endpoint
 from voxwatch.transport.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class EventPublisher:
         context: zmq.Context | None = None,
         configure_socket: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
+        check_endpoints((*settings.bind, *settings.connect))
         self.settings = settings
         self._stats = stats or (lambda: {})
         self._context = context or zmq.Context.instance()

@@ -14,6 +14,7 @@ from typing import Any
 
 import zmq
 
+from voxwatch.transport.endpoints import check_endpoints
 from voxwatch.transport.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
 from voxwatch.transport.peers import PeerWatcher
 
@@ -54,6 +55,8 @@ class EventSubscriber:
         max_bytes: int = MAX_MESSAGE_BYTES,
         configure_socket: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
+        urls = list(urls)
+        check_endpoints(urls)
         self._context = context or zmq.Context.instance()
         self.socket = self._context.socket(zmq.SUB)
         self.socket.setsockopt(zmq.LINGER, 0)
