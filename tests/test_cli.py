@@ -69,3 +69,15 @@ def wav_file_for_endpoints(tmp_path) -> str:
     path = tmp_path / "a.wav"
     write_wav(path, silence(1.0))
     return str(path)
+
+
+def test_log_options_after_the_subcommand_and_timestamps_unless_journald():
+    from voxwatch.cli import build_parser, log_format, log_level
+
+    parser = build_parser()
+    assert log_level(parser.parse_args(["run", "-v"])) == 20  # was rejected: only `voxwatch -v run` worked
+    assert log_level(parser.parse_args(["-v", "run"])) == 20
+    assert log_level(parser.parse_args(["run", "-vv"])) == 10
+    assert log_level(parser.parse_args(["tail", "--log-level", "error"])) == 40
+    assert log_level(parser.parse_args(["run"])) == 30
+    assert "%(asctime)s" in log_format({}) and "%(asctime)s" not in log_format({"JOURNAL_STREAM": "8:123"})

@@ -6,6 +6,7 @@ SIGINT/SIGTERM drain and exit 0 (a second one exits at once, status 1); SIGHUP r
 from __future__ import annotations
 
 import argparse
+import sys
 
 from voxwatch.commands.curve_options import add_curve_arguments
 from voxwatch.config import DEFAULT_PUBLISH_URL
@@ -46,4 +47,5 @@ def run(args: argparse.Namespace) -> int:
                              drain_timeout=args.drain_timeout)
     service = DaemonService(options, load_config(args.config), lambda publish: publisher_from_args(args, publish))
     with ShutdownSignals(reload=True) as signals:
-        return service.serve(signals.stop, signals.reload)
+        return service.serve(signals.stop, signals.reload, announce=lambda line: print(line, file=sys.stderr,
+                                                                                         flush=True))

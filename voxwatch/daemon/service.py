@@ -115,7 +115,23 @@ class DaemonService:
             snapshot["evidence_saved"] = self.evidence.saved
         return snapshot
 
-    def serve(self, stop: threading.Event, reload: threading.Event) -> int:
+    def startup_line(self) -> str:
+        """What an operator checks first: which model, which devices, where the events and metrics go."""
+        streams = ", ".join(f"{stream_id} = {mic.description}" for stream_id, mic in self.mics.items())
+        settings = self.publisher.settings
+        endpoints = [f"bound {url}" for url in self.publisher.bound or settings.bind]
+        endpoints += [f"connected to {url}" for url in settings.connect]
+        parts = [f"model {self.classifier.model_id} ({self.classifier.path})", f"streams: {streams}",
+                 f"events: {', '.join(endpoints)}"]
+        if self.metrics:
+            parts.append(f"metrics http://{self.metrics_address}:{self.metrics.port}/metrics")
+        if self.evidence:
+            parts.append(f"evidence {self.evidence.dir}")
+        return "; ".join(parts)
+
+    def serve(self, stop: threading.Event, reload: threading.Event,
+              announce: Callable[[str], None] = log.warning) -> int:
+        """Run until ``stop`` is set; ``announce`` gets the one start-up line once everything runs."""
         pipeline = self.pipeline
         assert pipeline is not None
         publisher_started = False
@@ -131,6 +147,7 @@ class DaemonService:
             for stream_id, mic in self.mics.items():
                 pipeline.add_stream(stream_id, self.evidence.wrap(stream_id, mic) if self.evidence else mic)
                 log.info("stream %s: %s", stream_id, mic.description)
+            announce(f"voxwatch run: {self.startup_line()}")
             while not stop.wait(0.2):
                 if reload.is_set():
                     reload.clear()
