@@ -14,7 +14,11 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    from voxwatch.commands.common import add_stdin_arguments
+
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
+    add_stdin_arguments(parser)
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true", help="feed audio at real-time pace (like a microphone)")
     pace.add_argument("--fast", action="store_true", help="feed audio as fast as the pipeline takes it (default)")
@@ -36,12 +40,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from voxwatch.commands.common import publisher_from_args, unique_stream_ids
+    from voxwatch.commands.common import publisher_from_args, raw_format_from_args, unique_stream_ids
     from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
+    from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import WavReplaySource
+    from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
+
+    raw = raw_format_from_args(args)
+    if args.files.count(STDIN_NAME) > 1:
+        raise VoxwatchError("standard input (-) can be given once")
 
     config = load_config(args.config)
     classifier = load_classifier(args.model, config)
@@ -63,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         with ShutdownSignals() as signals:
             pipeline.start()
             for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
-                pipeline.add_stream(stream_id, WavReplaySource(path, realtime=args.realtime))
+                source = (StdinSource(sys.stdin.buffer, raw, realtime=args.realtime) if path == STDIN_NAME
+                          else WavReplaySource(path, realtime=args.realtime))
+                pipeline.add_stream(stream_id, source)
             while not pipeline.finish(timeout=0.2):
                 if signals.stop.is_set():
                     log.warning("interrupted: stopping sources and draining")

@@ -15,22 +15,32 @@ HELP = "score whole files offline (same stages as the daemon, no sockets), one l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    from voxwatch.commands.common import add_stdin_arguments
+
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_stdin_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per line, with each utterance's span "
                         "and score; a file that fails gives {\"file\": ..., \"error\": ...}")
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxwatch.commands.common import raw_format_from_args
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
+    from voxwatch.pipeline.stdin import STDIN_NAME, read_all
 
+    raw = raw_format_from_args(args)
     detector = Detector(model=args.model, config=args.config)
     failed = 0
     for path in args.files:
         try:
-            result = detector.score_file(path)
+            if path == STDIN_NAME:
+                result = detector.score_audio(read_all(sys.stdin.buffer, raw), path=path)
+            else:
+                result = detector.score_file(path)
         except VoxwatchError as exc:  # an unreadable file: say so and go on with the others
             failed += 1
             print(f"voxwatch: error: {exc}", file=sys.stderr)
