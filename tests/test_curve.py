@@ -105,13 +105,19 @@ def test_allow_list_follows_the_directory(keys, caplog):
         AllowList(keys["allow"] / "missing")
 
 
-def test_daemon_that_binds_serves_only_allowed_keys(keys, caplog):
-    caplog.set_level(logging.WARNING)
+def curve_publisher(keys) -> tuple[zmq.Context, CurveServer, EventPublisher]:
+    """A started publisher that binds as CURVE server with the fixture's allow-list."""
     ctx = zmq.Context()
     server = CurveServer(keys["server"], keys["allow"])
     publisher = EventPublisher(PublishSettings(bind=(LOOPBACK_ANY,), daemon_id="bound", heartbeat_s=0.1,
                                                linger_ms=0), context=ctx, configure_socket=server)
     publisher.start()
+    return ctx, server, publisher
+
+
+def test_daemon_that_binds_serves_only_allowed_keys(keys, caplog):
+    caplog.set_level(logging.WARNING)
+    ctx, server, publisher = curve_publisher(keys)
     url = publisher.bound[0]
     allowed = EventSubscriber([url], context=ctx, configure_socket=CurveClient(keys["good"], keys["server_public"]))
     unknown = EventSubscriber([url], context=ctx,
@@ -241,11 +247,7 @@ def test_refused_client_logs_a_refusal_once_not_malformed_frames(keys, caplog):
     """A client the allow-list refuses keeps being refused: that is one 'refused our CURVE key' line (rate-limited
     per server), counted as auth failures, never 'sent a malformed frame' nor counted as malformed."""
     caplog.set_level(logging.WARNING)
-    ctx = zmq.Context()
-    server = CurveServer(keys["server"], keys["allow"])
-    publisher = EventPublisher(PublishSettings(bind=(LOOPBACK_ANY,), daemon_id="bound", heartbeat_s=0.1,
-                                               linger_ms=0), context=ctx, configure_socket=server)
-    publisher.start()
+    ctx, server, publisher = curve_publisher(keys)
     unknown = EventSubscriber([publisher.bound[0]], context=ctx,
                               configure_socket=CurveClient(keys["stranger"], keys["server_public"]))
     try:
