@@ -3,6 +3,9 @@
 import subprocess
 import sys
 
+import pytest
+from helpers import silence, write_wav
+
 BLOCK = "import sys; sys.modules['torch'] = None; sys.modules['sounddevice'] = None; "
 
 
@@ -38,3 +41,43 @@ def test_bad_config_is_one_line(tmp_path, audio_files):
 def test_no_command_prints_help():
     result = voxwatch()
     assert result.returncode == 2 and "usage" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["tail", "--connect", "nonsense", "--timeout", "1"],
+    ["monitor", "--connect", "nonsense", "--once", "--for", "0.1"],
+    ["replay", "--publish", "nonsense", "FILE"],
+    ["replay", "--connect", "tcp://127.0.0.1:notaport", "FILE"],
+    ["broker", "--frontend", "nonsense"],
+    ["broker", "--backend", "tcp://127.0.0.1"],
+    ["run", "--connect", "tcp://host:99999"],
+])
+def test_bad_endpoint_is_one_line_naming_it(argv, tmp_path, wav_file_for_endpoints):
+    """Every endpoint option: one line that names the bad value, exit 2; no traceback, no bogus warning."""
+    argv = [wav_file_for_endpoints if a == "FILE" else a for a in argv]
+    bad = argv[argv.index(next(a for a in argv if a.startswith("--") and a not in ("--timeout", "--once", "--for")))
+               + 1]
+    proc = subprocess.run([sys.executable, "-m", "voxwatch", *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"voxwatch: error: invalid endpoint {bad!r}: expected "
+                                                "tcp://HOST:PORT (PORT may be * when binding), ipc://PATH or "
+                                                "inproc://NAME"]
+
+
+@pytest.fixture
+def wav_file_for_endpoints(tmp_path) -> str:
+    path = tmp_path / "a.wav"
+    write_wav(path, silence(1.0))
+    return str(path)
+
+
+def test_log_options_after_the_subcommand_and_timestamps_unless_journald():
+    from voxwatch.cli import build_parser, log_format, log_level
+
+    parser = build_parser()
+    assert log_level(parser.parse_args(["run", "-v"])) == 20  # was rejected: only `voxwatch -v run` worked
+    assert log_level(parser.parse_args(["-v", "run"])) == 20
+    assert log_level(parser.parse_args(["run", "-vv"])) == 10
+    assert log_level(parser.parse_args(["tail", "--log-level", "error"])) == 40
+    assert log_level(parser.parse_args(["run"])) == 30
+    assert "%(asctime)s" in log_format({}) and "%(asctime)s" not in log_format({"JOURNAL_STREAM": "8:123"})

@@ -105,13 +105,19 @@ def test_allow_list_follows_the_directory(keys, caplog):
         AllowList(keys["allow"] / "missing")
 
 
-def test_daemon_that_binds_serves_only_allowed_keys(keys, caplog):
-    caplog.set_level(logging.WARNING)
+def curve_publisher(keys) -> tuple[zmq.Context, CurveServer, EventPublisher]:
+    """A started publisher that binds as CURVE server with the fixture's allow-list."""
     ctx = zmq.Context()
     server = CurveServer(keys["server"], keys["allow"])
     publisher = EventPublisher(PublishSettings(bind=(LOOPBACK_ANY,), daemon_id="bound", heartbeat_s=0.1,
                                                linger_ms=0), context=ctx, configure_socket=server)
     publisher.start()
+    return ctx, server, publisher
+
+
+def test_daemon_that_binds_serves_only_allowed_keys(keys, caplog):
+    caplog.set_level(logging.WARNING)
+    ctx, server, publisher = curve_publisher(keys)
     url = publisher.bound[0]
     allowed = EventSubscriber([url], context=ctx, configure_socket=CurveClient(keys["good"], keys["server_public"]))
     unknown = EventSubscriber([url], context=ctx,
@@ -235,3 +241,24 @@ def test_cli_fleet_with_curve(tmp_path, keys, loud_model, loud_config, audio_fil
     assert broker.returncode == 0 and "Traceback" not in broker_err
     assert load_public_key(keys["stranger_public"]).decode() in broker_err
     assert os.path.exists(keys["server"])
+
+
+def test_refused_client_logs_a_refusal_once_not_malformed_frames(keys, caplog):
+    """A client the allow-list refuses keeps being refused: that is one 'refused our CURVE key' line (rate-limited
+    per server), counted as auth failures, never 'sent a malformed frame' nor counted as malformed."""
+    caplog.set_level(logging.WARNING)
+    ctx, server, publisher = curve_publisher(keys)
+    unknown = EventSubscriber([publisher.bound[0]], context=ctx,
+                              configure_socket=CurveClient(keys["stranger"], keys["server_public"]))
+    try:
+        got = drain(unknown, 4.0)
+    finally:
+        unknown.close()
+        publisher.close(timeout=2)
+        server.close()
+        ctx.term()
+    assert got == []
+    assert "malformed frame" not in caplog.text
+    assert unknown.malformed == 0 and unknown.auth_failures >= 2  # refused again on each reconnect
+    assert caplog.text.count("refused our CURVE key") == 1
+    assert caplog.text.count("unknown public key") == 1  # the server side, once a minute per key

@@ -60,3 +60,16 @@ def test_seq_tracker_counts_gaps_but_not_restarts():
     assert t.observe(body(seq=0, daemon={"id": "d1", "pid": 8})) == 0  # restarted daemon
     assert t.observe(body(seq=0, daemon={"id": "d2", "pid": 1})) == 0
     assert t.gaps == {"d1": 3}
+
+
+def test_tail_text_format_is_one_readable_line_per_event():
+    from voxwatch.commands.tail import format_text
+
+    verdict = {"type": "verdict", "stream": "call-7", "start_s": 2.5, "end_s": 6.5, "score": 0.991,
+               "threshold": 0.328, "verdict": "fake", "early": False}
+    assert format_text("voxwatch.verdict.call-7", verdict) == "stream call-7 2.5-6.5 s: FAKE 0.99 (threshold 0.33)"
+    alert = {**verdict, "type": "alert", "early": True}
+    assert format_text("voxwatch.alert.call-7", alert) == \
+        "stream call-7 2.5-6.5 s: ALERT fake 0.99 (threshold 0.33, early)"
+    ended = {"type": "stream", "stream": "call-7", "state": "error", "detail": "cannot decode"}
+    assert format_text("voxwatch.stream.call-7", ended) == "stream call-7: error (cannot decode)"

@@ -212,3 +212,20 @@ def test_device_lookup_by_index_exact_name_and_substring(monkeypatch):
         host.find("hdmi")
     with pytest.raises(VoxwatchError, match="index 0"):
         host.find("0")  # an output-only device is not an input
+
+
+def test_no_input_devices_says_what_to_do(monkeypatch, capsys):
+    """run and devices without any microphone: the same one line with what to check, exit 2 (devices: not 0)."""
+    outputs = [{"index": 0, "name": "HDMI", "hostapi": 0, "max_input_channels": 0, "default_samplerate": 48000}]
+    fake_sd = SimpleNamespace(query_devices=lambda kind=None: outputs, query_hostapis=lambda: [{"name": "ALSA"}],
+                              default=SimpleNamespace(device=[-1, 0]))
+    monkeypatch.setattr(mic_module, "import_sounddevice", lambda: fake_sd)
+    with pytest.raises(VoxwatchError) as exc:
+        PortAudioHost().find(None)
+    for hint in ("arecord -l", "pactl list short sources", "'audio' group", "No microphone? Use a virtual one"):
+        assert hint in str(exc.value)
+    from voxwatch.cli import main
+
+    assert main(["devices"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0] == f"voxwatch: error: {exc.value}"

@@ -101,11 +101,18 @@ def test_replay_without_model_or_with_bad_input_is_one_line(tmp_path, loud_confi
     assert "none.onnx" in result.stderr
 
 
-def test_score_command_json(loud_model, loud_config, audio_files):
+def test_score_command_json(loud_model, loud_config, audio_files, tmp_path):
+    """One JSON line per input, spans and scores of each utterance included; a failed file too, with its error."""
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
     result = subprocess.run([sys.executable, "-m", "voxwatch", "score", "--json", "--model", str(loud_model),
-                             "--config", str(loud_config), str(audio_files["loud"]), str(audio_files["quiet"])],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+                             "--config", str(loud_config), str(audio_files["loud"]), str(broken),
+                             str(audio_files["two"])], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr  # some input failed
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["verdict"] for r in lines] == ["fake", "real"]
-    assert lines[0]["score"] > lines[1]["score"]
+    assert [r["file"] for r in lines] == [str(audio_files["loud"]), str(broken), str(audio_files["two"])]
+    assert lines[0]["verdict"] == "fake" and "error" in lines[1] and "broken.wav" in lines[1]["error"]
+    spans = lines[2]["spans"]  # a loud utterance, then a quiet one from 5.0 s
+    assert [s["verdict"] for s in spans] == ["fake", "real"] and spans[0]["score"] > spans[1]["score"]
+    assert spans[0]["start_s"] < spans[0]["end_s"] <= spans[1]["start_s"] < spans[1]["end_s"]
+    assert 3.0 < spans[1]["start_s"] < 6.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -79,7 +80,7 @@ def start_daemon(tmp_path: Path, mic, model: Path, threshold: float = 0.5, *extr
     config = write_config(tmp_path / "run.toml", BASE_CONFIG.format(evidence=tmp_path / "evidence",
                                                                     threshold=threshold))
     collector = EventCollector(url)
-    proc = voxwatch("-v", "run", "--device", "pulse", "--model", str(model), "--config", str(config),
+    proc = voxwatch("run", "-v", "--device", "pulse", "--model", str(model), "--config", str(config),
                     "--publish", url, *extra, env=mic.env)
     return proc, collector, config
 
@@ -162,6 +163,10 @@ def test_run_mic_verdicts_evidence_sighup_and_sigterm(virtual_mic, mic_model, sp
     assert last["state"] == "stopping"
     assert last["counters"]["dropped_s"] == 0 and last["streams"]["pulse"]["capture_dropped_s"] == 0  # no audio lost
     assert "SIGHUP: reloaded" in stderr
+    # -v after the sub-command is taken; one start-up line; log lines carry a time stamp (no JOURNAL_STREAM)
+    start = [line for line in stderr.splitlines() if line.startswith("voxwatch run: model ")]
+    assert len(start) == 1 and "streams: pulse = mic:pulse" in start[0] and f"bound {events.url}" in start[0]
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} voxwatch: WARNING: SIGHUP: reloaded", stderr, re.M)
     assert started is None or started["state"] == "started"
     seqs = [b["seq"] for _, b in events.events]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # nothing lost between daemon and this subscriber

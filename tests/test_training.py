@@ -19,13 +19,17 @@ from voxwatch.pipeline.features import FeatureSettings
 
 # Block torch the way a machine without it behaves: the import fails and "torch" never enters sys.modules
 # (sys.modules["torch"] = None would confuse scipy, which looks there for torch arrays).
-NO_TORCH = ("import sys, importlib.abc\n"
-            "class _NoTorch(importlib.abc.MetaPathFinder):\n"
+def blocking(*packages: str) -> str:
+    return ("import sys, importlib.abc\n"
+            "class _Blocked(importlib.abc.MetaPathFinder):\n"
             "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] == 'torch':\n"
-            "            raise ImportError('No module named torch')\n"
-            "sys.meta_path.insert(0, _NoTorch())\n"
+            f"        if name.split('.')[0] in {packages!r}:\n"
+            "            raise ImportError(f'No module named {name}')\n"
+            "sys.meta_path.insert(0, _Blocked())\n"
             "from voxwatch.cli import main\n")
+
+
+NO_TORCH = blocking("torch")
 
 
 def require_torch():
@@ -217,13 +221,15 @@ def test_train_without_torch_says_how_to_install(tiny_corpus, tmp_path):
 
 
 def test_eval_runs_without_torch(tiny_corpus, tmp_path):
-    """eval scores through onnxruntime only; here with the bundled default model."""
+    """eval scores through onnxruntime only (a runtime install: no torch, no matplotlib); here with the bundled
+    default model. Results alone on stdout: the note about missing figures goes to stderr."""
     report = tmp_path / "r"
-    code = NO_TORCH + (f"raise SystemExit(main(['eval', '--data', {str(tiny_corpus)!r}, '--report', {str(report)!r}, "
+    code = blocking("torch", "matplotlib") + (f"raise SystemExit(main(['eval', '--data', {str(tiny_corpus)!r}, '--report', {str(report)!r}, "
                        "'--workers', '1', '--split', 'dev']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{tiny_corpus.name} clean: daemon-path EER ")  # progress bars go to stderr
+    assert "matplotlib missing" in proc.stderr and not (report / "alarms.png").exists()
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["sets"][tiny_corpus.name]["conditions"]["clean"]["clips"] == 4
 

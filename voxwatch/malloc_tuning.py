@@ -3,8 +3,8 @@
 The feature stage allocates a few arrays of 100-400 KB per window (frames x FFT bins). glibc serves allocations
 above ``M_MMAP_THRESHOLD`` (128 KB at start, raised dynamically only after some frees) with fresh ``mmap`` pages
 and trims freed heap tops above ``M_TRIM_THRESHOLD``, so each window's arrays can cost ~100 page faults of zeroed
-memory: measured here, ``frame_features`` of one second of audio took 1.4 ms of CPU in that state and 0.49 ms
-with fixed thresholds, the same process flipping between the two with allocation history. Pinning both
+memory, several times the work itself, the same process flipping between the two states with allocation history
+(figures: README, Performance). Pinning both
 thresholds makes the daemon's speed steady; the cost is that up to ``trim_mb`` of freed heap stays mapped
 (the daemon's working set is steady, so that memory is reused, not leaked; README, Performance).
 """

@@ -38,9 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
-
     from voxwatch.commands.curve_options import curve_from_args
+    from voxwatch.commands.signals import ShutdownSignals
     from voxwatch.transport.broker import Broker, BrokerSettings
 
     settings = BrokerSettings(frontend=tuple(args.frontend or (DEFAULT_FRONTEND,)),
@@ -48,18 +47,9 @@ def run(args: argparse.Namespace) -> int:
                               heartbeat_s=args.heartbeat, max_message_bytes=args.max_message_bytes,
                               validate=not args.no_validate)
     broker = Broker(settings, configure_socket=curve_from_args(args, binds=True, connects=False))
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=_announce, args=(broker,), daemon=True).start()
-    try:
-        broker.serve(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with ShutdownSignals() as signals:
+        broker.serve(signals.stop)
     c = broker.counters
     print(f"voxwatch broker: stopped; {c.messages_forwarded} messages forwarded, {c.malformed} malformed dropped",
           file=sys.stderr)

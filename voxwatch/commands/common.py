@@ -12,6 +12,7 @@ from voxwatch.transport.events import safe_stream_id
 
 if TYPE_CHECKING:
     from voxwatch.config import PublishSettings
+    from voxwatch.pipeline.stdin import RawFormat
     from voxwatch.transport.publisher import EventPublisher
 
 TRAIN_EXTRA_HINT = "install the train extra: pip install -e '.[train]'"
@@ -25,12 +26,29 @@ def require_torch() -> None:
         raise VoxwatchError(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
 
 
+def add_stdin_arguments(parser: argparse.ArgumentParser) -> None:
+    """``FILE`` may be ``-`` (standard input): WAV/FLAC/OGG, or raw PCM described by these options."""
+    group = parser.add_argument_group("standard input (FILE '-')")
+    group.add_argument("--raw-rate", type=int, metavar="HZ", help="standard input is raw PCM at this sample rate")
+    group.add_argument("--raw-format", choices=("s16le", "f32le"), default="s16le",
+                       help="raw PCM sample format (default s16le)")
+    group.add_argument("--raw-channels", type=int, default=1, metavar="N", help="raw PCM channels (default 1)")
+
+
+def raw_format_from_args(args: argparse.Namespace) -> RawFormat | None:
+    from voxwatch.pipeline.stdin import RawFormat
+
+    if args.raw_rate is None:
+        return None
+    return RawFormat(args.raw_rate, args.raw_format, args.raw_channels)
+
+
 def unique_stream_ids(paths: list[str]) -> list[str]:
     """File stems as stream ids, made topic-safe and unique (``a``, ``a-2``, ...)."""
     seen: dict[str, int] = {}
     ids = []
     for path in paths:
-        base = safe_stream_id(Path(path).stem)
+        base = safe_stream_id("stdin" if path == "-" else Path(path).stem)
         seen[base] = seen.get(base, 0) + 1
         ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return ids

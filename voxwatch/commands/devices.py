@@ -16,19 +16,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from voxwatch.pipeline.mic import PortAudioHost
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.pipeline.mic import NO_INPUT_HINT, PortAudioHost
 
     host = PortAudioHost()  # a VoxwatchError with install instructions when PortAudio is missing
     devices = host.input_devices()
+    if not devices:
+        raise VoxwatchError(NO_INPUT_HINT)  # what to do, not just "none" with exit 0
     default = host.sd.default.device[0]
     if args.json:
         for dev in devices:
             print(json.dumps({"index": dev.index, "name": dev.name, "channels": dev.channels,
                               "default_rate": dev.default_rate, "hostapi": dev.hostapi,
                               "default": dev.index == default}))
-        return 0
-    if not devices:
-        print("no audio input devices found")
         return 0
     table = Table(title="audio input devices", title_justify="left")
     for column in ("index", "name", "channels", "default rate", "host API", ""):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
 from voxwatch.commands.curve_options import add_curve_arguments
@@ -15,7 +14,11 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    from voxwatch.commands.common import add_stdin_arguments
+
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
+    add_stdin_arguments(parser)
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true", help="feed audio at real-time pace (like a microphone)")
     pace.add_argument("--fast", action="store_true", help="feed audio as fast as the pipeline takes it (default)")
@@ -37,12 +40,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from voxwatch.commands.common import publisher_from_args, unique_stream_ids
+    from voxwatch.commands.common import publisher_from_args, raw_format_from_args, unique_stream_ids
     from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
+    from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.runner import Pipeline, fan_out
     from voxwatch.pipeline.sources import WavReplaySource
+    from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
+
+    raw = raw_format_from_args(args)
+    if args.files.count(STDIN_NAME) > 1:
+        raise VoxwatchError("standard input (-) can be given once")
 
     config = load_config(args.config)
     classifier = load_classifier(args.model, config)
@@ -58,22 +67,21 @@ def run(args: argparse.Namespace) -> int:
         if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):
             log.warning("no subscriber after %.1f s; starting anyway", args.wait_subscribers)
 
-    def on_signal(signum, frame):  # noqa: ARG001
-        log.warning("interrupted: stopping sources and draining")
-        pipeline.stop(timeout=0)
+    from voxwatch.commands.signals import ShutdownSignals
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        pipeline.start()
-        for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
-            pipeline.add_stream(stream_id, WavReplaySource(path, realtime=args.realtime))
-        try:
-            pipeline.finish()
-        except KeyboardInterrupt:
-            on_signal(signal.SIGINT, None)
-            pipeline.finish(timeout=10)
+        with ShutdownSignals() as signals:
+            pipeline.start()
+            for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
+                source = (StdinSource(sys.stdin.buffer, raw, realtime=args.realtime) if path == STDIN_NAME
+                          else WavReplaySource(path, realtime=args.realtime))
+                pipeline.add_stream(stream_id, source)
+            while not pipeline.finish(timeout=0.2):
+                if signals.stop.is_set():
+                    log.warning("interrupted: stopping sources and draining")
+                    pipeline.stop(timeout=10)
+                    break
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if publisher:
             publisher.close()
     failed = [s for s in collector.streams.values() if s.state == "error"]

@@ -15,30 +15,46 @@ HELP = "score whole files offline (same stages as the daemon, no sockets), one l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG; any rate/channels)")
+    from voxwatch.commands.common import add_stdin_arguments
+
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_stdin_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line, with each utterance's span "
+                        "and score; a file that fails gives {\"file\": ..., \"error\": ...}")
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxwatch.commands.common import raw_format_from_args
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
+    from voxwatch.pipeline.stdin import STDIN_NAME, read_all
 
+    raw = raw_format_from_args(args)
     detector = Detector(model=args.model, config=args.config)
     failed = 0
     for path in args.files:
         try:
-            result = detector.score_file(path)
+            if path == STDIN_NAME:
+                result = detector.score_audio(read_all(sys.stdin.buffer, raw), path=path)
+            else:
+                result = detector.score_file(path)
         except VoxwatchError as exc:  # an unreadable file: say so and go on with the others
             failed += 1
             print(f"voxwatch: error: {exc}", file=sys.stderr)
+            if args.json:  # a script reading the JSON lines sees every input, the failed ones too
+                print(json.dumps({"file": path, "error": str(exc)}))
             continue
         utterances = len(result.utterances)
         record = {"file": path, "score": None if result.score is None else round(result.score, 4),
                   "verdict": result.verdict, "utterances": utterances, "fake_utterances": result.fake_utterances,
                   "threshold": round(result.threshold, 4), "model": result.model_id}
         if args.json:
+            record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
+                                "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
+                               for u in result.utterances]
             print(json.dumps(record))
         else:
             shown = "-" if result.score is None else f"{result.score:.4f}"

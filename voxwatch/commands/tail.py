@@ -1,4 +1,5 @@
-"""``voxwatch tail``: print events from one or more publishers as JSON lines (for jq and scripts)."""
+"""``voxwatch tail``: print events from one or more publishers as JSON lines (for jq and scripts), or as one
+readable line per event (``--format text``, for people)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,27 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
 
-HELP = "print events from the ZeroMQ stream as JSON lines"
+HELP = "print events from the ZeroMQ stream as JSON lines (or --format text)"
+
+
+def format_text(topic: str, body: dict[str, Any]) -> str:
+    """One line a person reads: ``stream call-7 2.5-6.5 s: FAKE 0.99 (threshold 0.33)``."""
+    kind, stream = body.get("type"), body.get("stream")
+    if kind in ("verdict", "alert"):
+        label = "ALERT fake" if kind == "alert" else str(body["verdict"]).upper()
+        early = ", early" if body.get("early") else ""
+        return (f"stream {stream} {body['start_s']:.1f}-{body['end_s']:.1f} s: {label} {body['score']:.2f} "
+                f"(threshold {body['threshold']:.2f}{early})")
+    if kind == "stream":
+        detail = body.get("detail") or body.get("source") or ""
+        return f"stream {stream}: {body['state']}" + (f" ({detail})" if detail else "")
+    daemon = body.get("daemon", {}).get("id", "?")
+    return f"{topic}: daemon {daemon} {body.get('state', kind)}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, metavar="N", help="exit after N events")
     parser.add_argument("--timeout", type=float, metavar="S", help="exit after S seconds")
     parser.add_argument("--with-topic", action="store_true", help="add the topic to each line as \"topic\"")
+    parser.add_argument("--format", choices=("json", "text"), default="json",
+                        help="json: one JSON object per line (default); text: one readable line per event")
     add_curve_arguments(parser)
 
 
@@ -42,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
             if event is None:
                 continue
             topic, body = event
-            if args.with_topic:
-                body = {"topic": topic, **body}
-            sys.stdout.write(json.dumps(body, separators=(",", ":")) + "\n")
+            if args.format == "text":
+                line = format_text(topic, body)
+            else:
+                line = json.dumps({"topic": topic, **body} if args.with_topic else body, separators=(",", ":"))
+            sys.stdout.write(line + "\n")
             sys.stdout.flush()
             printed += 1
     except KeyboardInterrupt:

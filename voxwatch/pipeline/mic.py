@@ -38,6 +38,12 @@ PORTAUDIO_HINT = ("PortAudio is not installed, so microphones cannot be opened; 
                   "'sudo apt-get install libportaudio2' (Debian/Ubuntu), 'sudo dnf install portaudio' (Fedora) "
                   "or 'brew install portaudio' (macOS)")
 
+NO_INPUT_HINT = ("no audio input devices found: is a microphone plugged in and listed by 'arecord -l' (ALSA) or "
+                 "'pactl list short sources' (PulseAudio/PipeWire)? May this user open it ('id -nG' should list "
+                 "the 'audio' group: 'sudo usermod -aG audio $USER', then log in again; for the service, check "
+                 "'sudo -u voxwatch voxwatch devices')? In a container, pass /dev/snd through. No microphone at all: "
+                 "use a virtual one (README, 'No microphone? Use a virtual one')")
+
 
 def import_sounddevice() -> Any:
     """Import sounddevice, turning a missing PortAudio library into a one-line VoxwatchError."""
@@ -119,7 +125,7 @@ class PortAudioHost:
         """An input device by index, exact name, or case-insensitive name substring; None/"" is the default."""
         devices = self.input_devices()
         if not devices:
-            raise VoxwatchError("no audio input devices found (see 'voxwatch devices')")
+            raise VoxwatchError(NO_INPUT_HINT)
         if spec is None or spec == "":
             with self._lock:
                 default = self.sd.default.device[0]

@@ -35,7 +35,7 @@ import zmq
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.transport.curve import uses_curve
-from voxwatch.transport.endpoints import DEFAULT_BACKEND, DEFAULT_FRONTEND, is_loopback_endpoint
+from voxwatch.transport.endpoints import DEFAULT_BACKEND, DEFAULT_FRONTEND, check_endpoints, is_loopback_endpoint
 from voxwatch.transport.events import (
     MAX_MESSAGE_BYTES,
     SCHEMA_VERSION,
@@ -99,6 +99,7 @@ class Broker:
 
     def __init__(self, settings: BrokerSettings, configure_socket: Callable[[zmq.Socket], None] | None = None,
                  context: zmq.Context | None = None) -> None:
+        check_endpoints((*settings.frontend, *settings.backend))
         self.settings = settings
         self._configure = configure_socket
         self._own_context = context is None

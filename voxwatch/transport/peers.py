@@ -33,8 +33,10 @@ class PeerWatcher:
     A socket has one monitor: watching it again replaces the previous watcher.
 
     Given up: after a protocol error (a peer sent a frame over MAXMSGSIZE, or garbage) libzmq drops a *connecting*
-    socket's session for good, with no reconnect (DISCONNECTED and no CONNECT_RETRIED after it). ``take_lost``
-    returns such endpoints so the socket's owner can connect again.
+    socket's session for good, with no reconnect (DISCONNECTED and no CONNECT_RETRIED after it); so does a server
+    that refuses our CURVE key. ``take_lost`` returns such endpoints, each with the failed handshake that preceded
+    the disconnect ("auth", "handshake") or "" (a bad frame), so the socket's owner can connect again and count
+    the cause it really was: a refusal is not a malformed frame.
     """
 
     _ids = itertools.count()
@@ -44,6 +46,7 @@ class PeerWatcher:
         self.label = label
         self._live: set[int] = set()  # file descriptors of open connections
         self._lost: dict[str, float] = {}  # endpoint -> monotonic time of a disconnect not (yet) retried
+        self._failed: dict[str, str] = {}  # endpoint -> "auth" / "handshake": its last handshake failed
         self._lost_lock = threading.Lock()
         self.handshake_failures = 0
         self.auth_failures = 0
@@ -54,14 +57,15 @@ class PeerWatcher:
         """Open connections (a peer failing its handshake is counted until it is dropped, a moment later)."""
         return len(self._live)
 
-    def take_lost(self, grace_s: float = 0.5) -> list[str]:
-        """Endpoints disconnected more than ``grace_s`` ago that ZeroMQ is not reconnecting (each returned once)."""
+    def take_lost(self, grace_s: float = 0.5) -> list[tuple[str, str]]:
+        """``(endpoint, cause)`` of each endpoint disconnected more than ``grace_s`` ago that ZeroMQ is not
+        reconnecting (each returned once); cause is "auth", "handshake" or "" (the peer sent a bad frame)."""
         now = time.monotonic()
         with self._lost_lock:
             lost = [endpoint for endpoint, at in self._lost.items() if now - at > grace_s]
             for endpoint in lost:
                 del self._lost[endpoint]
-        return lost
+            return [(endpoint, self._failed.pop(endpoint, "")) for endpoint in lost]
 
     def watch(self, sock: zmq.Socket) -> None:
         address = f"inproc://voxwatch-monitor-{os.getpid()}-{next(self._ids)}"
@@ -92,6 +96,18 @@ class PeerWatcher:
             ready.set()
             pair.close(0)
 
+    def _note_handshake(self, kind: int, endpoint: str) -> None:
+        """Remember a client's failed handshake, so the disconnect that follows is not taken for a bad frame."""
+        if self.role != "client":
+            return
+        with self._lost_lock:
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._failed.pop(endpoint, None)
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self._failed[endpoint] = "auth"
+            elif kind in (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
+                self._failed[endpoint] = "handshake"
+
     def handle(self, event: dict[str, Any]) -> None:
         kind, value = event["event"], event["value"]
         endpoint = event.get("endpoint", b"")
@@ -99,6 +115,7 @@ class PeerWatcher:
         where = f"{self.label} {endpoint}".strip()
         if kind in (zmq.EVENT_ACCEPTED, zmq.EVENT_CONNECTED):
             self._live.add(value)
+        self._note_handshake(kind, endpoint)
         if kind in (zmq.EVENT_CONNECTED, zmq.EVENT_CONNECT_DELAYED, zmq.EVENT_CONNECT_RETRIED):
             with self._lost_lock:
                 self._lost.pop(endpoint, None)

@@ -25,7 +25,7 @@ import zmq
 from voxwatch.config import PublishSettings
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
-from voxwatch.transport.endpoints import is_loopback_endpoint
+from voxwatch.transport.endpoints import check_endpoints, is_loopback_endpoint
 from voxwatch.transport.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class EventPublisher:
         context: zmq.Context | None = None,
         configure_socket: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
+        check_endpoints((*settings.bind, *settings.connect))
         self.settings = settings
         self._stats = stats or (lambda: {})
         self._context = context or zmq.Context.instance()
@@ -150,7 +151,7 @@ class EventPublisher:
                     next_beat = now + self.settings.heartbeat_s
                 try:
                     # events wake this at once; the timeout only paces subscription bookkeeping and heartbeats
-                    # (a wake-up costs ~50 µs of CPU on a VM: 20/s was a third of an idle daemon's cost)
+                    # (wake-ups dominate an idle daemon's cost; README, Performance)
                     item = self._queue.get(timeout=min(_IDLE_WAKE_S, max(0.0, next_beat - time.monotonic())))
                 except queue.Empty:
                     continue

@@ -14,6 +14,7 @@ from typing import Any
 
 import zmq
 
+from voxwatch.transport.endpoints import check_endpoints
 from voxwatch.transport.events import MAX_MESSAGE_BYTES, MalformedMessage, decode_message
 from voxwatch.transport.peers import PeerWatcher
 
@@ -54,6 +55,8 @@ class EventSubscriber:
         max_bytes: int = MAX_MESSAGE_BYTES,
         configure_socket: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
+        urls = list(urls)
+        check_endpoints(urls)
         self._context = context or zmq.Context.instance()
         self.socket = self._context.socket(zmq.SUB)
         self.socket.setsockopt(zmq.LINGER, 0)
@@ -71,17 +74,27 @@ class EventSubscriber:
         for url in self.urls:
             self.socket.connect(url)
         self.malformed = 0
+        self.auth_failures = 0  # the server refused our CURVE key (a reconnect each time)
+        self.handshake_failures = 0  # other failed handshakes (plain vs CURVE, wrong server key)
         self.received = 0
         self.rejoined = 0
         self.seq = SeqTracker()
 
     def _rejoin(self) -> None:
-        """Connect again where ZeroMQ gave up (it does after an oversized or garbled frame from that publisher)."""
-        for endpoint in self._peers.take_lost():
+        """Connect again where ZeroMQ gave up: after an oversized or garbled frame from that publisher (counted as
+        malformed), or after the server refused our CURVE key or handshake (counted as such; the peer watcher has
+        already logged why, at most once a minute per server, and a key added to its allow-list later is then
+        admitted without restarting us)."""
+        for endpoint, cause in self._peers.take_lost():
             if endpoint not in self.urls:
                 continue
-            log.warning("publisher %s sent a malformed frame and was cut off; connecting again", endpoint)
-            self.malformed += 1
+            if cause == "auth":
+                self.auth_failures += 1
+            elif cause == "handshake":
+                self.handshake_failures += 1
+            else:
+                log.warning("publisher %s sent a malformed frame and was cut off; connecting again", endpoint)
+                self.malformed += 1
             self.rejoined += 1
             try:
                 self.socket.disconnect(endpoint)

@@ -1,0 +1,34 @@
+"""The README's set-up commands are what CI runs: a new user's first commands must be the ones that pass."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S)]
+
+
+def _commands(script: str) -> list[str]:
+    lines = [line.strip() for line in script.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_ci_runs_exactly_the_readme_commands_after_its_system_packages():
+    readme = _quick_start_commands()
+    assert len(readme) == 2 and all(cmd.startswith("python3 -m venv .venv && ") for cmd in readme)
+    ci = _commands((ROOT / ".ci" / "run").read_text())
+    after_apt = ci[[i for i, line in enumerate(ci) if "apt-get install" in line][-1] + 1:]
+    after_apt = [line for line in after_apt if not line.startswith("pulseaudio ")]  # the apt line's continuation
+    assert after_apt == readme  # nothing installed or run besides them (no extra pip install, no extra ruff)
+
+
+def test_readme_test_command_installs_torch_and_runs_ruff():
+    """The torch tests and the linter run under the README's command itself, not only in CI."""
+    assert "'.[dev,train]'" in (ROOT / "script" / "setup").read_text()
+    assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())

@@ -1,0 +1,186 @@
+"""The daemon behind ``voxwatch run``: microphones -> pipeline -> publisher, evidence and metrics, until told to stop.
+
+Lifecycle:
+
+* start: microphones are opened first (a device that cannot be found is a one-line error at startup, before
+  anything else starts), then the classifier, the publisher (heartbeats begin), evidence store and metrics
+  (optional), the pipeline, and one stream per ``MicSource``; a device that fails later is retried by its source
+  while the other streams go on.
+* ``stop`` set (SIGINT/SIGTERM in ``voxwatch run``): capture stops, the windows already queued are judged (final
+  verdicts for utterances in progress) within ``drain_timeout``, pending evidence is written and a last
+  ``voxwatch.status`` with ``state: "stopping"`` goes out.
+* ``reload`` set (SIGHUP): the config file is read again and its ``[decision]`` settings (threshold, aggregate,
+  early alert, refractory period) apply through ``Pipeline.reconfigure``: capture and the queued audio are
+  untouched. Other sections need a restart; a config that does not parse is logged and the old settings stay.
+
+Signals are installed by the command, not here, so the service runs the same under a test's events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from voxwatch.config import Config, PublishSettings, load_config
+from voxwatch.daemon.evidence import EvidenceStore
+from voxwatch.daemon.metrics import MetricsServer
+from voxwatch.errors import VoxwatchError
+from voxwatch.model_loading import load_classifier
+from voxwatch.transport.events import safe_stream_id
+
+if TYPE_CHECKING:
+    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.transport.publisher import EventPublisher
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceOptions:
+    """What ``voxwatch run``'s command line adds to the config file."""
+
+    config_path: str | None = None  # re-read on reload
+    model: str | None = None
+    devices: tuple[str, ...] = ()  # empty: [capture] devices, else the system default input
+    evidence: bool = True  # False: --no-evidence
+    metrics_port: int | None = None  # overrides [metrics]
+    drain_timeout: float = 5.0
+
+
+def stream_ids(specs: list[str], names: list[str]) -> list[str]:
+    """Topic-safe, unique stream ids: the --device text (or the device name for the default device)."""
+    seen: dict[str, int] = {}
+    ids = []
+    for spec, name in zip(specs, names, strict=True):
+        base = safe_stream_id(spec if spec and not spec.isdigit() else f"mic{spec}" if spec else name)
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+class DaemonService:
+    """Owns the daemon's parts; ``serve(stop, reload)`` runs them until ``stop`` is set and returns the exit status."""
+
+    def __init__(self, options: ServiceOptions, config: Config,
+                 make_publisher: Callable[[PublishSettings], EventPublisher]) -> None:
+        from voxwatch.pipeline.mic import MicSource, PortAudioHost
+        from voxwatch.pipeline.runner import Pipeline, fan_out
+
+        self.options = options
+        specs = list(options.devices or config.capture.devices or [""])
+        host = PortAudioHost()
+        mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
+        self.classifier = load_classifier(options.model, config)
+        self.mics = dict(zip(stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
+        for stream_id, mic in self.mics.items():
+            mic.stream_id = stream_id
+
+        self.publisher = make_publisher(config.publish)
+        self.evidence = None
+        if config.evidence.enabled and options.evidence:
+            self.evidence = EvidenceStore(config.evidence, daemon=self.publisher.daemon)
+        sinks: list = [self.publisher.submit]
+        if self.evidence:
+            sinks.append(self.evidence)
+        self.pipeline: Pipeline | None = None
+        self.metrics = None
+        if config.metrics.enabled or options.metrics_port is not None:
+            metrics_settings = config.metrics
+            if options.metrics_port is not None:
+                metrics_settings = dataclasses.replace(metrics_settings, enabled=True, port=options.metrics_port)
+            self.metrics = MetricsServer(metrics_settings, self.stats)
+            sinks.append(self.metrics)
+        self.metrics_address = config.metrics.address
+        self.pipeline = Pipeline(config.pipeline, self.classifier, fan_out(*sinks))
+        if self.metrics:
+            self.pipeline.batch_observers.append(self.metrics.observe_batch)
+        self.publisher.attach_stats(self.stats)
+        self.publisher.set_status_extra(model={"id": self.classifier.model_id, "sha256": self.classifier.sha256})
+
+    def stats(self) -> dict[str, Any]:
+        """The heartbeat's counters: the pipeline's, each microphone's capture counters, publisher and evidence."""
+        pipeline = self.pipeline
+        snapshot = pipeline.stats() if pipeline else {"streams": {}}
+        for stream_id, values in snapshot.get("streams", {}).items():
+            if stream_id in self.mics:
+                values.update(self.mics[stream_id].stats())
+        snapshot["threshold"] = round(pipeline.threshold, 6) if pipeline else None
+        snapshot["events_published"] = self.publisher.events_published
+        snapshot["events_dropped"] = self.publisher.events_dropped
+        if self.evidence:
+            snapshot["evidence_saved"] = self.evidence.saved
+        return snapshot
+
+    def startup_line(self) -> str:
+        """What an operator checks first: which model, which devices, where the events and metrics go."""
+        streams = ", ".join(f"{stream_id} = {mic.description}" for stream_id, mic in self.mics.items())
+        settings = self.publisher.settings
+        endpoints = [f"bound {url}" for url in self.publisher.bound or settings.bind]
+        endpoints += [f"connected to {url}" for url in settings.connect]
+        parts = [f"model {self.classifier.model_id} ({self.classifier.path})", f"streams: {streams}",
+                 f"events: {', '.join(endpoints)}"]
+        if self.metrics:
+            parts.append(f"metrics http://{self.metrics_address}:{self.metrics.port}/metrics")
+        if self.evidence:
+            parts.append(f"evidence {self.evidence.dir}")
+        return "; ".join(parts)
+
+    def serve(self, stop: threading.Event, reload: threading.Event,
+              announce: Callable[[str], None] = log.warning) -> int:
+        """Run until ``stop`` is set; ``announce`` gets the one start-up line once everything runs."""
+        pipeline = self.pipeline
+        assert pipeline is not None
+        publisher_started = False
+        try:
+            self.publisher.start()
+            publisher_started = True
+            if self.evidence:
+                self.evidence.start()
+            if self.metrics:
+                self.metrics.start()
+                log.info("metrics on http://%s:%d/metrics", self.metrics_address, self.metrics.port)
+            pipeline.start()
+            for stream_id, mic in self.mics.items():
+                pipeline.add_stream(stream_id, self.evidence.wrap(stream_id, mic) if self.evidence else mic)
+                log.info("stream %s: %s", stream_id, mic.description)
+            announce(f"voxwatch run: {self.startup_line()}")
+            while not stop.wait(0.2):
+                if reload.is_set():
+                    reload.clear()
+                    reload_decision(self.options.config_path, pipeline)
+            log.info("stopping: capture stopped, draining queued windows")
+            t0 = time.monotonic()
+            if not pipeline.stop(timeout=self.options.drain_timeout):
+                log.warning("drain did not finish within %.1f s; some final verdicts are lost",
+                            self.options.drain_timeout)
+            log.info("drained in %.2f s", time.monotonic() - t0)
+        except VoxwatchError:
+            pipeline.stop(timeout=1.0)
+            raise
+        finally:
+            if self.evidence:
+                self.evidence.close(timeout=3.0)
+            if self.metrics:
+                self.metrics.close()
+            if publisher_started:
+                self.publisher.close("stopping", timeout=3.0)
+        return 0
+
+
+def reload_decision(config_path: str | None, pipeline: Pipeline) -> None:
+    """SIGHUP: apply the config file's ``[decision]`` section from the next window on; a broken file changes nothing."""
+    if not config_path:
+        log.warning("SIGHUP: no --config file to reload; keeping the current settings")
+        return
+    try:
+        decision = load_config(config_path).pipeline.decision
+    except VoxwatchError as exc:
+        log.error("SIGHUP: keeping the current settings: %s", exc)
+        return
+    pipeline.reconfigure(decision)
+    log.warning("SIGHUP: reloaded [decision] from %s (threshold %s)", config_path,
+                "model" if decision.threshold is None else decision.threshold)
