@@ -10,8 +10,9 @@ Lifecycle:
   ``voxwatch.status`` with ``state: "stopping"`` and exits 0, all within ``--drain-timeout`` plus the publisher's
   linger. A second signal while stopping exits at once (status 1).
 * SIGHUP: re-reads the config file and applies its ``[decision]`` settings (threshold, aggregate, early alert,
-  refractory period) through ``Pipeline.reconfigure``: capture and the queued audio are untouched. Other sections
-  need a restart; a config that does not parse is logged and the old settings stay.
+  refractory period) and the per-stream ``[streams.<id>]`` overrides through ``Pipeline.reconfigure``: capture
+  and the queued audio are untouched. Other sections need a restart; a config that does not parse is logged and
+  the old settings stay.
 """
 
 from __future__ import annotations
@@ -195,10 +196,11 @@ def _reload(config_path: str | None, pipeline: Any) -> None:
         log.warning("SIGHUP: no --config file to reload; keeping the current settings")
         return
     try:
-        decision = load_config(config_path).pipeline.decision
+        settings = load_config(config_path).pipeline
     except VoxwatchError as exc:
         log.error("SIGHUP: keeping the current settings: %s", exc)
         return
-    pipeline.reconfigure(decision)
-    log.warning("SIGHUP: reloaded [decision] from %s (threshold %s)", config_path,
+    decision = settings.decision
+    pipeline.reconfigure(decision, settings.stream_decisions)
+    log.warning("SIGHUP: reloaded [decision] and [streams.*] from %s (threshold %s)", config_path,
                 "model" if decision.threshold is None else decision.threshold)
