@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", action="append", metavar="DEV",
                         help="input device index or name substring (repeatable: one stream each; default from "
                              "[capture] devices, else the system default input; see 'voxwatch devices')")
+    parser.add_argument("--system-audio", action="store_true",
+                        help="also capture what this computer plays (the default output's monitor: a call's "
+                             "remote side) as the stream 'system-audio' (or [capture] system_audio = true)")
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in, see configs/default.toml); "
                         "SIGHUP re-reads its [decision] section")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
@@ -104,13 +107,17 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.mic import MicSource, PortAudioHost
     from voxwatch.pipeline.runner import Pipeline, fan_out
+    from voxwatch.pipeline.system_audio import SYSTEM_AUDIO_STREAM, system_audio_source
 
     config = load_config(args.config)
     specs = list(args.device or config.capture.devices or [""])
     host = PortAudioHost()
+    system = system_audio_source(config.capture) if args.system_audio or config.capture.system_audio else None
     mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
     classifier = load_classifier(args.model, config)
     ids = stream_ids(specs, [m.device.name for m in mics])
+    if system:
+        ids, mics = [*ids, SYSTEM_AUDIO_STREAM], [*mics, system]
     for stream_id, mic in zip(ids, mics, strict=True):
         mic.stream_id = stream_id
 
