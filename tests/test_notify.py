@@ -73,11 +73,17 @@ def test_webhook_posts_the_event_json_with_headers(receiver):
     d.close(1)
 
 
-def test_webhook_500_is_retried_with_growing_backoff_then_counted_as_failed(receiver):
-    d = delivery(WebhookSink(receiver.url("/fail"), timeout_s=2))
+def send_one(receiver: Receiver, path: str, attempts: int) -> Delivery:
+    """One alert to ``receiver``'s ``path``; returns once ``attempts`` requests arrived and the delivery is idle."""
+    d = delivery(WebhookSink(receiver.url(path), timeout_s=2))
     d.offer(alert(), body(alert()))
-    receiver.wait_for("/fail", 3)
+    receiver.wait_for(path, attempts)
     settle(d)
+    return d
+
+
+def test_webhook_500_is_retried_with_growing_backoff_then_counted_as_failed(receiver):
+    d = send_one(receiver, "/fail", 3)
     c = d.counters()
     assert (c.delivered, c.failed, c.retries) == (0, 1, 2) and "HTTP 500" in c.last_error
     gaps = [b - a for a, b in zip(receiver.times, receiver.times[1:], strict=False)]
@@ -88,10 +94,7 @@ def test_webhook_500_is_retried_with_growing_backoff_then_counted_as_failed(rece
 
 
 def test_webhook_4xx_is_not_retried(receiver):
-    d = delivery(WebhookSink(receiver.url("/forbidden"), timeout_s=2))
-    d.offer(alert(), body(alert()))
-    receiver.wait_for("/forbidden", 1)
-    settle(d)
+    d = send_one(receiver, "/forbidden", 1)
     assert (d.counters().failed, d.counters().retries) == (1, 0)
     assert "HTTP 403" in d.counters().last_error
 
