@@ -12,7 +12,8 @@ touches nothing else, works the same on PulseAudio and PipeWire, and lets the se
 ``ParecHost`` stands in for ``PortAudioHost`` under an ordinary ``MicSource``: a reader thread feeds parec's
 output to the source's callback block by block, as PortAudio would, so the capture ring, the stall watchdog, the
 error / retry with backoff / recovered cycle and the counters are the microphone's own. The monitor is looked up
-again on each retry, so a call moved to a headset (a new default sink) is followed.
+again on each retry, so when the output disappears (a headset unplugged) capture moves to the new default; a
+change of default while the old output still exists is not noticed (parec keeps recording the old monitor).
 """
 
 from __future__ import annotations
