@@ -50,3 +50,27 @@ def test_model_path_relative_to_config(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[model]\npath = "models/m.onnx"\n')
     assert load_config(path).model == str(tmp_path / "models" / "m.onnx")
+
+
+def test_stream_tables_override_decision_per_stream():
+    c = config_from_dict({"decision": {"threshold": 0.6, "aggregate": "max", "early_windows": 2},
+                          "streams": {"room": {"threshold": 0.9, "refractory_s": 30},
+                                      "headset": {"threshold": "model", "early_windows": 4, "early_of": 6,
+                                                  "min_alert_s": 1.5}}})
+    p = c.pipeline
+    room, headset, other = p.decision_for("room"), p.decision_for("headset"), p.decision_for("mic0")
+    assert (room.threshold, room.aggregate, room.early_windows, room.refractory_s) == (0.9, "max", 2, 30.0)
+    assert (headset.threshold, headset.early_windows, headset.early_of, headset.min_alert_s) == (None, 4, 6, 1.5)
+    assert other == p.decision and other.threshold == 0.6  # a stream without a table keeps [decision]
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"streams": {"room": {"treshold": 0.5}}}, r"\[streams.room\]: unknown key"),
+    ({"streams": {"room": {"threshold": 2.0}}}, r"\[streams.room\].*threshold must be in \[0, 1\]"),
+    ({"streams": {"room": {"early_windows": 3, "early_of": 2}}}, "early_of"),
+    ({"streams": {"room": 0.5}}, "one table per stream id"),
+    ({"pipeline": {"stream_decisions": []}}, r"\[pipeline\]: unknown key"),
+])
+def test_bad_stream_tables_are_clear_errors(data, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(data)

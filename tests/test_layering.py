@@ -14,7 +14,7 @@ import voxwatch
 ROOT = Path(voxwatch.__file__).resolve().parent
 
 # what each part of voxwatch must not import (parts are the first name under voxwatch: a package or a module)
-_ABOVE_PIPELINE = {"transport", "daemon", "monitor", "bench", "commands", "cli", "training", "config",
+_ABOVE_PIPELINE = {"transport", "daemon", "monitor", "notify", "bench", "commands", "cli", "training", "config",
                    "model_loading", "detector"}
 FORBIDDEN: dict[str, set[str]] = {
     "errors": {"*"},
@@ -23,11 +23,12 @@ FORBIDDEN: dict[str, set[str]] = {
     "config": _ABOVE_PIPELINE - {"config"},
     "model_loading": _ABOVE_PIPELINE - {"config", "model_loading"},
     "detector": _ABOVE_PIPELINE - {"config", "model_loading", "detector"},
-    "transport": {"daemon", "monitor", "bench", "commands", "cli", "training", "detector"},
-    "monitor": {"daemon", "bench", "commands", "cli", "training", "detector"},
-    "daemon": {"monitor", "bench", "commands", "cli", "training"},
-    "training": {"transport", "daemon", "monitor", "bench", "commands", "cli"},
-    "bench": {"daemon", "monitor", "commands", "cli", "training"},
+    "transport": {"daemon", "monitor", "notify", "bench", "commands", "cli", "training", "detector"},
+    "monitor": {"daemon", "notify", "bench", "commands", "cli", "training", "detector"},
+    "notify": {"daemon", "monitor", "bench", "commands", "cli", "training", "detector"},
+    "daemon": {"monitor", "notify", "bench", "commands", "cli", "training"},
+    "training": {"transport", "daemon", "monitor", "notify", "bench", "commands", "cli"},
+    "bench": {"daemon", "monitor", "notify", "commands", "cli", "training"},
     "commands": {"cli"},
 }
 ALLOWED_IN_STAR = {"errors"}  # what a part marked "*" may still import

@@ -142,3 +142,27 @@ def test_reconfigure_applies_new_threshold(loud_model):
     pipeline.finish(30)
     assert [v.verdict for v in events.of("q", "verdict")] == ["fake"]
     assert pipeline.threshold == 0.0
+
+
+def test_each_stream_decides_with_its_own_settings_and_reconfigure_replaces_them(loud_model):
+    strict = DecisionSettings(threshold=0.999, early_windows=0)
+    settings = PipelineSettings(features=LOUDNESS_FEATURES, decision=DecisionSettings(early_windows=0),
+                                stream_decisions=(("room", strict),))
+    audio = utterances(0.3)
+    pipeline, events = run_streams(loud_model, {"room": ArraySource(audio), "headset": ArraySource(audio)},
+                                   settings)
+    room, headset = events.of("room", "verdict"), events.of("headset", "verdict")
+    assert [(v.verdict, v.threshold) for v in room] == [("real", 0.999)]  # the same loud speech, a stricter room
+    assert [v.verdict for v in headset] == ["fake"] and headset[0].score == room[0].score
+    stats = pipeline.stats()["streams"]
+    assert stats["room"]["threshold"] == 0.999 and stats["headset"]["threshold"] == pipeline.threshold
+
+    events = Collector()
+    pipeline = Pipeline(settings, OnnxClassifier(loud_model, LOUDNESS_FEATURES, 2.0), events)
+    pipeline.start()
+    pipeline.reconfigure(DecisionSettings(early_windows=0), (("headset", strict),))  # what SIGHUP does
+    pipeline.add_stream("room", ArraySource(audio))
+    pipeline.add_stream("headset", ArraySource(audio))
+    pipeline.finish(30)
+    assert [v.verdict for v in events.of("room", "verdict")] == ["fake"]
+    assert [v.verdict for v in events.of("headset", "verdict")] == ["real"]

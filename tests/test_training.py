@@ -17,6 +17,7 @@ from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.features import FeatureSettings
 
+
 # Block torch the way a machine without it behaves: the import fails and "torch" never enters sys.modules
 # (sys.modules["torch"] = None would confuse scipy, which looks there for torch arrays).
 def blocking(*packages: str) -> str:
@@ -224,8 +225,9 @@ def test_eval_runs_without_torch(tiny_corpus, tmp_path):
     """eval scores through onnxruntime only (a runtime install: no torch, no matplotlib); here with the bundled
     default model. Results alone on stdout: the note about missing figures goes to stderr."""
     report = tmp_path / "r"
-    code = blocking("torch", "matplotlib") + (f"raise SystemExit(main(['eval', '--data', {str(tiny_corpus)!r}, '--report', {str(report)!r}, "
-                       "'--workers', '1', '--split', 'dev']))")
+    code = blocking("torch", "matplotlib") + (
+        f"raise SystemExit(main(['eval', '--data', {str(tiny_corpus)!r}, '--report', {str(report)!r}, "
+        "'--workers', '1', '--split', 'dev']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{tiny_corpus.name} clean: daemon-path EER ")  # progress bars go to stderr

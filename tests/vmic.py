@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = ("pulseaudio", "pactl", "paplay")
+TOOLS = ("pulseaudio", "pactl", "paplay", "parec")
 
 
 class VirtualMic:
@@ -61,11 +61,21 @@ class VirtualMic:
         (self.runtime / "pid").unlink(missing_ok=True)
         self.pid = None
 
-    def play(self, path: Path | str, wait: bool = True) -> subprocess.Popen:
-        proc = subprocess.Popen(["paplay", "-d", "vmic", str(path)], env=self.env)
+    def play(self, path: Path | str, wait: bool = True, sink: str = "vmic") -> subprocess.Popen:
+        proc = subprocess.Popen(["paplay", "-d", sink, str(path)], env=self.env)
         if wait:
             proc.wait(timeout=60)
         return proc
+
+    def add_room(self, name: str = "room") -> str:
+        """A second null sink whose monitor becomes the default source (what microphones record), while ``vmic``
+        stays the default sink (what ``--system-audio`` records): two independent sides, like a call's."""
+        for args in (("load-module", "module-null-sink", f"sink_name={name}"),
+                     ("set-default-source", f"{name}.monitor"), ("set-default-sink", "vmic")):
+            proc = self._pactl(*args)
+            if proc.returncode != 0:
+                raise RuntimeError(f"pactl {' '.join(args)}: {proc.stderr.strip()}")
+        return name
 
     def _pactl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10)

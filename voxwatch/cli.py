@@ -31,6 +31,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("replay", "voxwatch.commands.replay"),
     ("score", "voxwatch.commands.score"),
     ("tail", "voxwatch.commands.tail"),
+    ("notify", "voxwatch.commands.notify"),
     ("broker", "voxwatch.commands.broker"),
     ("keys", "voxwatch.commands.keys"),
     ("run", "voxwatch.commands.run"),

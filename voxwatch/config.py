@@ -131,7 +131,7 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
         raise ConfigError(f"[{section}]: {exc}") from None
 
 
-def _decision(values: dict[str, Any]) -> DecisionSettings:
+def _decision(values: dict[str, Any], section: str = "decision") -> DecisionSettings:
     values = dict(values)
     threshold = values.pop("threshold", "model")
     if threshold == "model":
@@ -139,14 +139,25 @@ def _decision(values: dict[str, Any]) -> DecisionSettings:
     elif isinstance(threshold, int | float) and not isinstance(threshold, bool):
         threshold = float(threshold)
     else:
-        raise ConfigError('[decision] threshold: expected a number in [0, 1] or "model"')
-    base = _build(DecisionSettings, values, "decision")
-    return dataclasses.replace(base, threshold=threshold)
+        raise ConfigError(f'[{section}] threshold: expected a number in [0, 1] or "model"')
+    base = _build(DecisionSettings, values, section)
+    try:
+        return dataclasses.replace(base, threshold=threshold)
+    except ConfigError as exc:
+        raise ConfigError(f"[{section}]: {exc}") from None
+
+
+def _stream_decisions(streams: Any, decision: dict[str, Any], source: str) -> tuple[tuple[str, DecisionSettings], ...]:
+    """``[streams.<id>]`` tables: each stream's ``[decision]`` with the keys its table sets replaced."""
+    if not isinstance(streams, dict) or not all(isinstance(v, dict) for v in streams.values()):
+        raise ConfigError(f"{source}: [streams] must hold one table per stream id, e.g. [streams.system-audio]")
+    return tuple((stream_id, _decision({**decision, **values}, f"streams.{stream_id}"))
+                 for stream_id, values in streams.items())
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     data = dict(data)
-    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics"}
+    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics", "streams"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -157,7 +168,12 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
             raise ConfigError(f"{source}: [{name}] must be a table")
         parts[name] = _decision(values) if name == "decision" else _build(cls, values, name)
     pipeline_values = data.get("pipeline", {})
+    nested = set(pipeline_values) & (set(_SECTIONS) | {"stream_decisions"}) if isinstance(pipeline_values, dict) \
+        else set()
+    if nested:
+        raise ConfigError(f"[pipeline]: unknown key(s) {', '.join(sorted(nested))}")
     base_pipeline = _build(PipelineSettings, pipeline_values, "pipeline") if pipeline_values else PipelineSettings()
+    parts["stream_decisions"] = _stream_decisions(data.get("streams", {}), data.get("decision", {}), source)
     pipeline = dataclasses.replace(base_pipeline, **parts)
     publish = _build(PublishSettings, data.get("publish", {}), "publish")
     model_section = data.get("model", {})

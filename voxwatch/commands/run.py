@@ -1,6 +1,7 @@
 """``voxwatch run``: the long-running daemon (``voxwatch.daemon.service``) under the command's signals.
 
-SIGINT/SIGTERM drain and exit 0 (a second one exits at once, status 1); SIGHUP reloads ``[decision]``.
+SIGINT/SIGTERM drain and exit 0 (a second one exits at once, status 1); SIGHUP reloads ``[decision]`` and
+``[streams.<id>]``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", action="append", metavar="DEV",
                         help="input device index or name substring (repeatable: one stream each; default from "
                              "[capture] devices, else the system default input; see 'voxwatch devices')")
+    parser.add_argument("--system-audio", action="store_true",
+                        help="also capture what this computer plays (the default output's monitor: a call's "
+                             "remote side) as the stream 'system-audio' (or [capture] system_audio = true)")
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in, see configs/default.toml); "
                         "SIGHUP re-reads its [decision] section")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
@@ -43,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_endpoints((*(args.publish or ()), *(args.connect or ())))  # before opening any device
     options = ServiceOptions(config_path=args.config, model=args.model, devices=tuple(args.device or ()),
+                             system_audio=args.system_audio,
                              evidence=not args.no_evidence, metrics_port=args.metrics_port,
                              drain_timeout=args.drain_timeout)
     service = DaemonService(options, load_config(args.config), lambda publish: publisher_from_args(args, publish))

@@ -4,14 +4,15 @@ Lifecycle:
 
 * start: microphones are opened first (a device that cannot be found is a one-line error at startup, before
   anything else starts), then the classifier, the publisher (heartbeats begin), evidence store and metrics
-  (optional), the pipeline, and one stream per ``MicSource``; a device that fails later is retried by its source
-  while the other streams go on.
+  (optional), the pipeline, and one stream per ``MicSource`` (plus ``system-audio`` with ``--system-audio``);
+  a device that fails later is retried by its source while the other streams go on.
 * ``stop`` set (SIGINT/SIGTERM in ``voxwatch run``): capture stops, the windows already queued are judged (final
   verdicts for utterances in progress) within ``drain_timeout``, pending evidence is written and a last
   ``voxwatch.status`` with ``state: "stopping"`` goes out.
 * ``reload`` set (SIGHUP): the config file is read again and its ``[decision]`` settings (threshold, aggregate,
-  early alert, refractory period) apply through ``Pipeline.reconfigure``: capture and the queued audio are
-  untouched. Other sections need a restart; a config that does not parse is logged and the old settings stay.
+  early alert, refractory period) and per-stream ``[streams.<id>]`` overrides apply through
+  ``Pipeline.reconfigure``: capture and the queued audio are untouched. Other sections need a restart; a config
+  that does not parse is logged and the old settings stay.
 
 Signals are installed by the command, not here, so the service runs the same under a test's events.
 """
@@ -46,6 +47,7 @@ class ServiceOptions:
     config_path: str | None = None  # re-read on reload
     model: str | None = None
     devices: tuple[str, ...] = ()  # empty: [capture] devices, else the system default input
+    system_audio: bool = False  # also capture the default output's monitor (or [capture] system_audio)
     evidence: bool = True  # False: --no-evidence
     metrics_port: int | None = None  # overrides [metrics]
     drain_timeout: float = 5.0
@@ -69,13 +71,18 @@ class DaemonService:
                  make_publisher: Callable[[PublishSettings], EventPublisher]) -> None:
         from voxwatch.pipeline.mic import MicSource, PortAudioHost
         from voxwatch.pipeline.runner import Pipeline, fan_out
+        from voxwatch.pipeline.system_audio import SYSTEM_AUDIO_STREAM, system_audio_source
 
         self.options = options
         specs = list(options.devices or config.capture.devices or [""])
         host = PortAudioHost()
+        wants_system = options.system_audio or config.capture.system_audio
+        system = system_audio_source(config.capture) if wants_system else None
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
         self.classifier = load_classifier(options.model, config)
         self.mics = dict(zip(stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
+        if system:
+            self.mics[SYSTEM_AUDIO_STREAM] = system
         for stream_id, mic in self.mics.items():
             mic.stream_id = stream_id
 
@@ -177,10 +184,11 @@ def reload_decision(config_path: str | None, pipeline: Pipeline) -> None:
         log.warning("SIGHUP: no --config file to reload; keeping the current settings")
         return
     try:
-        decision = load_config(config_path).pipeline.decision
+        settings = load_config(config_path).pipeline
     except VoxwatchError as exc:
         log.error("SIGHUP: keeping the current settings: %s", exc)
         return
-    pipeline.reconfigure(decision)
-    log.warning("SIGHUP: reloaded [decision] from %s (threshold %s)", config_path,
+    decision = settings.decision
+    pipeline.reconfigure(decision, settings.stream_decisions)
+    log.warning("SIGHUP: reloaded [decision] and [streams.*] from %s (threshold %s)", config_path,
                 "model" if decision.threshold is None else decision.threshold)

@@ -68,6 +68,7 @@ class CaptureSettings:
     retry_max_s: float = 10.0
     stall_s: float = 3.0  # no callback for this long (once running) counts as a device error
     start_timeout_s: float = 8.0  # a freshly opened stream may take this long to deliver its first block
+    system_audio: bool = False  # also capture what this computer plays (voxwatch.pipeline.system_audio)
 
     def __post_init__(self) -> None:
         from voxwatch.errors import ConfigError

@@ -53,10 +53,16 @@ class PipelineSettings:
     queue_windows: int = 512
     max_batch: int = 64
     inference_threads: int = 1
+    # (stream id, its own decision settings): a noisy room and a quiet headset need not share one threshold
+    stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
 
     def __post_init__(self) -> None:
         if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
             raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch and inference_threads must be > 0")
+
+    def decision_for(self, stream: str) -> DecisionSettings:
+        """The stream's own decision settings where it has some, else the common ``decision``."""
+        return dict(self.stream_decisions).get(stream, self.decision)
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ class _StreamEndItem:
 @dataclass
 class _ReconfigureItem:
     decision: DecisionSettings
+    stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None
 
 
 class _WakingRing(RingBuffer):
@@ -229,9 +236,11 @@ class Pipeline:
         self._stop.set()
         return self.finish(timeout)
 
-    def reconfigure(self, decision: DecisionSettings) -> None:
-        """New decision settings (thresholds etc.) without touching audio; applied in order by the inference worker."""
-        self._queue.put(_ReconfigureItem(decision))
+    def reconfigure(self, decision: DecisionSettings,
+                    stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None = None) -> None:
+        """New decision settings (thresholds etc.) without touching audio; applied in order by the inference worker.
+        ``stream_decisions`` replaces the per-stream overrides (None keeps them)."""
+        self._queue.put(_ReconfigureItem(decision, stream_decisions))
 
     # ----------------------------------------------------------------- source threads
     def _source_loop(self, state: _StreamState) -> None:
@@ -402,9 +411,11 @@ class Pipeline:
                 self._emit(StreamEvent(item.stream, item.state, item.detail, source))
             elif isinstance(item, _ReconfigureItem):
                 self._threshold = self._resolve_threshold(item.decision)
-                self.settings = replace(self.settings, decision=item.decision)
-                for decider in self._deciders.values():
-                    decider.reconfigure(item.decision, self._threshold)
+                overrides = self.settings.stream_decisions if item.stream_decisions is None else item.stream_decisions
+                self.settings = replace(self.settings, decision=item.decision, stream_decisions=overrides)
+                for stream, decider in self._deciders.items():
+                    settings = self.settings.decision_for(stream)
+                    decider.reconfigure(settings, self._resolve_threshold(settings))
         self.stage_seconds["decision"] += time.thread_time() - t0
 
     def _score(self, window_items: list[_WindowItem]) -> np.ndarray:
@@ -422,7 +433,8 @@ class Pipeline:
     def _decider(self, stream: str) -> UtteranceDecider:
         decider = self._deciders.get(stream)
         if decider is None:
-            decider = self._deciders[stream] = UtteranceDecider(self.settings.decision, self._threshold)
+            settings = self.settings.decision_for(stream)
+            decider = self._deciders[stream] = UtteranceDecider(settings, self._resolve_threshold(settings))
         return decider
 
     def _judged(self, stream: str, judgement: Judgement, t_ready: float) -> None:
@@ -436,7 +448,11 @@ class Pipeline:
 
     @property
     def threshold(self) -> float:
+        """The common threshold (``[decision]``); a stream with its own settings may differ (``threshold_for``)."""
         return self._threshold
+
+    def threshold_for(self, stream: str) -> float:
+        return self._resolve_threshold(self.settings.decision_for(stream))
 
     @property
     def worker_threads(self) -> dict[str, threading.Thread]:
@@ -456,6 +472,7 @@ class Pipeline:
                 "alerts": self._alerts.get(s.id, 0),
                 "dropped_s": round(s.ring.dropped / SAMPLE_RATE, 3),
                 "ring_fill": round(s.ring.available() / s.ring.capacity, 3),
+                "threshold": round(self.threshold_for(s.id), 6),
                 "state": "ended" if s.closed else ("speech" if s.front.vad.in_speech else "silence"),
             }
         lat = sorted(self._latencies)

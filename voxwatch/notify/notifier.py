@@ -1,0 +1,40 @@
+"""``Notifier``: hands each received event to every receiver's ``Delivery`` and sums up their counters."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from voxwatch.notify.delivery import Delivery, DeliveryCounters, DeliverySettings, Sink
+
+
+class Notifier:
+    """Many receivers, one event stream. ``deliver`` never blocks (each receiver queues on its own)."""
+
+    def __init__(self, sinks: list[Sink], settings: DeliverySettings) -> None:
+        self.deliveries = [Delivery(sink, settings) for sink in sinks]
+        self.received = 0
+
+    def start(self) -> None:
+        for delivery in self.deliveries:
+            delivery.start()
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        self.received += 1
+        body = json.dumps(event, separators=(",", ":")).encode()
+        for delivery in self.deliveries:
+            delivery.offer(event, body)
+
+    def close(self, timeout: float) -> None:
+        """Give all receivers together at most ``timeout`` seconds to take what is queued."""
+        deadline = time.monotonic() + timeout
+        for delivery in self.deliveries:
+            delivery.close(max(0.0, deadline - time.monotonic()))
+
+    def counters(self) -> list[DeliveryCounters]:
+        return [delivery.counters() for delivery in self.deliveries]
+
+    def report(self) -> list[str]:
+        """Counter lines: the events received, then one line per receiver."""
+        return [f"{self.received} event(s) received", *(c.line() for c in self.counters())]
