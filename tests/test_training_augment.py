@@ -120,3 +120,18 @@ def test_channel_effects_are_off_by_default_and_used_when_asked():
     np.testing.assert_allclose(augment(x, np.random.default_rng(0), plain), x, atol=1e-6)
     with_codec = AugmentSettings(p_bandlimit=0, p_noise=0, p_reverb=0, gain_db=(0.0, 0.0), p_codec=1.0)
     assert not np.allclose(augment(x, np.random.default_rng(0), with_codec), x, atol=1e-3)
+
+
+def test_window_weights_balance_classes_and_damp_large_sources():
+    from voxwatch.training.balance import window_weights
+
+    labels = np.array([0] * 90 + [0] * 10 + [1] * 20)
+    sources = np.array(["words"] * 90 + ["books"] * 10 + ["tts"] * 20)
+    plain = window_weights(labels, sources, "class")
+    assert plain.mean() == pytest.approx(1.0)
+    assert plain[labels == 0].sum() == pytest.approx(plain[labels == 1].sum())
+    assert plain[0] == plain[95]  # every real window alike
+    by_source = window_weights(labels, sources, "source")
+    assert by_source[labels == 0].sum() == pytest.approx(by_source[labels == 1].sum())
+    words, books = by_source[:90].sum(), by_source[90:100].sum()
+    assert words / books == pytest.approx(np.sqrt(90) / np.sqrt(10))  # 9x the windows, 3x the weight

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq-mask", type=int, default=8, help="widest masked band, coefficients (default 8)")
     parser.add_argument("--time-mask", type=int, default=30, help="longest masked span, frames (default 30)")
     parser.add_argument("--ema", type=float, default=0.998, help="weight moving-average decay (0: off)")
+    parser.add_argument("--balance", default="class", choices=("class", "source"),
+                        help="loss weights: class (both classes equal) or source (also sources within a class, "
+                             "by the square root of their size)")
     parser.add_argument("--loss", default="bce", choices=("bce", "ocsoftmax"),
                         help="bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. 2021)")
     parser.add_argument("--channels", default="8,16,32,64", help="TinyCNN conv widths (default 8,16,32,64)")
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
                              ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
-                             freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss)
+                             freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
+                             balance=args.balance)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
     dev = result["dev"]

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from voxwatch.training import metrics
+from voxwatch.training.balance import window_weights
 from voxwatch.training.datasets import Clip, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
 from voxwatch.training.model import TinyCNN, n_parameters, oc_softmax_loss
@@ -45,6 +46,7 @@ class TrainSettings:
     device: str = "cpu"  # "cpu" or "cuda"; numbers differ slightly between the two
     ema: float = 0.998  # exponential moving average of the weights, evaluated and saved (0: off)
     loss: str = "bce"  # "bce" (binary cross-entropy) or "ocsoftmax" (one-class softmax head and loss)
+    balance: str = "class"  # "class": each class half the weight; "source": also sources within a class (sqrt)
 
 
 def _seed_everything(seed: int) -> None:
@@ -152,7 +154,8 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     console.print(f"TinyCNN: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
     x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
     y_all = torch.from_numpy(train_fs.y.astype(np.float32)).to(device)
-    class_w = torch.tensor([len(train_fs) / (2 * n_real), len(train_fs) / (2 * n_fake)], device=device)
+    sources = np.array([train_clips[i].source for i in train_fs.clip])
+    w_all = torch.from_numpy(window_weights(train_fs.y, sources, settings.balance).astype(np.float32)).to(device)
     steps = -(-len(train_fs) // settings.batch_size)
     if settings.max_steps:
         steps = min(steps, settings.max_steps)
@@ -183,7 +186,7 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 xb = _mask(x_all[idx].float()[:, None], settings, gen)
                 yb = y_all[idx]
                 per_sample = oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax" else bce(net(xb), yb)
-                loss = (per_sample * class_w[yb.long()]).mean()
+                loss = (per_sample * w_all[idx]).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
