@@ -17,6 +17,17 @@ def _plt():
     return plt
 
 
+def _finish(plt, fig, ax, path: Path, xlabel: str, ylabel: str) -> None:
+    """Labels, grid and legend of a one-panel figure, saved and closed."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def learning_curves(history: list[dict[str, Any]], path: Path) -> None:
     plt = _plt()
     epochs = [h["epoch"] for h in history]
@@ -64,13 +75,7 @@ def det_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> No
     lim = norm.ppf([0.0005, 0.6])
     ax.set_xlim(*lim)
     ax.set_ylim(*lim)
-    ax.set_xlabel("false alarm rate (%)")
-    ax.set_ylabel("miss rate (%)")
-    ax.grid(True, lw=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, "false alarm rate (%)", "miss rate (%)")
 
 
 def score_histogram(real: np.ndarray, fake: np.ndarray, threshold: float, path: Path) -> None:
@@ -102,10 +107,4 @@ def alarm_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
     ax.set_xscale("log")
     ax.set_xlim(0.1, 2000)
     ax.set_ylim(0, 100)
-    ax.set_xlabel("false alarms per hour of real speech (0 drawn at 0.1)")
-    ax.set_ylabel("fake utterances missed (%)")
-    ax.grid(True, lw=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, "false alarms per hour of real speech (0 drawn at 0.1)", "fake utterances missed (%)")
