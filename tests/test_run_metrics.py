@@ -14,7 +14,8 @@ from voxwatch.pipeline.runner import JudgementEvent
 def test_metrics_endpoint_serves_per_stream_counters_and_histograms():
     stats = {"streams": {"desk": {"audio_s": 12.5, "speech_s": 4.0, "windows": 7, "utterances": 2, "alerts": 1,
                                   "dropped_s": 0.0, "overflows": 3, "device_errors": 1, "ring_fill": 0.1}},
-             "queue_depth": 2, "events_published": 40, "events_dropped": 0}
+             "queue_depth": 2, "events_published": 40, "events_dropped": 0, "evidence_saved": 3,
+             "evidence_failed": 2}
     server = MetricsServer(MetricsSettings(enabled=True, port=0), lambda: stats)
     server.start()
     try:
@@ -33,3 +34,4 @@ def test_metrics_endpoint_serves_per_stream_counters_and_histograms():
     assert "voxwatch_inference_seconds_count 1.0" in text
     assert 'voxwatch_decision_latency_seconds_count{kind="alert",stream="desk"} 1.0' in text
     assert "voxwatch_window_queue_depth 2.0" in text
+    assert "voxwatch_evidence_saved_total 3.0" in text and "voxwatch_evidence_failed_total 2.0" in text

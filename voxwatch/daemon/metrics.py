@@ -56,7 +56,9 @@ class _StatsCollector:
         queue_depth.add_metric([], float(stats.get("queue_depth", 0)))
         yield queue_depth
         for key, help_text in (("events_published", "Events published"),
-                               ("events_dropped", "Events dropped (publisher queue full or subscriber HWM)")):
+                               ("events_dropped", "Events dropped (publisher queue full or subscriber HWM)"),
+                               ("evidence_saved", "Alert clips saved as evidence"),
+                               ("evidence_failed", "Alert clips that could not be written (read-only or full)")):
             if key in stats:
                 family = CounterMetricFamily(f"voxwatch_{key}", help_text)
                 family.add_metric([], float(stats[key]))

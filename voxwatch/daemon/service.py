@@ -120,6 +120,7 @@ class DaemonService:
         snapshot["events_dropped"] = self.publisher.events_dropped
         if self.evidence:
             snapshot["evidence_saved"] = self.evidence.saved
+            snapshot["evidence_failed"] = self.evidence.failed
         return snapshot
 
     def startup_line(self) -> str:
