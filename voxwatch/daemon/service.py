@@ -104,7 +104,9 @@ class DaemonService:
             metrics_settings = config.metrics
             if options.metrics_port is not None:
                 metrics_settings = dataclasses.replace(metrics_settings, enabled=True, port=options.metrics_port)
-            self.metrics = MetricsServer(metrics_settings, self.stats)
+            self.metrics = MetricsServer(metrics_settings, self.stats,
+                                         build={"model_id": self.classifier.model_id,
+                                                "model_sha256": self.classifier.sha256})
             sinks.append(self.metrics)
         self.metrics_address = config.metrics.address
         self.pipeline = Pipeline(config.pipeline, self.classifier, fan_out(*sinks))
