@@ -19,6 +19,7 @@ _ABOVE_PIPELINE = {"transport", "daemon", "monitor", "notify", "bench", "command
 FORBIDDEN: dict[str, set[str]] = {
     "errors": {"*"},
     "models": {"*"},
+    "configs": {"*"},
     "pipeline": _ABOVE_PIPELINE,
     "config": _ABOVE_PIPELINE - {"config"},
     "model_loading": _ABOVE_PIPELINE - {"config", "model_loading"},

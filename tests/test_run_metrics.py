@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import urllib.request
 
+from voxwatch import __version__
 from voxwatch.config import MetricsSettings
 from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.pipeline.decision import Judgement
@@ -14,8 +15,10 @@ from voxwatch.pipeline.runner import JudgementEvent
 def test_metrics_endpoint_serves_per_stream_counters_and_histograms():
     stats = {"streams": {"desk": {"audio_s": 12.5, "speech_s": 4.0, "windows": 7, "utterances": 2, "alerts": 1,
                                   "dropped_s": 0.0, "overflows": 3, "device_errors": 1, "ring_fill": 0.1}},
-             "queue_depth": 2, "events_published": 40, "events_dropped": 0}
-    server = MetricsServer(MetricsSettings(enabled=True, port=0), lambda: stats)
+             "queue_depth": 2, "events_published": 40, "events_dropped": 0, "evidence_saved": 3,
+             "evidence_failed": 2}
+    server = MetricsServer(MetricsSettings(enabled=True, port=0), lambda: stats,
+                           build={"model_id": "tinycnn-x", "model_sha256": "abc123"})
     server.start()
     try:
         server.observe_batch(0.002, 4)
@@ -33,3 +36,7 @@ def test_metrics_endpoint_serves_per_stream_counters_and_histograms():
     assert "voxwatch_inference_seconds_count 1.0" in text
     assert 'voxwatch_decision_latency_seconds_count{kind="alert",stream="desk"} 1.0' in text
     assert "voxwatch_window_queue_depth 2.0" in text
+    assert "voxwatch_evidence_saved_total 3.0" in text and "voxwatch_evidence_failed_total 2.0" in text
+    assert (f'voxwatch_build_info{{model_id="tinycnn-x",model_sha256="abc123",version="{__version__}"}} 1.0'
+            in text)
+    assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text

@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("keys", "voxwatch.commands.keys"),
     ("run", "voxwatch.commands.run"),
     ("devices", "voxwatch.commands.devices"),
+    ("config", "voxwatch.commands.config"),
     ("monitor", "voxwatch.commands.monitor"),
     ("bench", "voxwatch.commands.bench"),
     ("train", "voxwatch.commands.train"),

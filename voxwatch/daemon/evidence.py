@@ -9,6 +9,16 @@ writes ``<time>-<stream>-u<utterance>.flac`` (16 kHz mono, 16-bit) and ``.json``
 with mode 0600 in a 0700 directory, then enforces the caps: at most ``max_files`` clips and ``max_mb`` in the top
 directory, the oldest deleted first.
 
+A clip is written so that a crash never leaves half of one under its final name: the FLAC and the sidecar are
+each written to a hidden temporary file in the same directory and flushed, then the sidecar and last the FLAC are
+renamed into place (a rename is atomic within one filesystem). A ``.flac`` under its final name therefore always
+has its complete ``.json``; what a SIGKILL can leave (hidden temporaries, a sidecar whose FLAC never arrived) is
+removed when the store starts again.
+
+Trouble with the directory (read-only, full, not creatable) never reaches the pipeline or the publisher: alerts
+still go out, each clip that could not be written is counted in ``failed`` (heartbeats and metrics), and the
+failure is logged once, not once per alert, until a clip is saved again.
+
 Labelling for retraining: a person listens to each clip and moves it (the .flac and its .json) into ``real/`` or
 ``fake/`` under the same directory. Those sub-folders are the layout the training "folder" adapter reads
 (``voxwatch train --data DIR``), and clips moved there no longer count against the caps, so they are never deleted.
@@ -16,10 +26,12 @@ Labelling for retraining: a person listens to each clip and moves it (the .flac 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import queue
+import re
 import threading
 import time
 import uuid
@@ -88,13 +100,23 @@ class EvidenceStore:
         self._thread = threading.Thread(target=self._loop, name="voxwatch-evidence", daemon=True)
         self.saved = 0
         self.deleted = 0
-        self.dropped = 0  # alerts whose clip could not be queued or written
+        self.dropped = 0  # alerts whose clip could not be queued or cut (the audio was no longer there)
+        self.failed = 0  # clips that could not be written (directory read-only, full, missing)
+        self._failing = False  # a failure was logged and no clip has been saved since
         self.max_bytes = int(settings.max_mb * 1024 * 1024)
 
     def start(self) -> None:
+        """Start the writer thread; a directory that cannot be prepared is logged, and each clip retries it."""
+        try:
+            self._prepare_dir()
+            remove_leftovers(self.dir)
+        except OSError as exc:
+            self._note_failure(exc)
+        self._thread.start()
+
+    def _prepare_dir(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        self._thread.start()
 
     def wrap(self, stream_id: str, source: Source) -> Source:
         history = RingBuffer(int(self.settings.history_s * SAMPLE_RATE))
@@ -121,7 +143,8 @@ class EvidenceStore:
         self._thread.join(timeout)
 
     def stats(self) -> dict[str, Any]:
-        return {"saved": self.saved, "deleted": self.deleted, "dropped": self.dropped, "dir": str(self.dir)}
+        return {"saved": self.saved, "deleted": self.deleted, "dropped": self.dropped, "failed": self.failed,
+                "dir": str(self.dir)}
 
     # ------------------------------------------------------------------ thread
     def _loop(self) -> None:
@@ -132,9 +155,19 @@ class EvidenceStore:
             event, ts = item
             try:
                 self.save(event, ts, wait=True)
-            except Exception as exc:  # a full disk must not take the daemon down
-                self.dropped += 1
-                log.warning("evidence: could not save clip for %s: %s", event.stream, exc)
+            except Exception as exc:  # a full or read-only disk must not take the daemon down
+                self._note_failure(exc)
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """Count every failed clip; log the first of a run of failures only (an alert storm must not flood logs)."""
+        self.failed += 1
+        if self._failing:
+            return
+        self._failing = True
+        reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else str(exc)
+        hint = " (disk full)" if isinstance(exc, OSError) and exc.errno == errno.ENOSPC else ""
+        log.error("evidence: cannot write clips in %s: %s%s; alerts still go out, failed clips are counted "
+                  "(evidence_failed) and not logged again until one is saved", self.dir, reason, hint)
 
     def save(self, event: JudgementEvent, ts: float, wait: bool = False) -> Path | None:
         """Cut the alert's clip from the history, write FLAC + sidecar, enforce caps. Returns the FLAC path."""
@@ -165,10 +198,25 @@ class EvidenceStore:
                      "end_s": round(end / SAMPLE_RATE, 3)},
             "label": None,
         }
-        _write_private(flac, lambda handle: _write_flac(handle, audio))
-        _write_private(flac.with_suffix(".json"),
-                       lambda handle: handle.write(json.dumps(sidecar, indent=1).encode() + b"\n"))
+        if self._failing:
+            self._prepare_dir()  # it may not have existed at start, or was removed
+        json_path = flac.with_suffix(".json")
+        temporaries = [_write_private(flac, lambda handle: _write_flac(handle, audio))]
+        try:
+            temporaries.append(_write_private(
+                json_path, lambda handle: handle.write(json.dumps(sidecar, indent=1).encode() + b"\n")))
+            os.replace(temporaries[1], json_path)  # the sidecar first: a final .flac always has its sidecar
+            os.replace(temporaries[0], flac)
+        except BaseException:
+            json_path.unlink(missing_ok=True)
+            raise
+        finally:
+            for tmp in temporaries:
+                tmp.unlink(missing_ok=True)
         self.saved += 1
+        if self._failing:
+            self._failing = False
+            log.warning("evidence: saving clips in %s again (%d failed before)", self.dir, self.failed)
         self.enforce_caps()
         return flac
 
@@ -205,15 +253,33 @@ def _write_flac(handle: Any, audio: np.ndarray) -> None:
     sf.write(handle, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
 
 
-def _write_private(path: Path, write: Any) -> None:
-    """Write via a temporary file created with mode 0600 (whatever the umask), then rename into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
+TMP_PREFIX, TMP_SUFFIX = ".", ".tmp"
+CLIP_NAME = re.compile(r"-u\d{4,}-[0-9a-f]{6}$")  # the end of every clip's name (see ``save``)
+
+
+def _write_private(path: Path, write: Any) -> Path:
+    """Write ``path``'s content to a hidden temporary file beside it, mode 0600 whatever the umask, flushed to
+    disk; returns the temporary path for the caller to rename into place (removed again if writing fails)."""
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return tmp
+
+
+def remove_leftovers(directory: Path) -> None:
+    """What a killed writer can leave in the top directory: hidden temporaries, and sidecars whose FLAC was never
+    renamed into place. Reviewed clips (``real/``, ``fake/``) are not looked at."""
+    for tmp in directory.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+        if tmp.suffixes[-2:-1] in ([".flac"], [".json"]):
+            tmp.unlink(missing_ok=True)
+    for sidecar in directory.glob("*.json"):
+        if CLIP_NAME.search(sidecar.stem) and not sidecar.with_suffix(".flac").exists():
+            sidecar.unlink(missing_ok=True)

@@ -4,6 +4,10 @@ Counters are not incremented on the hot path: a custom collector reads the same 
 (``Pipeline.stats`` plus each microphone's capture counters) at scrape time, per stream. Two histograms are fed
 as things happen, both without blocking: the inference time per batch (``Pipeline.batch_observers``) and, per
 stream, the decision latency of each alert/verdict (from the audio that completed it to the decision).
+
+Also served: ``voxwatch_build_info`` (the voxwatch version and the model's id and sha256, so a dashboard can tell
+which build and model flagged what) and prometheus-client's process collector (``process_cpu_seconds_total``,
+``process_resident_memory_bytes``, open file descriptors, start time: the daemon's own cost and restarts).
 """
 
 from __future__ import annotations
@@ -56,7 +60,9 @@ class _StatsCollector:
         queue_depth.add_metric([], float(stats.get("queue_depth", 0)))
         yield queue_depth
         for key, help_text in (("events_published", "Events published"),
-                               ("events_dropped", "Events dropped (publisher queue full or subscriber HWM)")):
+                               ("events_dropped", "Events dropped (publisher queue full or subscriber HWM)"),
+                               ("evidence_saved", "Alert clips saved as evidence"),
+                               ("evidence_failed", "Alert clips that could not be written (read-only or full)")):
             if key in stats:
                 family = CounterMetricFamily(f"voxwatch_{key}", help_text)
                 family.add_metric([], float(stats[key]))
@@ -66,12 +72,18 @@ class _StatsCollector:
 class MetricsServer:
     """Serves /metrics over HTTP from its own thread; ``observe_batch`` and the emit sink never block."""
 
-    def __init__(self, settings: MetricsSettings, stats: Callable[[], dict[str, Any]]) -> None:
-        from prometheus_client import CollectorRegistry, Histogram
+    def __init__(self, settings: MetricsSettings, stats: Callable[[], dict[str, Any]],
+                 build: dict[str, str] | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Histogram, Info, ProcessCollector
+
+        from voxwatch import __version__
 
         self.settings = settings
         self.registry = CollectorRegistry()
         self.registry.register(_StatsCollector(stats))
+        ProcessCollector(registry=self.registry)
+        Info("voxwatch_build", "voxwatch version and the model it serves",
+             registry=self.registry).info({"version": __version__, **(build or {})})
         buckets = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
         self.inference = Histogram("voxwatch_inference_seconds", "Classifier time per batch (all streams)",
                                    buckets=buckets, registry=self.registry)

@@ -6,6 +6,8 @@ Lifecycle:
   anything else starts), then the classifier, the publisher (heartbeats begin), evidence store and metrics
   (optional), the pipeline, and one stream per ``MicSource`` (plus ``system-audio`` with ``--system-audio``);
   a device that fails later is retried by its source while the other streams go on.
+* under systemd (``Type=notify``): ``READY=1`` once everything runs, ``WATCHDOG=1`` from the loop below while
+  the pipeline makes progress (``voxwatch.daemon.sdnotify``), ``STOPPING=1`` when draining begins.
 * ``stop`` set (SIGINT/SIGTERM in ``voxwatch run``): capture stops, the windows already queued are judged (final
   verdicts for utterances in progress) within ``drain_timeout``, pending evidence is written and a last
   ``voxwatch.status`` with ``state: "stopping"`` goes out.
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from voxwatch.config import Config, PublishSettings, load_config
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.daemon.metrics import MetricsServer
+from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
 from voxwatch.errors import VoxwatchError
 from voxwatch.model_loading import load_classifier
 from voxwatch.transport.events import safe_stream_id
@@ -68,12 +71,14 @@ class DaemonService:
     """Owns the daemon's parts; ``serve(stop, reload)`` runs them until ``stop`` is set and returns the exit status."""
 
     def __init__(self, options: ServiceOptions, config: Config,
-                 make_publisher: Callable[[PublishSettings], EventPublisher]) -> None:
+                 make_publisher: Callable[[PublishSettings], EventPublisher],
+                 notifier: SystemdNotifier | None = None) -> None:
         from voxwatch.pipeline.mic import MicSource, PortAudioHost
         from voxwatch.pipeline.runner import Pipeline, fan_out
         from voxwatch.pipeline.system_audio import SYSTEM_AUDIO_STREAM, system_audio_source
 
         self.options = options
+        self.notifier = notifier or SystemdNotifier()
         specs = list(options.devices or config.capture.devices or [""])
         host = PortAudioHost()
         wants_system = options.system_audio or config.capture.system_audio
@@ -99,7 +104,9 @@ class DaemonService:
             metrics_settings = config.metrics
             if options.metrics_port is not None:
                 metrics_settings = dataclasses.replace(metrics_settings, enabled=True, port=options.metrics_port)
-            self.metrics = MetricsServer(metrics_settings, self.stats)
+            self.metrics = MetricsServer(metrics_settings, self.stats,
+                                         build={"model_id": self.classifier.model_id,
+                                                "model_sha256": self.classifier.sha256})
             sinks.append(self.metrics)
         self.metrics_address = config.metrics.address
         self.pipeline = Pipeline(config.pipeline, self.classifier, fan_out(*sinks))
@@ -120,6 +127,7 @@ class DaemonService:
         snapshot["events_dropped"] = self.publisher.events_dropped
         if self.evidence:
             snapshot["evidence_saved"] = self.evidence.saved
+            snapshot["evidence_failed"] = self.evidence.failed
         return snapshot
 
     def startup_line(self) -> str:
@@ -155,10 +163,14 @@ class DaemonService:
                 pipeline.add_stream(stream_id, self.evidence.wrap(stream_id, mic) if self.evidence else mic)
                 log.info("stream %s: %s", stream_id, mic.description)
             announce(f"voxwatch run: {self.startup_line()}")
-            while not stop.wait(0.2):
+            self.notifier.notify("READY=1", f"STATUS={len(self.mics)} stream(s) running")
+            watchdog = WatchdogPinger(self.notifier, pipeline.stalled_s)
+            while not stop.wait(0.2 if watchdog.interval is None else min(0.2, watchdog.interval / 2)):
+                watchdog.tick()
                 if reload.is_set():
                     reload.clear()
                     reload_decision(self.options.config_path, pipeline)
+            self.notifier.notify("STOPPING=1")
             log.info("stopping: capture stopped, draining queued windows")
             t0 = time.monotonic()
             if not pipeline.stop(timeout=self.options.drain_timeout):

@@ -188,6 +188,9 @@ class Pipeline:
         self._front = threading.Thread(target=self._front_loop, name="voxwatch-front", daemon=True)
         self._infer = threading.Thread(target=self._infer_loop, name="voxwatch-infer", daemon=True)
         self._started = False
+        # liveness (``stalled_s``): when the front worker last began a pass, since when inference is busy
+        self._front_beat = time.monotonic()
+        self._infer_busy_since: float | None = None
         # counters
         self.windows_scored = 0
         self.batches = 0
@@ -264,6 +267,7 @@ class Pipeline:
             while True:
                 self._wake.clear()  # before the pass: audio written during it makes the wait below return at once
                 started = time.monotonic()
+                self._front_beat = started
                 self._backlog = False
                 with self._streams_lock:
                     streams = [s for s in self._streams.values() if not s.closed]
@@ -293,6 +297,15 @@ class Pipeline:
             self._front_done.set()
             self._flush()
             self._queue.put(None)  # tells the inference worker that nothing more comes
+
+    def stalled_s(self) -> float:
+        """How long the pipeline has shown no progress: the front worker begins a pass at least every 50 ms while
+        it runs, and one inference batch takes milliseconds; a worker stuck (a hung model call, a deadlock) makes
+        this grow without bound. 0 once the front worker has finished (drained or stopped)."""
+        now = time.monotonic()
+        front = 0.0 if self._front_done.is_set() else now - self._front_beat
+        busy_since = self._infer_busy_since
+        return max(front, 0.0 if busy_since is None else now - busy_since)
 
     def _snapshot(self) -> list[_StreamState]:
         with self._streams_lock:
@@ -375,7 +388,9 @@ class Pipeline:
             if any(i is None for i in items):
                 finished = True
                 items = [i for i in items if i is not None]
+            self._infer_busy_since = time.monotonic()
             self._handle(items)
+            self._infer_busy_since = None
 
     def _take(self, got: object) -> list:
         """A queue entry as a list of items; its windows give their slots back (they no longer wait)."""
