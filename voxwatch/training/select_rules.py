@@ -94,14 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     print("| aggregate | early alert | min_alert_s | threshold | dev false alarms/h | fake utterances caught | "
           "daemon-path EER |")
     print("|---|---|---|---|---|---|---|")
-    for s in ranked[: args.top]:
+    in_force = next(s for s in ranked if s.rules == base.pipeline.decision)
+    for s in [*ranked[: args.top], in_force]:
         r = s.rules
         early = "off" if not r.early_windows else (
             f"{r.early_windows} in a row" if not r.early_of else f"{r.early_windows} of {r.early_of}")
-        print(f"| {r.aggregate} | {early} | {r.min_alert_s:g} | {s.threshold:.4f} | "
-              f"{s.dev_false_alarms_per_hour:.1f} | {100 * s.catch_rate:.1f}% | {100 * s.eer:.2f}% |")
+        print(f"| {r.aggregate}{' (rules in force)' if s is in_force else ''} | {early} | {r.min_alert_s:g} | "
+              f"{s.threshold:.4f} | {s.dev_false_alarms_per_hour:.1f} | {100 * s.catch_rate:.1f}% | "
+              f"{100 * s.eer:.2f}% |")
     if args.write_card:  # the threshold of the rules in force (the defaults), which the card's threshold serves
-        best = next(s for s in ranked if s.rules == base.pipeline.decision)
+        best = in_force
         path = card_path(model)
         data = json.loads(path.read_text())
         data["threshold"] = round(best.threshold, 6)
