@@ -12,9 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import build_mean_model, silence, speech_like, write_wav  # noqa: E402
+from helpers import LOUDNESS_TOML, build_mean_model, silence, speech_like, write_wav  # noqa: E402
 
-LOUDNESS_CONFIG = '[features]\nnormalize = "none"\n'
+LOUDNESS_CONFIG = LOUDNESS_TOML
 
 
 def require_tool(*names: str) -> None:

@@ -16,7 +16,8 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 
 # Feature settings for tests whose model reacts to loudness: without per-window normalisation the mean log
 # filterbank energy follows the signal level, which a two-node ONNX graph can turn into a score.
-LOUDNESS_FEATURES = FeatureSettings(normalize="none")
+LOUDNESS_FEATURES = FeatureSettings(kind="logfbank", nfilt=40, normalize="none")
+LOUDNESS_TOML = '[features]\nkind = "logfbank"\nnfilt = 40\nnormalize = "none"\n'  # the same in a config file
 
 
 def build_mean_model(path: Path, features: FeatureSettings = LOUDNESS_FEATURES, window_s: float = 2.0,

@@ -58,7 +58,7 @@ def test_short_bench_runs_every_part_and_its_numbers_are_finite(tmp_path):
 def test_realtime_only_with_a_given_model_and_files(tmp_path):
     model = build_mean_model(tmp_path / "mean.onnx")
     config = tmp_path / "loud.toml"
-    config.write_text('[features]\nnormalize = "none"\n')
+    config.write_text('[features]\nkind = "logfbank"\nnfilt = 40\nnormalize = "none"\n')
     wav = write_wav(tmp_path / "a.wav", np.concatenate([silence(0.3), speech_like(2.5), silence(0.6)]))
     result, _ = _bench(tmp_path, "--realtime", "--streams", "2", "--seconds", "3", "--model", str(model),
                        "--config", str(config), "--files", str(wav))

@@ -3,7 +3,7 @@ the detector, so which utterances would raise false alarms is known."""
 
 import numpy as np
 import pytest
-from helpers import build_mean_model, silence, speech_like, write_wav
+from helpers import LOUDNESS_TOML, build_mean_model, silence, speech_like, write_wav
 
 from voxwatch.cli import main
 from voxwatch.config import load_config
@@ -20,7 +20,7 @@ def _alerts(config, files) -> int:
 def site(tmp_path):
     model = build_mean_model(tmp_path / "loud.onnx", offset=-9.0, threshold=0.5)  # level 0.1 scores ~0.6
     base = tmp_path / "site.toml"
-    base.write_text(f'# my site\n[model]\npath = "{model}"\n\n[features]\nnormalize = "none"\n\n'
+    base.write_text(f'# my site\n[model]\npath = "{model}"\n\n{LOUDNESS_TOML}\n'
                     '[decision]\nthreshold = "model"\nearly_windows = 2\n\n# capture below\n[capture]\n'
                     'block_ms = 100\n')
     rng = np.random.default_rng(0)

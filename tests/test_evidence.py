@@ -116,7 +116,7 @@ def test_alerts_from_a_running_pipeline_become_clips(tmp_path, loud_model):
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.runner import Pipeline
 
-    config = config_from_dict({"features": {"normalize": "none"}})
+    config = config_from_dict({"features": {"kind": "logfbank", "nfilt": 40, "normalize": "none"}})
     store = EvidenceStore(EvidenceSettings(dir=str(tmp_path / "ev"), pad_s=0.2))
     store.start()
     events = []

@@ -36,7 +36,8 @@ def test_unwritable_directory_alerts_still_go_out_failures_counted_and_logged_on
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    config = config_from_dict({"features": {"normalize": "none"}, "decision": {"refractory_s": 0.0}})
+    config = config_from_dict({"features": {"kind": "logfbank", "nfilt": 40, "normalize": "none"},
+                               "decision": {"refractory_s": 0.0}})
     store = EvidenceStore(EvidenceSettings(dir=str(blocker / "evidence"), pad_s=0.2))
     caplog.set_level(logging.WARNING, logger="voxwatch.daemon.evidence")
     store.start()  # must not raise

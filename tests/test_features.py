@@ -7,7 +7,7 @@ from voxwatch.pipeline.features import FeatureSettings, features, frame_features
 
 
 def test_shape_counts_only_complete_frames():
-    s = FeatureSettings()
+    s = FeatureSettings(kind="logfbank", nfilt=40)
     out = features(speech_like(2.0), s)
     assert out.shape == (198, 40)  # 1 + (32000 - 400) // 160
     assert out.dtype == np.float32

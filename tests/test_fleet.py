@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import silence, speech_like, write_wav
+from helpers import LOUDNESS_TOML, silence, speech_like, write_wav
 
 from voxwatch.monitor.state import MonitorState
 from voxwatch.transport.subscriber import EventSubscriber
 
 HEARTBEAT_S = 0.3
-FLEET_CONFIG = f'[features]\nnormalize = "none"\n\n[publish]\nheartbeat_s = {HEARTBEAT_S}\n'
+FLEET_CONFIG = f'{LOUDNESS_TOML}\n[publish]\nheartbeat_s = {HEARTBEAT_S}\n'
 VOX = [sys.executable, "-m", "voxwatch"]
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 from daemon_helpers import free_port, voxwatch, write_config
+from helpers import LOUDNESS_TOML
 from rich.console import Console
 
 from voxwatch.monitor.collect import monitor_once, pump
@@ -109,7 +110,7 @@ def test_monitor_against_live_daemons(tmp_path, loud_model, audio_files):
     urls, procs = [], []
     for name in ("alpha", "beta"):
         url = f"tcp://127.0.0.1:{free_port()}"
-        config = write_config(tmp_path / f"{name}.toml", f'[features]\nnormalize = "none"\n[publish]\n'
+        config = write_config(tmp_path / f"{name}.toml", f'{LOUDNESS_TOML}[publish]\n'
                                                          f'daemon_id = "{name}"\nheartbeat_s = 0.3\n')
         procs.append(voxwatch("replay", str(audio_files["two"]), "--realtime", "--model", str(loud_model),
                               "--config", str(config), "--publish", url, "--wait-subscribers", "10"))

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.mic
 
 BASE_CONFIG = """
 [features]
+kind = "logfbank"
+nfilt = 40
 normalize = "none"
 [publish]
 heartbeat_s = 0.5

@@ -91,7 +91,7 @@ def test_watchdog_pings_stop_while_the_pipeline_is_wedged(tmp_path, loud_model):
     from voxwatch.model_loading import load_classifier
     from voxwatch.pipeline.runner import Pipeline
 
-    config = config_from_dict({"features": {"normalize": "none"}})
+    config = config_from_dict({"features": {"kind": "logfbank", "nfilt": 40, "normalize": "none"}})
     classifier = WedgeableClassifier(load_classifier(str(loud_model), config))
     pipeline = Pipeline(config.pipeline, classifier, lambda event: None)
     listener = NotifySocket(tmp_path / "notify")

@@ -103,7 +103,7 @@ def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
     assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
     assert card["training"]["splits"]["dev"]["clips"] == 4
     clf = OnnxClassifier(model, FeatureSettings(), 2.0)
-    scores = clf.score(np.zeros((3, 198, 40), np.float32))
+    scores = clf.score(np.zeros((3, 198, FeatureSettings().n_features), np.float32))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
 
     wav = write_wav(tmp_path / "speech.wav", np.concatenate([np.zeros(4000, np.float32), speech_like(3.0)]))
@@ -120,10 +120,10 @@ def test_export_ensemble_of_checkpoints(trained, tmp_path):
     first = sorted(trained.glob("epoch*.pt"))[0]
     assert main(["export", best, str(first), "--out", str(model)]) == 0
     card = json.loads(model.with_suffix(".json").read_text())
-    assert card["model_id"].startswith("tinycnn-ens2-logfbank-")
+    assert card["model_id"].startswith(f"tinycnn-ens2-{FeatureSettings().kind}-")
     assert [m["checkpoint"].split("/")[-1] for m in card["training"]["members"]] == ["best.pt", first.name]
     assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
-    assert OnnxClassifier(model, FeatureSettings(), 2.0).score(np.zeros((2, 198, 40), np.float32)).shape == (2,)
+    assert OnnxClassifier(model, FeatureSettings(), 2.0).score(np.zeros((2, 198, FeatureSettings().n_features), np.float32)).shape == (2,)
 
 
 def test_export_member_cuts_one_model_out_of_an_ensemble(trained, tiny_corpus, tmp_path, capsys):
@@ -135,12 +135,12 @@ def test_export_member_cuts_one_model_out_of_an_ensemble(trained, tiny_corpus, t
     capsys.readouterr()
     assert main(["export", str(ens), "--member", "1", "--data", str(tiny_corpus), "--out", str(cut)]) == 0
     assert "parity: max |member alone - member inside the ensemble| = 0.00e+00" in capsys.readouterr().out
-    x = np.random.default_rng(0).standard_normal((6, 198, 40)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((6, 198, FeatureSettings().n_features)).astype(np.float32)
     np.testing.assert_allclose(OnnxClassifier(cut, FeatureSettings(), 2.0).score(x),
                                OnnxClassifier(alone).score(x), atol=1e-5)
     assert np.abs(OnnxClassifier(cut).score(x) - OnnxClassifier(ens).score(x)).max() > 1e-6  # not the mean
     card = json.loads(cut.with_suffix(".json").read_text())
-    assert card["model_id"].startswith("tinycnn-logfbank-") and "members" not in card["training"]
+    assert card["model_id"].startswith(f"tinycnn-{FeatureSettings().kind}-") and "members" not in card["training"]
     assert card["training"]["checkpoint"] == f"{first.parent.name}/{first.name}"
     assert card["training"]["extracted_from"]["member"] == 1
     assert card["metrics"]["parity_max_abs_diff"] == 0.0 and 0.0 <= card["threshold"] <= 1.0
@@ -176,7 +176,7 @@ def test_export_int8_reports_score_change(trained, tmp_path, capsys):
     convs = [n for n in graph.node if n.op_type == "Conv"]
     assert "features" in convs[0].input and producers.get(convs[0].input[1]) != "DequantizeLinear"
     assert all(producers.get(c.input[0]) == "DequantizeLinear" for c in convs[1:]) and len(convs) > 1
-    assert OnnxClassifier(model).score(np.zeros((1, 198, 40), np.float32)).shape == (1,)
+    assert OnnxClassifier(model).score(np.zeros((1, 198, FeatureSettings().n_features), np.float32)).shape == (1,)
 
 
 def test_export_fails_above_tolerance(trained, tmp_path):
