@@ -123,7 +123,8 @@ def test_export_ensemble_of_checkpoints(trained, tmp_path):
     assert card["model_id"].startswith(f"tinycnn-ens2-{FeatureSettings().kind}-")
     assert [m["checkpoint"].split("/")[-1] for m in card["training"]["members"]] == ["best.pt", first.name]
     assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
-    assert OnnxClassifier(model, FeatureSettings(), 2.0).score(np.zeros((2, 198, FeatureSettings().n_features), np.float32)).shape == (2,)
+    windows = np.zeros((2, 198, FeatureSettings().n_features), np.float32)
+    assert OnnxClassifier(model, FeatureSettings(), 2.0).score(windows).shape == (2,)
 
 
 def test_export_member_cuts_one_model_out_of_an_ensemble(trained, tiny_corpus, tmp_path, capsys):

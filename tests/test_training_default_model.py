@@ -42,7 +42,8 @@ def test_default_model_loads_and_scores_without_torch(tmp_path):
         "from voxwatch.pipeline.classifier import OnnxClassifier\n"
         "from voxwatch.pipeline.features import FeatureSettings\n"
         "clf = OnnxClassifier(DEFAULT_MODEL, FeatureSettings(), 2.0)\n"
-        "s = clf.score(np.random.default_rng(0).standard_normal((4, clf.card.n_frames, clf.card.features.n_features)).astype(np.float32))\n"
+        "shape = (4, clf.card.n_frames, clf.card.features.n_features)\n"
+        "s = clf.score(np.random.default_rng(0).standard_normal(shape).astype(np.float32))\n"
         "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
         "print(json.dumps({'hash': clf.card.feature_hash, 'scores': s.tolist()}))\n"
     )
