@@ -3,7 +3,8 @@
 Users judge a monitor first by its false alarms, then by the fakes it catches. So every rule set of a small grid
 (aggregate, early alerts consecutive or k-of-n, minimum judged speech before an alert) is scored by the share of
 fake dev utterances it catches at the lowest threshold that keeps the real dev speech within the false-alarm
-budget; ties go to the simpler rule set (the grid's order). The dev clips are replayed once through the daemon
+budget; ties go to the simpler rule set (the grid's order), and the rules in force stay unless another set catches
+more by at least ``--margin`` (dev sets are small: a few utterances are noise). The dev clips are replayed once through the daemon
 path; the decisions are re-run per rule set (voxwatch.training.alarms), so the grid costs no inference.
 
 The chosen rules belong in ``configs/default.toml`` and ``DecisionSettings``'s defaults; once they are there,
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour of real speech (default 2)")
     parser.add_argument("--top", type=int, default=12, help="rows to print")
+    parser.add_argument("--margin", type=float, default=0.05,
+                        help="catch-rate gain needed to leave the rules in force (default 0.05)")
     parser.add_argument("--write-card", action="store_true", help="store the chosen threshold in the model's card")
     args = parser.parse_args(argv)
 
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r.aggregate}{' (rules in force)' if s is in_force else ''} | {early} | {r.min_alert_s:g} | "
               f"{s.threshold:.4f} | {s.dev_false_alarms_per_hour:.1f} | {100 * s.catch_rate:.1f}% | "
               f"{100 * s.eer:.2f}% |")
+    chosen = ranked[0] if ranked[0].catch_rate >= in_force.catch_rate + args.margin else in_force
+    print(f"chosen: {'the rules in force' if chosen is in_force else chosen.rules}")
     if args.write_card:  # the threshold of the rules in force (the defaults), which the card's threshold serves
         best = in_force
         path = card_path(model)
