@@ -3,9 +3,10 @@
 Users judge a monitor first by its false alarms, then by the fakes it catches. So every rule set of a small grid
 (aggregate, early alerts consecutive or k-of-n, minimum judged speech before an alert) is scored by the share of
 fake dev utterances it catches at the lowest threshold that keeps the real dev speech within the false-alarm
-budget; ties go to the simpler rule set (the grid's order), and the rules in force stay unless another set catches
-more by at least ``--margin`` (dev sets are small: a few utterances are noise). The dev clips are replayed once through the daemon
-path; the decisions are re-run per rule set (voxwatch.training.alarms), so the grid costs no inference.
+budget; ties go to the simpler rule set (the grid's order), and the rules in force stay unless another set
+catches more by at least ``--margin`` (dev sets are small: a few utterances are noise). The dev clips are
+replayed once through the daemon path; the decisions are re-run per rule set (voxwatch.training.alarms), so the
+grid costs no inference.
 
 The chosen rules belong in ``configs/default.toml`` and ``DecisionSettings``'s defaults; once they are there,
 ``--write-card`` stores the threshold of the default rules in the model's card (the daemon's
