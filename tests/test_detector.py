@@ -114,7 +114,8 @@ def test_int16_chunks_and_other_rates_are_accepted():
     streamed = [j for i in range(0, len(pcm), 800) for j in detector.process(pcm[i : i + 800])] + detector.flush()
     verdicts = [j for j in streamed if j.kind == "verdict"]
     assert len(verdicts) == len(as_float.utterances) == 1
-    assert abs(verdicts[0].score - as_float.utterances[0].score) < 1e-3
+    # int16 rounding adds a noise floor that the quiet high bands of this synthetic speech feel a little
+    assert abs(verdicts[0].score - as_float.utterances[0].score) < 5e-3
     at_48k = Detector(sample_rate=48000)
     upsampled = np.repeat(audio, 3)  # not a clean resampling, but speech all the same
     result = [j for i in range(0, len(upsampled), 4800) for j in at_48k.process(upsampled[i : i + 4800])]

@@ -54,7 +54,7 @@ def test_digest_is_stable_and_sensitive():
 
 
 @pytest.mark.parametrize("bad", [{"kind": "spectrogram"}, {"normalize": "l2"}, {"nfft": 256},
-                                 {"kind": "mfcc", "numcep": 41}, {"preemph": 1.5}])
+                                 {"kind": "mfcc", "nfilt": 40, "numcep": 41}, {"preemph": 1.5}])
 def test_invalid_settings_rejected(bad):
     with pytest.raises(ConfigError):
         FeatureSettings(**bad)

@@ -43,11 +43,11 @@ NORMALIZATIONS = ("cmvn", "cmn", "none")
 class FeatureSettings:
     """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
 
-    kind: str = "logfbank"
+    kind: str = "linfbank"  # chosen on dev over 40 Mel bands (README: Model)
     sample_rate: int = 16000
     winlen: float = 0.025
     winstep: float = 0.010
-    nfilt: int = 40
+    nfilt: int = 60
     numcep: int = 20
     nfft: int = 512
     lowfreq: float = 0.0
@@ -135,7 +135,7 @@ def _filterbank(settings: FeatureSettings) -> np.ndarray:
 def _sparse_filterbank(settings: FeatureSettings) -> sparse.csr_matrix:
     """The filterbank as a sparse (nfilt, nfft/2+1) matrix with the power spectrum's 1/nfft folded in.
 
-    Each triangular filter covers a few FFT bins, so ~2 of 40 entries per bin are non-zero; the sparse product
+    Each triangular filter covers a few FFT bins, so about 2 entries per bin are non-zero; the sparse product
     is ~3x cheaper than the dense one on the hot path (results equal to ~1e-15 relative).
     """
     return sparse.csr_matrix(_filterbank(settings).T / settings.nfft)
