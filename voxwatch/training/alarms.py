@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+
+if TYPE_CHECKING:
+    from voxwatch.detector import Detector
+    from voxwatch.training.datasets import Clip
 
 NEVER_FLAGGED = -1.0  # flag score of a clip that raises no alert at any threshold in [0, 1]
 
@@ -208,7 +213,8 @@ def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings) ->
     return np.array([flag_score(t, settings) for t in traces])
 
 
-def trace_clips(detector, clips: Sequence, bandlimit: int = 0, label: str = "streams") -> list[ClipTrace]:
+def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0,
+                label: str = "streams") -> list[ClipTrace]:
     """Each clip replayed as a stream of its own through ``detector`` (a ``voxwatch.Detector``), with a progress
     bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does."""
     from rich.console import Console
