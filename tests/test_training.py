@@ -267,3 +267,34 @@ def test_two_datasets_ocsoftmax_and_linear_features_train_export_and_load(tiny_c
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
     with pytest.raises(VoxwatchError):
         OnnxClassifier(model, FeatureSettings(), 2.0)
+
+
+def test_sepcnn_trains_exports_with_parity_and_its_card_records_the_arch(tiny_corpus, tmp_path, capsys):
+    """The capacity experiment's network goes through the same train/export path; the card names it, and the
+    exported graph scores like the checkpoint (export's parity check fails the command otherwise)."""
+    require_torch()
+    out = tmp_path / "sep"
+    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--max-steps", "2",
+               "--batch-size", "8", "--copies", "1", "--workers", "1", "--arch", "sepcnn", "--channels", "8,16,32"])
+    assert rc == 0
+    assert "SepCNN" in capsys.readouterr().out
+    model = tmp_path / "sep.onnx"
+    assert main(["export", str(out / "best.pt"), "--out", str(model)]) == 0
+    assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["training"]["model"] == {"arch": "sepcnn", "channels": [8, 16, 32], "dropout": 0.2}
+    scores = OnnxClassifier(model, FeatureSettings(), 2.0).score(np.random.default_rng(0).normal(
+        size=(3, 198, FeatureSettings().nfilt)).astype(np.float32))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1)) and np.ptp(scores) > 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--arch", "sepcnn", "--loss", "ocsoftmax"], "only built for --arch tinycnn"),
+    (["--channels", "8"], "at least two positive widths"),
+    (["--channels", "8,x"], "comma-separated integers"),
+])
+def test_train_refuses_bad_architecture_options(tiny_corpus, tmp_path, capsys, extra, message):
+    require_torch()
+    rc = main(["train", "--data", str(tiny_corpus), "--out", str(tmp_path / "r"), "--epochs", "1", *extra])
+    assert rc == 2
+    assert message in capsys.readouterr().err

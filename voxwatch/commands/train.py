@@ -47,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "by the square root of their size)")
     parser.add_argument("--loss", default="bce", choices=("bce", "ocsoftmax"),
                         help="bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. 2021)")
-    parser.add_argument("--channels", default="8,16,32,64", help="TinyCNN conv widths (default 8,16,32,64)")
+    parser.add_argument("--arch", default="tinycnn", choices=("tinycnn", "sepcnn"),
+                        help="tinycnn: plain 3x3 conv blocks; sepcnn: depthwise-separable blocks with "
+                             "squeeze-excitation and attentive statistics pooling (README: Model, experiments)")
+    parser.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64 for tinycnn, "
+                                           "16,32,64,128 for sepcnn)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,13 +78,18 @@ def run(args: argparse.Namespace) -> int:
         copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
+    widths = args.channels or ("16,32,64,128" if args.arch == "sepcnn" else "8,16,32,64")
     try:
-        channels = tuple(int(c) for c in args.channels.split(","))
+        channels = tuple(int(c) for c in widths.split(","))
     except ValueError:
-        raise VoxwatchError(f"--channels: expected comma-separated integers, not {args.channels!r}") from None
+        raise VoxwatchError(f"--channels: expected comma-separated integers, not {widths!r}") from None
+    if len(channels) < 2 or min(channels) < 1:
+        raise VoxwatchError(f"--channels: expected at least two positive widths, not {widths!r}")
+    if args.arch != "tinycnn" and args.loss != "bce":
+        raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                             seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
-                             ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
+                             seed=args.seed, max_steps=args.max_steps, device=args.device, arch=args.arch,
+                             channels=channels, ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
                              freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
                              balance=args.balance)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),

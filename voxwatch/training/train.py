@@ -27,7 +27,7 @@ from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
 from voxwatch.training.datasets import Clip, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
-from voxwatch.training.model import TinyCNN, n_parameters, oc_softmax_loss
+from voxwatch.training.model import build, n_parameters, oc_softmax_loss
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class TrainSettings:
     weight_decay: float = 1e-3
     patience: int = 4
     seed: int = 0
+    arch: str = "tinycnn"  # "tinycnn" or "sepcnn" (voxwatch.training.model)
     channels: tuple[int, ...] = (8, 16, 32, 64)
     dropout: float = 0.2
     freq_mask: int = 8  # widest masked band, coefficients
@@ -149,9 +150,12 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                   f"dev windows: {len(dev_fs)} from {len(dev_clips)} clips")
     device = torch.device(settings.device)
     head = "ocsoftmax" if settings.loss == "ocsoftmax" else "linear"
-    net = TinyCNN(settings.channels, settings.dropout, head).to(device)
+    if head != "linear" and settings.arch != "tinycnn":
+        raise ValueError(f"--loss {settings.loss} needs --arch tinycnn")
+    net = build({"arch": settings.arch, "channels": settings.channels, "dropout": settings.dropout,
+                 "head": head}).to(device)
     ema = copy.deepcopy(net) if settings.ema else net
-    console.print(f"TinyCNN: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
+    console.print(f"{type(net).__name__}: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
     x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
     y_all = torch.from_numpy(train_fs.y.astype(np.float32)).to(device)
     sources = np.array([train_clips[i].source for i in train_fs.clip])
