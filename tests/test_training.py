@@ -283,6 +283,7 @@ def test_sepcnn_trains_exports_with_parity_and_its_card_records_the_arch(tiny_co
     assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["training"]["model"] == {"arch": "sepcnn", "channels": [8, 16, 32], "dropout": 0.2}
+    assert card["model_id"].startswith("sepcnn-linfbank-")
     scores = OnnxClassifier(model, FeatureSettings(), 2.0).score(np.random.default_rng(0).normal(
         size=(3, 198, FeatureSettings().nfilt)).astype(np.float32))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1)) and np.ptp(scores) > 0

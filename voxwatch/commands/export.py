@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest allowed score difference of the parity check (default 1e-4 against torch; "
                         "1e-6 for --member, against the member inside the ensemble)")
-    parser.add_argument("--model-id", default="", help="model id in the card (default: tinycnn-KIND-SHA8)")
+    parser.add_argument("--model-id", default="", help="model id in the card (default: ARCH-KIND-SHA8)")
     parser.add_argument("--member", type=int, metavar="K",
                         help="cut member K (0-based) out of the ensemble .onnx given as CHECKPOINT; needs --data")
     parser.add_argument("--data", metavar="PATH", help="with --member: the dataset whose dev split calibrates the "

@@ -185,7 +185,8 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
         final_dev, int8_info = finish_model(float_path, out, onnx_scores, dev, dev_labels, int8)
     sha = file_sha256(out)
     kind = f"ens{len(members)}-{settings.kind}" if len(members) > 1 else settings.kind
-    model_id = model_id or f"tinycnn-{kind}{'-int8' if int8 else ''}-{sha[:8]}"
+    arch = str(ckpt["model_config"].get("arch", "tinycnn"))
+    model_id = model_id or f"{arch}-{kind}{'-int8' if int8 else ''}-{sha[:8]}"
     training = dict(ckpt.get("training", {}))
     if len(members) == 1:
         training.update({"epoch": ckpt.get("epoch"), "checkpoint": checkpoint.name, "model": ckpt["model_config"]})

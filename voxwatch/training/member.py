@@ -124,7 +124,8 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
         final_dev, int8_info = finish_model(float_path, out, scores, dev, labels, int8)
 
     sha = file_sha256(out)
-    model_id = model_id or f"tinycnn-{card.features.kind}{'-int8' if int8 else ''}-{sha[:8]}"
+    arch = str((recipe.get("model") or {}).get("arch", "tinycnn"))
+    model_id = model_id or f"{arch}-{card.features.kind}{'-int8' if int8 else ''}-{sha[:8]}"
     training = {k: v for k, v in card.training.items() if k != "members"}
     training.update({k: v for k, v in recipe.items() if k != "dev"})
     training["extracted_from"] = {"model_id": card.model_id, "onnx_sha256": card.onnx_sha256, "member": member}
