@@ -20,9 +20,14 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.training import alarms
+
+if TYPE_CHECKING:
+    from voxwatch.detector import Detector
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,22 @@ def choose(traces: Sequence[alarms.ClipTrace], base: DecisionSettings, budget: f
     return [scores[i] for i in order]
 
 
+def detector_for(model_name: str | None) -> tuple[Path, Detector]:
+    """(model path, a ``Detector`` with the default config but the model card's feature settings and window):
+    a model trained with experimental features is judged by the default decision rules."""
+    from voxwatch.config import Config
+    from voxwatch.detector import Detector
+    from voxwatch.model_loading import resolve_model
+    from voxwatch.pipeline.classifier import OnnxClassifier
+
+    base = Config()
+    model = resolve_model(model_name, base)
+    card = OnnxClassifier(model).card
+    pipeline = replace(base.pipeline, features=card.features,
+                       window=replace(base.pipeline.window, window_s=card.window_s))
+    return model, Detector(model=model, config=replace(base, pipeline=pipeline))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voxwatch.training.select_rules", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,18 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from voxwatch.config import Config
-    from voxwatch.detector import Detector
-    from voxwatch.model_loading import resolve_model
-    from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.pipeline.modelcard import card_path
     from voxwatch.training.datasets import load_datasets, select
 
-    model = resolve_model(args.model, Config())
-    card = OnnxClassifier(model).card
     base = Config()
-    pipeline = replace(base.pipeline, features=card.features,
-                       window=replace(base.pipeline.window, window_s=card.window_s))
-    detector = Detector(model=model, config=replace(base, pipeline=pipeline))
+    model, detector = detector_for(args.model)
     clips = select(load_datasets(args.data), args.split)
     traces = alarms.trace_clips(detector, clips, label=f"{args.split} streams")
     ranked = choose(traces, base.pipeline.decision, args.budget)

@@ -1,0 +1,57 @@
+"""The paired bootstrap that decides whether a candidate model beats the default by more than dev noise."""
+
+import numpy as np
+import pytest
+
+from tests.test_alarms import RULES, stream
+from voxwatch.training import compare_models
+
+
+def clips(real_scores, fake_scores):
+    """One 60 s stream per score: one utterance of three windows at that score."""
+    return ([stream([[s] * 3], label=0) for s in real_scores]
+            + [stream([[s] * 3], label=1, source="tts") for s in fake_scores])
+
+
+def test_thresholds_silence_the_real_clips_and_catch_only_fakes_above_them():
+    tables = compare_models.clip_tables(clips([0.2, 0.5, 0.3], [0.4, 0.6, 0.9]), RULES)
+    assert tables.thresholds[0] == 0.0 and np.all(np.diff(tables.thresholds) > 0)
+    real, fake = np.arange(3), np.arange(3)
+    # 3 minutes of real speech: a budget under 20 alarms/h allows none, so the threshold must pass 0.5
+    eer, catch = compare_models.figures(tables, real, fake, budget=2.0)
+    assert catch == pytest.approx(2 / 3)  # 0.6 and 0.9 caught, 0.4 not
+    assert eer == pytest.approx(1 / 3, abs=0.2)
+    # a budget of one alarm per minute allows all real clips' alarms: everything is caught at threshold 0
+    assert compare_models.figures(tables, real, fake, budget=60.0)[1] == 1.0
+    # drawing only the quietest real clip lowers the threshold to the next real score, 0.3
+    assert compare_models.figures(tables, np.array([0, 0]), fake, budget=2.0)[1] == 1.0
+
+
+def test_identical_models_differ_by_nothing():
+    rng = np.random.default_rng(1)
+    tables = compare_models.clip_tables(clips(rng.uniform(size=20), rng.uniform(size=20)), RULES)
+    c = compare_models.paired_bootstrap(tables, tables, 2.0, resamples=50)
+    assert c.eer_diff == (0.0, 0.0, 0.0) and c.catch_diff == (0.0, 0.0, 0.0)
+    assert c.p_eer_better == 0.0 and "within dev noise" in "\n".join(compare_models.report(c, "a", "b", 2.0))
+
+
+def test_a_clearly_better_model_is_found_better_and_a_coin_flip_is_noise():
+    rng = np.random.default_rng(2)
+    n = 40
+    coin = compare_models.clip_tables(clips(rng.uniform(size=n), rng.uniform(size=n)), RULES)
+    good = compare_models.clip_tables(clips(rng.uniform(0.0, 0.4, n), rng.uniform(0.6, 1.0, n)), RULES)
+    c = compare_models.paired_bootstrap(coin, good, 2.0, resamples=200)
+    assert c.candidate == (0.0, 1.0)
+    assert c.eer_diff[2] < 0 and c.catch_diff[1] > 0 and c.p_eer_better == 1.0
+    text = "\n".join(compare_models.report(c, "coin", "good", 2.0))
+    assert text.count("candidate better") == 2
+    other = compare_models.clip_tables(clips(rng.uniform(size=n), rng.uniform(size=n)), RULES)
+    noise = compare_models.paired_bootstrap(coin, other, 2.0, resamples=200)
+    assert noise.eer_diff[1] < 0 < noise.eer_diff[2]
+
+
+def test_models_traced_on_different_clips_are_refused():
+    a = compare_models.clip_tables(clips([0.1], [0.9]), RULES)
+    b = compare_models.clip_tables(clips([0.1, 0.2], [0.9]), RULES)
+    with pytest.raises(ValueError):
+        compare_models.paired_bootstrap(a, b, 2.0, resamples=5)

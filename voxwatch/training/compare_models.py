@@ -1,0 +1,167 @@
+"""Is a candidate model better than the current one by more than dev noise?
+
+``python -m voxwatch.training.compare_models``.
+
+A new model replaces the default only when its dev figures beat the current one's by more than noise. The dev
+sets are small (a few hundred clips, a few dozen speakers), so the noise is measured rather than guessed: both
+models replay the same dev clips through the daemon path (voxwatch.training.alarms), then a paired bootstrap
+resamples the clips (real and fake apart, the same draw for both models) and recomputes, per draw and per model,
+
+* the daemon-path EER (clip flag scores; a clip with no judged utterance is never flagged), and
+* the share of fake utterances caught at the lowest threshold that keeps the drawn real speech within the
+  false-alarm budget (the threshold is re-chosen in every draw, as it would be on another dev set).
+
+It prints both models' figures on the full set, the 95% interval of each difference and how often the candidate
+was better. An interval that excludes zero is a difference beyond dev noise; one that straddles it is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxwatch.pipeline.decision import DecisionSettings
+from voxwatch.training import alarms
+
+
+@dataclass(frozen=True)
+class ClipTables:
+    """What the bootstrap needs from one model's traces, computed once.
+
+    ``thresholds`` are the only thresholds a budget can pick (0, and just above each real clip's flag score:
+    the next candidate of the real traces), ascending; ``alerts[i, j]`` and ``caught[i, j]`` are real clip i's
+    alerts and fake clip i's caught utterances at ``thresholds[j]``."""
+
+    flags: np.ndarray  # every clip's flag score, in trace order
+    labels: np.ndarray
+    real_seconds: np.ndarray
+    thresholds: np.ndarray
+    alerts: np.ndarray
+    caught: np.ndarray
+    judged: np.ndarray
+
+
+def clip_tables(traces: Sequence[alarms.ClipTrace], settings: DecisionSettings) -> ClipTables:
+    flags = alarms.clip_flag_scores(traces, settings)
+    labels = np.array([t.label for t in traces], np.int8)
+    real = [t for t in traces if t.label == 0]
+    fake = [t for t in traces if t.label == 1]
+    candidates = np.array(sorted({c for t in real for c in t.candidates}) or [0.0])
+    thresholds = {0.0}
+    for f in flags[labels == 0]:
+        if f == alarms.NEVER_FLAGGED:
+            continue
+        i = int(np.searchsorted(candidates, f, side="right"))
+        thresholds.add(float(candidates[i]) if i < len(candidates) else float(np.nextafter(candidates[-1], 2.0)))
+    grid = np.array(sorted(thresholds))
+    alert_table = np.array([[alarms.alerts(t, settings, float(x)) for x in grid] for t in real],
+                           np.int32).reshape(len(real), len(grid))
+    pairs = [[alarms.caught_utterances(t, settings, float(x)) for x in grid] for t in fake]
+    caught = np.array([[c for c, _ in row] for row in pairs], np.int32).reshape(len(fake), len(grid))
+    judged = np.array([row[0][1] if row else 0 for row in pairs], np.int32)
+    return ClipTables(flags, labels, np.array([t.duration_s for t in real]), grid, alert_table, caught, judged)
+
+
+def figures(tables: ClipTables, real: np.ndarray, fake: np.ndarray, budget: float) -> tuple[float, float]:
+    """(daemon-path EER, catch rate within the budget) on the real and fake clips drawn (indices per class)."""
+    from voxwatch.training import metrics
+
+    flags_real = tables.flags[tables.labels == 0][real]
+    flags_fake = tables.flags[tables.labels == 1][fake]
+    labels = np.concatenate([np.zeros(len(real), np.int8), np.ones(len(fake), np.int8)])
+    eer, _ = metrics.eer(labels, np.concatenate([flags_real, flags_fake]))
+    allowed = budget * tables.real_seconds[real].sum() / 3600.0
+    within = np.nonzero(tables.alerts[real].sum(axis=0) <= allowed)[0]
+    j = int(within[0]) if len(within) else len(tables.thresholds) - 1
+    judged = tables.judged[fake].sum()
+    catch = float(tables.caught[fake, j].sum() / judged) if judged else float("nan")
+    return float(eer), catch
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: tuple[float, float]  # (EER, catch rate) on the full set
+    candidate: tuple[float, float]
+    eer_diff: tuple[float, float, float]  # candidate - baseline: median, 2.5%, 97.5%
+    catch_diff: tuple[float, float, float]
+    p_eer_better: float  # share of draws where the candidate's EER is lower
+    p_catch_better: float  # share of draws where the candidate catches more
+    resamples: int
+
+
+def paired_bootstrap(baseline: ClipTables, candidate: ClipTables, budget: float, resamples: int = 1000,
+                     seed: int = 0) -> Comparison:
+    if not np.array_equal(baseline.labels, candidate.labels):
+        raise ValueError("the two models must be traced on the same clips in the same order")
+    n_real, n_fake = int((baseline.labels == 0).sum()), int((baseline.labels == 1).sum())
+    everything = (np.arange(n_real), np.arange(n_fake))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty((resamples, 2))
+    for k in range(resamples):
+        real, fake = rng.integers(0, n_real, n_real), rng.integers(0, n_fake, n_fake)
+        diffs[k] = np.subtract(figures(candidate, real, fake, budget), figures(baseline, real, fake, budget))
+
+    def spread(d: np.ndarray) -> tuple[float, float, float]:
+        return tuple(float(x) for x in np.nanpercentile(d, [50, 2.5, 97.5]))  # type: ignore[return-value]
+
+    return Comparison(figures(baseline, *everything, budget), figures(candidate, *everything, budget),
+                      spread(diffs[:, 0]), spread(diffs[:, 1]), float(np.mean(diffs[:, 0] < 0)),
+                      float(np.mean(diffs[:, 1] > 0)), resamples)
+
+
+def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float) -> list[str]:
+    def pts(x: float) -> str:
+        return f"{100 * x:+.2f}"
+
+    def verdict(lo: float, hi: float, better_if_negative: bool) -> str:
+        if lo <= 0 <= hi:
+            return "within dev noise"
+        return "candidate better" if (hi < 0) == better_if_negative else "candidate worse"
+
+    return [
+        f"| model | daemon-path EER | caught at <= {budget:g} false alarms/h |", "|---|---|---|",
+        f"| baseline {baseline_name} | {100 * c.baseline[0]:.2f}% | {100 * c.baseline[1]:.1f}% |",
+        f"| candidate {candidate_name} | {100 * c.candidate[0]:.2f}% | {100 * c.candidate[1]:.1f}% |", "",
+        f"paired bootstrap, {c.resamples} draws of the clips (candidate - baseline, points; median [95% interval]):",
+        f"- daemon-path EER: {pts(c.eer_diff[0])} [{pts(c.eer_diff[1])}, {pts(c.eer_diff[2])}]; candidate lower in "
+        f"{100 * c.p_eer_better:.0f}% of draws: {verdict(c.eer_diff[1], c.eer_diff[2], True)}",
+        f"- caught within the budget: {pts(c.catch_diff[0])} [{pts(c.catch_diff[1])}, {pts(c.catch_diff[2])}]; "
+        f"candidate higher in {100 * c.p_catch_better:.0f}% of draws: "
+        f"{verdict(c.catch_diff[1], c.catch_diff[2], False)}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m voxwatch.training.compare_models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", required=True, help="dataset folder (repeat for several)")
+    parser.add_argument("--model", required=True, help="the candidate: ONNX model with its card")
+    parser.add_argument("--baseline", help="the model to beat (default: bundled)")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour of real speech (default 2)")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap draws (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from voxwatch.config import Config
+    from voxwatch.training.datasets import load_datasets, select
+    from voxwatch.training.select_rules import detector_for
+
+    clips = select(load_datasets(args.data), args.split)
+    settings = Config().pipeline.decision
+    tables = []
+    for name in (args.baseline, args.model):
+        model, detector = detector_for(name)
+        traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {args.split} streams")
+        tables.append(clip_tables(traces, settings))
+    comparison = paired_bootstrap(tables[0], tables[1], args.budget, args.resamples, args.seed)
+    print(f"{len(clips)} {args.split} clips; decision rules in force; budget {args.budget:g} false alarms per hour")
+    print("\n".join(report(comparison, args.baseline or "(bundled)", args.model, args.budget)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
