@@ -116,3 +116,14 @@ def test_unknown_layout_and_missing_folder(tmp_path):
         load_dataset(tmp_path / "junk")
     with pytest.raises(DatasetError, match="not a manifest dataset"):
         load_dataset(tmp_path / "junk", "manifest")
+
+
+def test_manifest_split_column_is_kept_even_when_all_train(tmp_path):
+    """A training-only supplement (every row ``train``) stays train; a manifest without splits is hashed."""
+    rows = "".join(f"bonafide/{i}.wav,bonafide,libri,s{i},train\n" for i in range(40))
+    for i in range(40):
+        _audio(tmp_path / "bonafide" / f"{i}.wav", seed=i)
+    (tmp_path / "manifest.csv").write_text("path,label,source,speaker,split\n" + rows)
+    assert {c.split for c in load_dataset(tmp_path)} == {"train"}
+    (tmp_path / "manifest.csv").write_text("path,label,source,speaker\n" + rows.replace(",train\n", "\n"))
+    assert {c.split for c in load_dataset(tmp_path)} == {"train", "dev", "test"}

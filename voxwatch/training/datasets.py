@@ -3,7 +3,9 @@
 Four layouts are understood (``--format auto`` picks the first that fits):
 
 * ``manifest``: a folder with ``manifest.csv`` (path,label,source,speaker,split[,duration_s,...]), labels
-  ``bonafide``/``spoof`` (``real``/``fake`` also accepted); the voxwatch corpus format.
+  ``bonafide``/``spoof`` (``real``/``fake`` also accepted); the voxwatch corpus format. A split filled in on
+  every row is kept as written (a set that is all ``train`` is a training-only supplement); without a split
+  column, dev/test come from speaker hashes as below.
 * ``folder``: ``real/`` + ``fake/`` folders of audio (Fake-or-Real style). When ``training/``, ``validation/``
   and ``testing/`` sub-folders exist (either ``training/real`` or ``real/training``), they give the splits;
   otherwise every file is in split ``train`` and :func:`assign_splits` makes dev/test by file hash.
@@ -83,16 +85,20 @@ def load_manifest(root: Path) -> list[Clip]:
     with open(manifest, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"path", "label"} - set(reader.fieldnames or [])
+        explicit = "split" in (reader.fieldnames or [])
         if missing:
             raise DatasetError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
         for line, row in enumerate(reader, start=2):
             where = f"{manifest}:{line}"
+            explicit = explicit and bool((row.get("split") or "").strip())
             split = (row.get("split") or "train").strip()
             if split not in SPLITS:
                 raise DatasetError(f"{where}: unknown split {split!r} (expected {'/'.join(SPLITS)})")
             clips.append(Clip(root / row["path"], parse_label(row["label"], where), row.get("source") or "unknown",
                               row.get("speaker") or "", split))
-    return assign_splits(clips)
+    # A split column filled on every row is the author's word, even when it says "train" throughout (a
+    # training-only supplement such as vocoded twins); only manifests without one get hashed splits.
+    return clips if explicit else assign_splits(clips)
 
 
 _FOLDER_SPLITS = {"training": "train", "train": "train", "validation": "dev", "valid": "dev", "dev": "dev",

@@ -1,0 +1,218 @@
+"""Vocoded twins of real training speech: each chosen real clip analysed and resynthesised by a vocoder.
+
+Why: the labelled sets' fakes come from a few TTS voices, while their real speech comes from other people in
+other languages, so a model can separate the classes by who speaks and in what language instead of by how the
+waveform was made, and then flags unseen real speakers (the false alarms users feel). A vocoded twin has the
+same speaker, words, language, loudness and channel as its real original; only the signal path differs, which
+leaves the vocoder's traces as the one cue (the WaveFake recipe, and "vocoded spoofs" in Wang & Yamagishi,
+ICASSP 2023). The corpus already has WORLD / Griffin-Lim / LPC twins of LibriSpeech and LJSpeech; this adds
+twins of every real training source of both sets, with three vocoders:
+
+* ``copy-world``: WORLD (pyworld) with its spectral envelope and aperiodicity reduced to mel-cepstra and
+  band aperiodicities, as statistical TTS systems (Merlin, many HTS voices) produce them;
+* ``copy-mlsa``: mel-cepstral analysis and an MLSA filter excited by a pulse train or noise (pysptk), the
+  classic HTS vocoder;
+* ``copy-griffinlim``: an 80-band mel spectrogram inverted by Griffin-Lim, the phase-less path of early
+  neural TTS.
+
+Only clips of split ``train`` are vocoded, and every twin stays in ``train`` (dev and test are untouched, so
+selection stays comparable with earlier runs). The output manifest lists only the twins, with absolute paths;
+train with it as a third ``--data``. Needs the PyPI packages pyworld and pysptk (``pip install pyworld
+pysptk``), which are not among voxwatch's dependencies.
+
+    python -m voxwatch.training.copy_synthesis --data ../shared/data/corpus --data ../shared/data/extra \\
+        --out ../vocoded
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import istft, stft
+
+RATE = 16000
+HOP_MS = 5.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One twin to make: the real clip, its row's identity, the vocoder and an output path."""
+
+    source_path: Path
+    speaker: str
+    vocoder: str
+    out_path: Path
+    seed: int
+
+
+def _f0(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    import pyworld as pw
+
+    f0, t = pw.dio(x, RATE, frame_period=HOP_MS, f0_floor=60.0, f0_ceil=500.0)
+    return pw.stonemask(x, f0, t, RATE)
+
+
+def vocode_world(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    """WORLD analysis, envelope as mel-cepstrum of order 24-59 and coded aperiodicity, then WORLD synthesis."""
+    import pysptk
+    import pyworld as pw
+
+    f0 = _f0(x, rng)
+    _, t = pw.dio(x, RATE, frame_period=HOP_MS)
+    sp = pw.cheaptrick(x, f0, t, RATE)
+    ap = pw.d4c(x, f0, t, RATE)
+    fft_size = pw.get_cheaptrick_fft_size(RATE)
+    order = rng.randint(24, 59)
+    mc = pysptk.sp2mc(sp, order=order, alpha=0.42)
+    sp = pysptk.mc2sp(mc, alpha=0.42, fftlen=fft_size)
+    ap = pw.decode_aperiodicity(np.ascontiguousarray(pw.code_aperiodicity(ap, RATE)), RATE, fft_size)
+    return pw.synthesize(f0, np.ascontiguousarray(sp), ap, RATE, frame_period=HOP_MS)
+
+
+def vocode_mlsa(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Mel-cepstral analysis (order 24-39) and an MLSA filter driven by pulses in voiced frames, noise elsewhere."""
+    import pysptk
+    from pysptk.synthesis import MLSADF, Synthesizer
+
+    hop = int(RATE * HOP_MS / 1000)
+    frame_len = 512
+    f0 = _f0(x, rng)
+    padded = np.pad(x, (frame_len // 2, frame_len // 2))
+    n = min(len(f0), (len(padded) - frame_len) // hop + 1)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_len)[::hop][:n] * np.blackman(frame_len)
+    order = rng.randint(24, 39)
+    mc = pysptk.mcep(frames, order=order, alpha=0.42, etype=1, eps=1e-6)
+    b = pysptk.mc2b(mc, alpha=0.42)
+    pitch = np.where(f0[:n] > 0, RATE / np.maximum(f0[:n], 1e-3), 0.0)
+    excitation = pysptk.excite(np.ascontiguousarray(pitch), hop)
+    synthesizer = Synthesizer(MLSADF(order=order, alpha=0.42), hop)
+    return synthesizer.synthesis(excitation, np.ascontiguousarray(b))
+
+
+def _mel_matrix(n_fft: int, bands: int) -> np.ndarray:
+    from python_speech_features import get_filterbanks
+
+    return get_filterbanks(nfilt=bands, nfft=n_fft, samplerate=RATE, lowfreq=0, highfreq=RATE // 2)
+
+
+def vocode_griffinlim(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    """An 80-band mel power spectrogram, its least-squares inverse, and 16-48 Griffin-Lim iterations."""
+    n_fft, hop = 1024, 256
+    _, _, spec = stft(x, RATE, nperseg=n_fft, noverlap=n_fft - hop)
+    mel = _mel_matrix(n_fft, 80)
+    magnitude = np.sqrt(np.maximum(np.linalg.pinv(mel) @ (mel @ np.abs(spec) ** 2), 0.0))
+    phase = np.exp(2j * np.pi * np.random.default_rng(rng.randrange(2**32)).random(magnitude.shape))
+    y = x
+    for _ in range(rng.randint(16, 48)):
+        _, y = istft(magnitude * phase, RATE, nperseg=n_fft, noverlap=n_fft - hop)
+        _, _, rebuilt = stft(y, RATE, nperseg=n_fft, noverlap=n_fft - hop)
+        rebuilt = rebuilt[:, : magnitude.shape[1]]
+        if rebuilt.shape[1] < magnitude.shape[1]:
+            rebuilt = np.pad(rebuilt, ((0, 0), (0, magnitude.shape[1] - rebuilt.shape[1])))
+        phase = np.exp(1j * np.angle(rebuilt))
+    return y
+
+
+VOCODERS: dict[str, Callable[[np.ndarray, random.Random], np.ndarray]] = {
+    "copy-world": vocode_world, "copy-mlsa": vocode_mlsa, "copy-griffinlim": vocode_griffinlim,
+}
+
+
+def match_level(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The twin at the original's length and RMS level, so neither loudness nor length tells them apart."""
+    y = np.asarray(y, dtype=np.float64)[: len(x)]
+    if len(y) < len(x):
+        y = np.pad(y, (0, len(x) - len(y)))
+    rms_x, rms_y = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
+    y = y * (rms_x / rms_y) if rms_y > 1e-9 else y
+    peak = np.max(np.abs(y)) if len(y) else 0.0
+    return y * (0.99 / peak) if peak > 0.99 else y
+
+
+def make_twin(job: Job) -> float:
+    """Vocode one clip and write it as 16 kHz 16-bit FLAC; returns its duration in seconds."""
+    import soundfile as sf
+
+    from voxwatch.pipeline.sources import load_audio
+
+    x = load_audio(str(job.source_path)).astype(np.float64)
+    y = match_level(VOCODERS[job.vocoder](x, random.Random(job.seed)), x)
+    job.out_path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(job.out_path, y.astype(np.float32), RATE, subtype="PCM_16")
+    return len(y) / RATE
+
+
+def plan(data: list[Path], out: Path, share: float, seed: int) -> list[Job]:
+    """One twin for a ``share`` of each set's real train clips (at least one per speaker), vocoders in turn."""
+    from voxwatch.training.datasets import load_dataset
+
+    rng = random.Random(seed)
+    jobs: list[Job] = []
+    names = list(VOCODERS)
+    for root in data:
+        clips = [c for c in load_dataset(root) if c.split == "train" and c.label == 0]
+        seen: set[str] = set()
+        for clip in clips:
+            first = clip.speaker not in seen
+            seen.add(clip.speaker)
+            if not first and rng.random() >= share:
+                continue
+            vocoder = names[len(jobs) % len(names)]
+            name = f"{root.name}-{clip.path.stem}-{vocoder}.flac"
+            jobs.append(Job(clip.path.resolve(), clip.speaker, vocoder, (out / "audio" / name).resolve(),
+                            rng.randrange(2**31)))
+    return jobs
+
+
+def write_manifest(out: Path, jobs: list[Job], durations: list[float]) -> Path:
+    manifest = out / "manifest.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "license"])
+        for job, duration in zip(jobs, durations, strict=True):
+            writer.writerow([str(job.out_path), "spoof", job.vocoder, job.speaker, "train", f"{duration:.2f}",
+                             f"vocoded locally from {job.source_path.name}"])
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, action="append", required=True,
+                        help="a labelled set whose real train clips get twins (repeatable)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (audio/ and manifest.csv)")
+    parser.add_argument("--share", type=float, default=0.5,
+                        help="share of real train clips vocoded, besides one per speaker (0.5)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (2)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.share <= 1.0:
+        parser.error("--share must be between 0 and 1")
+    try:
+        import pysptk  # noqa: F401
+        import pyworld  # noqa: F401
+    except ImportError:
+        parser.exit(2, "copy_synthesis needs pyworld and pysptk: pip install pyworld pysptk\n")
+    from rich.progress import Progress
+
+    jobs = plan(args.data, args.out, args.share, args.seed)
+    with ProcessPoolExecutor(args.workers) as pool, Progress() as progress:
+        task = progress.add_task("vocoding", total=len(jobs))
+        durations = []
+        for duration in pool.map(make_twin, jobs, chunksize=4):
+            durations.append(duration)
+            progress.advance(task)
+    manifest = write_manifest(args.out, jobs, durations)
+    print(f"{len(jobs)} twins, {sum(durations) / 60:.1f} min, in {manifest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
