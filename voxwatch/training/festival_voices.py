@@ -1,0 +1,149 @@
+"""Training fakes from festival voices that are in no labelled set, reading text in their own language.
+
+Why: the labelled sets' training fakes come from a handful of voices (espeak-ng, flite kal/awb, festival kal,
+Kokoro, Tortoise, diphone voices in Czech/Italian/Finnish, one Catalan HTS voice), and unseen voices are where
+the detector misses most. Debian packages four more festival voices, none of them in any split of either set
+nor among the voices reserved for independent evaluation: Russian ``msu_ru_nsh_clunits`` (unit selection, a
+kind no training voice has) and the Hindi, Marathi and Telugu ``NSK`` diphone voices. They speak the
+translated interface strings of the Debian packages installed on the machine (gettext catalogues under
+``/usr/share/locale``), so no text has to be shipped or downloaded. All clips are split ``train``; the output
+manifest lists only them (absolute paths), for use as one more ``--data``.
+
+Needs the Debian packages festival, festvox-ru, festvox-hi-nsk, festvox-mr-nsk and festvox-te-nsk.
+
+    python -m voxwatch.training.festival_voices --out ../festival-voices --count 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gettext
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LOCALES = Path("/usr/share/locale")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A festival voice, the locale whose strings it reads, and the script those strings must be written in."""
+
+    name: str
+    locale: str
+    script: str  # a regex character range
+    extra: str = ""  # Scheme run after selecting the voice (the NSK voices lack an intonation model)
+
+
+VOICES = (
+    Voice("msu_ru_nsh_clunits", "ru", "\u0400-\u04ff"),
+    Voice("hindi_NSK_diphone", "hi", "\u0900-\u097f", "(Parameter.set 'Int_Method 'DuffInt)"),
+    Voice("marathi_NSK_diphone", "mr", "\u0900-\u097f", "(Parameter.set 'Int_Method 'DuffInt)"),
+    Voice("telugu_NSK_diphone", "te", "\u0c00-\u0c7f", "(Parameter.set 'Int_Method 'DuffInt)"),
+)
+
+
+def sentences(locale: str, script: str, locales: Path = LOCALES, min_words: int = 1,
+              max_words: int = 14) -> list[str]:
+    """Translated strings of the installed packages that are plain text in ``script`` (no markup, no placeholders)."""
+    pattern = re.compile(f"[{script} ,.!?-]+")
+    found: set[str] = set()
+    for mo in sorted((locales / locale / "LC_MESSAGES").glob("*.mo")):
+        try:
+            with open(mo, "rb") as handle:
+                catalogue = gettext.GNUTranslations(handle)._catalog  # noqa: SLF001 (the only way to list it)
+        except (OSError, ValueError):
+            continue
+        for text in catalogue.values():
+            text = text.strip() if isinstance(text, str) else ""
+            if pattern.fullmatch(text) and min_words <= len(text.split()) <= max_words:
+                found.add(text)
+    return sorted(found)
+
+
+def synthesise(voice: Voice, text: str, wav: Path) -> None:
+    """One utterance through festival in batch mode (text2wave cannot set the NSK voices' intonation method)."""
+    quoted = text.replace("\\", " ").replace('"', " ")
+    script = (f"({'voice_' + voice.name})\n{voice.extra}\n"
+              f'(set! utt (utt.synth (Utterance Text "{quoted}")))\n'
+              f'(utt.save.wave utt "{wav}" \'riff)\n')
+    with tempfile.NamedTemporaryFile("w", suffix=".scm", encoding="utf-8", delete=False) as handle:
+        handle.write(script)
+    try:
+        subprocess.run(["festival", "-b", handle.name], check=True, capture_output=True, timeout=120)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+
+
+def _synthesise_audio(voice: Voice, text: str) -> np.ndarray | None:
+    """16 kHz mono audio of ``text``, or None when festival failed or wrote nothing."""
+    from voxwatch.pipeline.sources import load_audio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "tts.wav"
+        try:
+            synthesise(voice, text, wav)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            return None
+        if not wav.is_file() or wav.stat().st_size <= 44:
+            return None
+        return load_audio(str(wav))
+
+
+def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES) -> int:
+    """``count`` clips per voice (a quarter of them single words); returns how many were written."""
+    import soundfile as sf
+
+    if shutil.which("festival") is None:
+        raise SystemExit("festival is missing: apt-get install festival festvox-ru festvox-hi-nsk festvox-mr-nsk "
+                         "festvox-te-nsk")
+    rng = random.Random(seed)
+    rows = []
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    for voice in VOICES:
+        texts = sentences(voice.locale, voice.script, locales, min_words=3)
+        words = [w.strip(",.!?-") for t in texts for w in t.split() if len(w.strip(",.!?-")) > 3]
+        if not texts:
+            raise SystemExit(f"no {voice.locale} strings under {locales}: install a package with translations")
+        for i in range(count):
+            path = (out / "audio" / f"{voice.name}-{i:03d}.flac").resolve()
+            audio = None
+            for _ in range(10):  # the NSK voices crash on a few strings (a lone nukta): take another one
+                text = rng.choice(words) if i % 4 == 0 else rng.choice(texts)
+                audio = _synthesise_audio(voice, text)
+                if audio is not None:
+                    break
+            if audio is None:
+                raise SystemExit(f"festival wrote no audio for voice {voice.name}: is its package installed?")
+            sf.write(path, np.clip(audio, -1.0, 1.0), 16000, subtype="PCM_16")
+            rows.append([str(path), "spoof", f"festival-{voice.locale}", voice.name, "train",
+                         f"{len(audio) / 16000:.2f}", "generated locally"])
+    with open(out / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "license"])
+        writer.writerows(rows)
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="output folder (audio/ and manifest.csv)")
+    parser.add_argument("--count", type=int, default=60, help="clips per voice (60)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    print(f"{make(args.out, args.count, args.seed)} clips in {args.out / 'manifest.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
