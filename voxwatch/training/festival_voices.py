@@ -9,7 +9,8 @@ translated interface strings of the Debian packages installed on the machine (ge
 ``/usr/share/locale``), so no text has to be shipped or downloaded. All clips are split ``train``; the output
 manifest lists only them (absolute paths), for use as one more ``--data``.
 
-Needs the Debian packages festival, festvox-ru, festvox-hi-nsk, festvox-mr-nsk and festvox-te-nsk.
+Needs the Debian packages festival, festvox-ru, festvox-hi-nsk, festvox-mr-nsk and festvox-te-nsk, and the
+language modules festival-hi, festival-mr and festival-te (only recommended by the voices).
 
     python -m voxwatch.training.festival_voices --out ../festival-voices --count 60
 """
@@ -104,7 +105,7 @@ def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES) -> int:
 
     if shutil.which("festival") is None:
         raise SystemExit("festival is missing: apt-get install festival festvox-ru festvox-hi-nsk festvox-mr-nsk "
-                         "festvox-te-nsk")
+                         "festvox-te-nsk festival-hi festival-mr festival-te")
     rng = random.Random(seed)
     rows = []
     (out / "audio").mkdir(parents=True, exist_ok=True)
