@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq-mask", type=int, default=8, help="widest masked band, coefficients (default 8)")
     parser.add_argument("--time-mask", type=int, default=30, help="longest masked span, frames (default 30)")
     parser.add_argument("--ema", type=float, default=0.998, help="weight moving-average decay (0: off)")
+    parser.add_argument("--sam", type=float, default=0.0, metavar="RHO",
+                        help="sharpness-aware minimisation with radius RHO, e.g. 0.05 (default 0: off; "
+                             "twice the training time)")
     parser.add_argument("--balance", default="class", choices=("class", "source"),
                         help="loss weights: class (both classes equal) or source (also sources within a class, "
                              "by the square root of their size)")
@@ -85,13 +88,15 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError(f"--channels: expected comma-separated integers, not {widths!r}") from None
     if len(channels) < 2 or min(channels) < 1:
         raise VoxwatchError(f"--channels: expected at least two positive widths, not {widths!r}")
+    if args.sam < 0:
+        raise VoxwatchError("--sam must be >= 0")
     if args.arch != "tinycnn" and args.loss != "bce":
         raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, arch=args.arch,
                              channels=channels, ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
                              freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
-                             balance=args.balance)
+                             balance=args.balance, sam=args.sam)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
     dev = result["dev"]

@@ -48,6 +48,7 @@ class TrainSettings:
     ema: float = 0.998  # exponential moving average of the weights, evaluated and saved (0: off)
     loss: str = "bce"  # "bce" (binary cross-entropy) or "ocsoftmax" (one-class softmax head and loss)
     balance: str = "class"  # "class": each class half the weight; "source": also sources within a class (sqrt)
+    sam: float = 0.0  # sharpness-aware minimisation radius rho (0: plain steps; each SAM step costs two passes)
 
 
 def _seed_everything(seed: int) -> None:
@@ -100,6 +101,40 @@ def evaluate_dev(net: nn.Module, dev: FeatureSet, dev_labels: np.ndarray) -> dic
     window_eer, _ = metrics.eer(dev.y, window_scores)
     return {"loss": loss, "eer": clip_eer, "threshold": threshold, "window_eer": window_eer,
             "auc": metrics.roc_auc(dev_labels[ok], clip[ok])}
+
+
+def _batch_loss(net: nn.Module, head: str, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+    per_sample = (oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax"
+                  else nn.functional.binary_cross_entropy_with_logits(net(xb), yb, reduction="none"))
+    return (per_sample * wb).mean()
+
+
+def sam_perturb(net: nn.Module, rho: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Move the weights to the worst point within an L2 ball of radius ``rho`` along their gradients.
+
+    Sharpness-aware minimisation (Foret et al. 2021) takes its step with the gradient from that point, which
+    favours flat minima; in anti-spoofing it helps on attacks and corpora unseen in training (Shim et al. 2023).
+    Returns what :func:`sam_restore` needs to move the weights back.
+    """
+    params = [p for p in net.parameters() if p.grad is not None]
+    if not params:
+        return []
+    norm = torch.norm(torch.stack([p.grad.detach().norm(2) for p in params]), 2)
+    scale = rho / (norm + 1e-12)
+    moved = []
+    with torch.no_grad():
+        for p in params:
+            step = p.grad * scale
+            p.add_(step)
+            moved.append((p, step))
+    return moved
+
+
+def sam_restore(moved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Undo :func:`sam_perturb`; the gradients computed at the perturbed point stay for the optimiser step."""
+    with torch.no_grad():
+        for p, step in moved:
+            p.sub_(step)
 
 
 @torch.no_grad()
@@ -167,7 +202,6 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps * settings.epochs,
                                                 pct_start=0.2)
     gen = torch.Generator().manual_seed(settings.seed)
-    bce = nn.BCEWithLogitsLoss(reduction="none")
     history: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     stale = 0
@@ -189,10 +223,15 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 idx = order[step * settings.batch_size : (step + 1) * settings.batch_size].to(device)
                 xb = _mask(x_all[idx].float()[:, None], settings, gen)
                 yb = y_all[idx]
-                per_sample = oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax" else bce(net(xb), yb)
-                loss = (per_sample * w_all[idx]).mean()
+                wb = w_all[idx]
+                loss = _batch_loss(net, head, xb, yb, wb)
                 opt.zero_grad()
                 loss.backward()
+                if settings.sam:
+                    moved = sam_perturb(net, settings.sam)
+                    opt.zero_grad()
+                    _batch_loss(net, head, xb, yb, wb).backward()
+                    sam_restore(moved)
                 opt.step()
                 sched.step()
                 if settings.ema:
