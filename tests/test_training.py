@@ -289,11 +289,49 @@ def test_sepcnn_trains_exports_with_parity_and_its_card_records_the_arch(tiny_co
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1)) and np.ptp(scores) > 0
 
 
+def test_freq_stride_trains_on_twice_the_filters_exports_and_the_card_records_it(tiny_corpus, tmp_path, capsys):
+    """The 120-filter front end with a strided first convolution: the stride halves the first map's frequency
+    axis (so the rest of the network sees what it sees on 60 filters), survives export through the checkpoint's
+    model config, and the exported model refuses the 60-filter daemon settings."""
+    require_torch()
+    import torch
+
+    from voxwatch.training.model import build
+
+    net = build({"freq_stride": 2})
+    assert net.body[0].stride == (1, 2) and net.config["freq_stride"] == 2
+    assert "freq_stride" not in build({}).config  # old checkpoints and cards stay as they were
+    with torch.no_grad():
+        first = net.body[0](torch.zeros(1, 1, 198, 120))
+    assert first.shape == (1, 8, 198, 60)
+    config = tmp_path / "lin120.toml"
+    config.write_text('[features]\nkind = "linfbank"\nnfilt = 120\n')
+    out = tmp_path / "s2"
+    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--max-steps", "2",
+               "--batch-size", "8", "--copies", "1", "--workers", "1", "--config", str(config),
+               "--freq-stride", "2"])
+    assert rc == 0
+    assert "input (198, 120)" in capsys.readouterr().out
+    model = tmp_path / "s2.onnx"
+    assert main(["export", str(out / "best.pt"), "--out", str(model)]) == 0
+    assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["training"]["model"]["freq_stride"] == 2
+    lin120 = FeatureSettings(kind="linfbank", nfilt=120)
+    scores = OnnxClassifier(model, lin120, 2.0).score(np.random.default_rng(0).normal(
+        size=(3, 198, 120)).astype(np.float32))
+    assert scores.shape == (3,) and np.ptp(scores) > 0
+    with pytest.raises(VoxwatchError):
+        OnnxClassifier(model, FeatureSettings(), 2.0)
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--arch", "sepcnn", "--loss", "ocsoftmax"], "only built for --arch tinycnn"),
     (["--channels", "8"], "at least two positive widths"),
     (["--channels", "8,x"], "comma-separated integers"),
     (["--sam", "-0.1"], "--sam must be >= 0"),
+    (["--freq-stride", "0"], "--freq-stride must be >= 1"),
+    (["--arch", "sepcnn", "--freq-stride", "2"], "only built for --arch tinycnn"),
 ])
 def test_train_refuses_bad_architecture_options(tiny_corpus, tmp_path, capsys, extra, message):
     require_torch()

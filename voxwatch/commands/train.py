@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", default="tinycnn", choices=("tinycnn", "sepcnn"),
                         help="tinycnn: plain 3x3 conv blocks; sepcnn: depthwise-separable blocks with "
                              "squeeze-excitation and attentive statistics pooling (README: Model, experiments)")
+    parser.add_argument("--freq-stride", type=int, default=1, metavar="N",
+                        help="tinycnn: the first convolution steps N filters at a time over frequency, so N times "
+                             "the filters cost about the same (default 1)")
     parser.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64 for tinycnn, "
                                            "16,32,64,128 for sepcnn)")
 
@@ -90,11 +93,14 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError(f"--channels: expected at least two positive widths, not {widths!r}")
     if args.sam < 0:
         raise VoxwatchError("--sam must be >= 0")
+    if args.freq_stride < 1 or (args.freq_stride != 1 and args.arch != "tinycnn"):
+        raise VoxwatchError("--freq-stride must be >= 1 and is only built for --arch tinycnn")
     if args.arch != "tinycnn" and args.loss != "bce":
         raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, arch=args.arch,
-                             channels=channels, ema=args.ema, dropout=args.dropout, weight_decay=args.weight_decay,
+                             channels=channels, freq_stride=args.freq_stride, ema=args.ema, dropout=args.dropout,
+                             weight_decay=args.weight_decay,
                              freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
                              balance=args.balance, sam=args.sam)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),

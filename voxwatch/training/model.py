@@ -2,8 +2,11 @@
 
 Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max pool) over the (1, frames, coefficients) feature image,
 then global average + max pooling over time and frequency and one linear layer. About 25k parameters with the
-default widths: a 2 s window costs ~7 MMAC, far below real time on one CPU core. The network returns a logit;
-``WithSigmoid`` wraps it for export so the ONNX graph outputs the probability of "fake" (the model card contract).
+default widths: a 2 s window costs ~7 MMAC, far below real time on one CPU core. ``freq_stride`` makes the first
+convolution step over frequency, so twice the filters cost about what the default input costs: a learnt
+reduction of fine spectral detail instead of wider fixed filters (the front-end experiment in the README).
+The network returns a logit; ``WithSigmoid`` wraps it for export so the ONNX graph outputs the probability of
+"fake" (the model card contract).
 
 With ``head="ocsoftmax"`` (one-class softmax, Zhang et al. 2021) the last layer is an embedding compared by
 cosine with one learnt direction of *real* speech: training pulls real speech close to it and pushes every fake
@@ -25,13 +28,16 @@ OC_SCALE = 20.0
 
 class TinyCNN(nn.Module):
     def __init__(self, channels: tuple[int, ...] = (8, 16, 32, 64), dropout: float = 0.2, head: str = "linear",
-                 embedding: int = 32) -> None:
+                 embedding: int = 32, freq_stride: int = 1) -> None:
         super().__init__()
+        if freq_stride < 1:
+            raise ValueError(f"freq_stride must be >= 1, not {freq_stride}")
         layers: list[nn.Module] = []
         c_in = 1
-        for c_out in channels:
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2, ceil_mode=False)]
+        for i, c_out in enumerate(channels):
+            stride = (1, freq_stride) if i == 0 else 1
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                       nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=False)]
             c_in = c_out
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
@@ -40,6 +46,8 @@ class TinyCNN(nn.Module):
         self.head_kind = head
         self.head = nn.Linear(2 * c_in, 1 if head == "linear" else embedding)
         self.config = {"channels": list(channels), "dropout": dropout}
+        if freq_stride != 1:
+            self.config["freq_stride"] = freq_stride
         if head == "ocsoftmax":
             self.center = nn.Parameter(torch.randn(embedding) * 0.25)
             self.config.update({"head": head, "embedding": embedding})
@@ -152,7 +160,8 @@ def build(config: dict) -> nn.Module:
     if arch == "sepcnn":
         return SepCNN(tuple(config.get("channels", (16, 32, 64, 128))), float(config.get("dropout", 0.2)))
     return TinyCNN(tuple(config.get("channels", (8, 16, 32, 64))), float(config.get("dropout", 0.2)),
-                   str(config.get("head", "linear")), int(config.get("embedding", 32)))
+                   str(config.get("head", "linear")), int(config.get("embedding", 32)),
+                   int(config.get("freq_stride", 1)))
 
 
 def n_parameters(net: nn.Module) -> int:

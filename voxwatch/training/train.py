@@ -40,6 +40,7 @@ class TrainSettings:
     seed: int = 0
     arch: str = "tinycnn"  # "tinycnn" or "sepcnn" (voxwatch.training.model)
     channels: tuple[int, ...] = (8, 16, 32, 64)
+    freq_stride: int = 1  # tinycnn: stride of the first convolution over frequency
     dropout: float = 0.2
     freq_mask: int = 8  # widest masked band, coefficients
     time_mask: int = 30  # longest masked span, frames
@@ -187,8 +188,10 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     head = "ocsoftmax" if settings.loss == "ocsoftmax" else "linear"
     if head != "linear" and settings.arch != "tinycnn":
         raise ValueError(f"--loss {settings.loss} needs --arch tinycnn")
+    if settings.freq_stride != 1 and settings.arch != "tinycnn":
+        raise ValueError("--freq-stride needs --arch tinycnn")
     net = build({"arch": settings.arch, "channels": settings.channels, "dropout": settings.dropout,
-                 "head": head}).to(device)
+                 "head": head, "freq_stride": settings.freq_stride}).to(device)
     ema = copy.deepcopy(net) if settings.ema else net
     console.print(f"{type(net).__name__}: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
     x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
