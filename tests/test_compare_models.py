@@ -55,3 +55,33 @@ def test_models_traced_on_different_clips_are_refused():
     b = compare_models.clip_tables(clips([0.1, 0.2], [0.9]), RULES)
     with pytest.raises(ValueError):
         compare_models.paired_bootstrap(a, b, 2.0, resamples=5)
+
+
+def test_a_recipe_is_the_mean_of_its_seeds_and_its_seed_spread_widens_the_interval():
+    """Two seeds of one recipe: the full-set figure is their mean, and resampling the seeds adds the spread
+    between them to the interval, which a comparison of one lucky seed alone would hide."""
+    rng = np.random.default_rng(3)
+    n = 40
+    coin = compare_models.clip_tables(clips(rng.uniform(size=n), rng.uniform(size=n)), RULES)
+    good = compare_models.clip_tables(clips(rng.uniform(0.0, 0.4, n), rng.uniform(0.6, 1.0, n)), RULES)
+    other = compare_models.clip_tables(clips(rng.uniform(size=n), rng.uniform(size=n)), RULES)
+    lucky = compare_models.paired_bootstrap(coin, good, 2.0, resamples=300)
+    recipe = compare_models.recipe_bootstrap([coin], [good, other], 2.0, resamples=300)
+    full = np.mean([compare_models.figures(t, np.arange(n), np.arange(n), 2.0) for t in (good, other)], axis=0)
+    assert recipe.candidate == pytest.approx(tuple(full)) and recipe.models == (1, 2)
+    width = [c.catch_diff[2] - c.catch_diff[1] for c in (lucky, recipe)]
+    assert width[1] > 1.5 * width[0]
+    assert "mean of daemon-path EER" in "\n".join(compare_models.report(recipe, "a", "b + c", 2.0))
+
+
+def test_one_model_per_side_is_the_plain_paired_bootstrap_and_a_repeated_seed_changes_nothing():
+    rng = np.random.default_rng(4)
+    a = compare_models.clip_tables(clips(rng.uniform(size=15), rng.uniform(size=15)), RULES)
+    b = compare_models.clip_tables(clips(rng.uniform(size=15), rng.uniform(size=15)), RULES)
+    assert compare_models.recipe_bootstrap([a], [b], 2.0, resamples=40) == compare_models.paired_bootstrap(
+        a, b, 2.0, resamples=40)
+    twice = compare_models.recipe_bootstrap([a, a], [b, b], 2.0, resamples=40)
+    once = compare_models.paired_bootstrap(a, b, 2.0, resamples=40)
+    assert twice.candidate == once.candidate and twice.baseline == once.baseline
+    with pytest.raises(ValueError):
+        compare_models.recipe_bootstrap([], [b], 2.0, resamples=5)

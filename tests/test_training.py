@@ -353,6 +353,12 @@ def test_select_rules_and_compare_models_run_end_to_end_on_dev(tiny_corpus, caps
     assert compare_models.main(["--data", str(tiny_corpus), "--model", bundled, "--resamples", "20"]) == 0
     out = capsys.readouterr().out
     assert "+0.00 [+0.00, +0.00]" in out and out.count("within dev noise") == 2
+    # recipes: the same model twice on each side, judged with another aggregate, still differ by nothing
+    assert compare_models.main(["--data", str(tiny_corpus), "--model", bundled, "--model", bundled,
+                                "--baseline", bundled, "--aggregate", "max", "--resamples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "aggregate max" in out and "each side's models" in out and f"{bundled} + {bundled}" in out
+    assert "+0.00 [+0.00, +0.00]" in out and out.count("within dev noise") == 2
 
 
 def test_sam_perturb_climbs_by_rho_along_the_gradient_and_restore_undoes_it():

@@ -13,6 +13,13 @@ resamples the clips (real and fake apart, the same draw for both models) and rec
 
 It prints both models' figures on the full set, the 95% interval of each difference and how often the candidate
 was better. An interval that excludes zero is a difference beyond dev noise; one that straddles it is not.
+
+A training seed moves the dev figures as much as most recipe changes do, so one model per recipe cannot
+settle a comparison. Give several models per side (``--model`` and ``--baseline`` repeated: the seeds of each
+recipe) and the comparison becomes one of recipes: each side's figure is the mean over its models, and every
+draw also resamples each side's models with replacement, so the interval holds seed noise as well as clip
+noise. With three seeds per side that seed part is rough (a bootstrap of three values is narrower than the
+truth), so read a recipe interval that barely excludes zero as a lead, not a result.
 """
 
 from __future__ import annotations
@@ -83,33 +90,62 @@ def figures(tables: ClipTables, real: np.ndarray, fake: np.ndarray, budget: floa
 
 @dataclass(frozen=True)
 class Comparison:
-    baseline: tuple[float, float]  # (EER, catch rate) on the full set
+    baseline: tuple[float, float]  # (EER, catch rate) on the full set, mean over the side's models
     candidate: tuple[float, float]
     eer_diff: tuple[float, float, float]  # candidate - baseline: median, 2.5%, 97.5%
     catch_diff: tuple[float, float, float]
     p_eer_better: float  # share of draws where the candidate's EER is lower
     p_catch_better: float  # share of draws where the candidate catches more
     resamples: int
+    models: tuple[int, int] = (1, 1)  # how many models (seeds) each side had: baseline, candidate
 
 
-def paired_bootstrap(baseline: ClipTables, candidate: ClipTables, budget: float, resamples: int = 1000,
-                     seed: int = 0) -> Comparison:
-    if not np.array_equal(baseline.labels, candidate.labels):
-        raise ValueError("the two models must be traced on the same clips in the same order")
-    n_real, n_fake = int((baseline.labels == 0).sum()), int((baseline.labels == 1).sum())
+def _side_figures(side: Sequence[ClipTables], picks: np.ndarray, real: np.ndarray, fake: np.ndarray,
+                  budget: float) -> np.ndarray:
+    """Mean (EER, catch rate) over the picked models of one side, on the drawn clips."""
+    return np.mean([figures(side[i], real, fake, budget) for i in picks], axis=0)
+
+
+def recipe_bootstrap(baseline: Sequence[ClipTables], candidate: Sequence[ClipTables], budget: float,
+                     resamples: int = 1000, seed: int = 0) -> Comparison:
+    """Paired bootstrap of two recipes, each given as the traces of one or more models (its seeds).
+
+    Every draw resamples the clips (the same draw for every model) and, on a side with several models, the
+    models themselves with replacement; a side with one model is the plain paired bootstrap of two models."""
+    if not baseline or not candidate:
+        raise ValueError("each side needs at least one model")
+    labels = baseline[0].labels
+    if any(not np.array_equal(labels, t.labels) for t in (*baseline, *candidate)):
+        raise ValueError("all models must be traced on the same clips in the same order")
+    n_real, n_fake = int((labels == 0).sum()), int((labels == 1).sum())
     everything = (np.arange(n_real), np.arange(n_fake))
+    every_model = (np.arange(len(baseline)), np.arange(len(candidate)))
     rng = np.random.default_rng(seed)
+
+    def pick(n: int) -> np.ndarray:
+        return rng.integers(0, n, n) if n > 1 else np.zeros(1, np.int64)
+
     diffs = np.empty((resamples, 2))
     for k in range(resamples):
         real, fake = rng.integers(0, n_real, n_real), rng.integers(0, n_fake, n_fake)
-        diffs[k] = np.subtract(figures(candidate, real, fake, budget), figures(baseline, real, fake, budget))
+        picks_b, picks_c = pick(len(baseline)), pick(len(candidate))
+        diffs[k] = (_side_figures(candidate, picks_c, real, fake, budget)
+                    - _side_figures(baseline, picks_b, real, fake, budget))
 
     def spread(d: np.ndarray) -> tuple[float, float, float]:
         return tuple(float(x) for x in np.nanpercentile(d, [50, 2.5, 97.5]))  # type: ignore[return-value]
 
-    return Comparison(figures(baseline, *everything, budget), figures(candidate, *everything, budget),
+    full_b = _side_figures(baseline, every_model[0], *everything, budget)
+    full_c = _side_figures(candidate, every_model[1], *everything, budget)
+    return Comparison((float(full_b[0]), float(full_b[1])), (float(full_c[0]), float(full_c[1])),
                       spread(diffs[:, 0]), spread(diffs[:, 1]), float(np.mean(diffs[:, 0] < 0)),
-                      float(np.mean(diffs[:, 1] > 0)), resamples)
+                      float(np.mean(diffs[:, 1] > 0)), resamples, (len(baseline), len(candidate)))
+
+
+def paired_bootstrap(baseline: ClipTables, candidate: ClipTables, budget: float, resamples: int = 1000,
+                     seed: int = 0) -> Comparison:
+    """Two single models: the recipe bootstrap with one model per side."""
+    return recipe_bootstrap([baseline], [candidate], budget, resamples, seed)
 
 
 def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float) -> list[str]:
@@ -121,11 +157,15 @@ def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float
             return "within dev noise"
         return "candidate better" if (hi < 0) == better_if_negative else "candidate worse"
 
+    recipes = max(c.models) > 1
+    mean = "mean of " if recipes else ""
+    drawn = "the clips and each side's models" if recipes else "the clips"
     return [
-        f"| model | daemon-path EER | caught at <= {budget:g} false alarms/h |", "|---|---|---|",
+        f"| {'recipe (models)' if recipes else 'model'} | {mean}daemon-path EER | {mean}caught at <= {budget:g} "
+        "false alarms/h |", "|---|---|---|",
         f"| baseline {baseline_name} | {100 * c.baseline[0]:.2f}% | {100 * c.baseline[1]:.1f}% |",
         f"| candidate {candidate_name} | {100 * c.candidate[0]:.2f}% | {100 * c.candidate[1]:.1f}% |", "",
-        f"paired bootstrap, {c.resamples} draws of the clips (candidate - baseline, points; median [95% interval]):",
+        f"paired bootstrap, {c.resamples} draws of {drawn} (candidate - baseline, points; median [95% interval]):",
         f"- daemon-path EER: {pts(c.eer_diff[0])} [{pts(c.eer_diff[1])}, {pts(c.eer_diff[2])}]; candidate lower in "
         f"{100 * c.p_eer_better:.0f}% of draws: {verdict(c.eer_diff[1], c.eer_diff[2], True)}",
         f"- caught within the budget: {pts(c.catch_diff[0])} [{pts(c.catch_diff[1])}, {pts(c.catch_diff[2])}]; "
@@ -134,17 +174,27 @@ def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float
     ]
 
 
+def _side_name(names: Sequence[str | None]) -> str:
+    return " + ".join(n or "(bundled)" for n in names)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voxwatch.training.compare_models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", action="append", required=True, help="dataset folder (repeat for several)")
-    parser.add_argument("--model", required=True, help="the candidate: ONNX model with its card")
-    parser.add_argument("--baseline", help="the model to beat (default: bundled)")
+    parser.add_argument("--model", action="append", required=True,
+                        help="the candidate: ONNX model with its card (repeat: the seeds of one recipe)")
+    parser.add_argument("--baseline", action="append",
+                        help="the model to beat (default: bundled; repeat: the seeds of one recipe)")
+    parser.add_argument("--aggregate", choices=("mean", "median", "max"),
+                        help="judge every model with this utterance aggregate instead of the one in force")
     parser.add_argument("--split", default="dev")
     parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour of real speech (default 2)")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap draws (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+
+    from dataclasses import replace
 
     from voxwatch.config import Config
     from voxwatch.training.datasets import load_datasets, select
@@ -152,14 +202,19 @@ def main(argv: list[str] | None = None) -> int:
 
     clips = select(load_datasets(args.data), args.split)
     settings = Config().pipeline.decision
-    tables = []
-    for name in (args.baseline, args.model):
-        model, detector = detector_for(name)
-        traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {args.split} streams")
-        tables.append(clip_tables(traces, settings))
-    comparison = paired_bootstrap(tables[0], tables[1], args.budget, args.resamples, args.seed)
-    print(f"{len(clips)} {args.split} clips; decision rules in force; budget {args.budget:g} false alarms per hour")
-    print("\n".join(report(comparison, args.baseline or "(bundled)", args.model, args.budget)))
+    if args.aggregate:
+        settings = replace(settings, aggregate=args.aggregate)
+    baselines: list[str | None] = args.baseline or [None]
+    sides: list[list[ClipTables]] = [[], []]
+    for side, names in zip(sides, (baselines, args.model), strict=True):
+        for name in names:
+            model, detector = detector_for(name)
+            traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {args.split} streams")
+            side.append(clip_tables(traces, settings))
+    comparison = recipe_bootstrap(sides[0], sides[1], args.budget, args.resamples, args.seed)
+    rules = f"aggregate {args.aggregate}, other rules in force" if args.aggregate else "decision rules in force"
+    print(f"{len(clips)} {args.split} clips; {rules}; budget {args.budget:g} false alarms per hour")
+    print("\n".join(report(comparison, _side_name(baselines), _side_name(args.model), args.budget)))
     return 0
 
 
