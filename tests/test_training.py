@@ -405,3 +405,91 @@ def test_train_with_sam_records_it_and_takes_different_steps(tiny_corpus, traine
     a = torch.load(out / "epoch01.pt", weights_only=False)["state_dict"]
     b = torch.load(trained / "epoch01.pt", weights_only=False)["state_dict"]
     assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+
+
+def test_soft_targets_mix_label_and_teacher_and_the_loss_is_least_at_the_mix():
+    """Binary cross-entropy is linear in its target, so training on the mixed target is training on the mix of
+    the label loss and the teacher loss: the loss of one window is least where the network outputs the mix."""
+    require_torch()
+    import torch
+
+    from voxwatch.training.train import _batch_loss, soft_targets
+
+    labels = np.array([0.0, 1.0, 1.0], np.float32)
+    teacher = np.array([0.2, 0.9, 0.1], np.float32)
+    np.testing.assert_allclose(soft_targets(labels, teacher, 0.5), [0.1, 0.95, 0.55])
+    np.testing.assert_array_equal(soft_targets(labels, teacher, 0.0), labels)
+    with pytest.raises(ValueError):
+        soft_targets(labels, teacher, 1.5)
+
+    class Logit(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.z = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return self.z.expand(len(x))
+
+    net = Logit()
+    target = torch.tensor([0.55])
+    opt = torch.optim.SGD(net.parameters(), lr=1.0)
+    for _ in range(200):
+        opt.zero_grad()
+        _batch_loss(net, "linear", torch.zeros(1, 1), target, torch.ones(1)).backward()
+        opt.step()
+    assert torch.sigmoid(net.z).item() == pytest.approx(0.55, abs=1e-3)
+
+
+def test_train_distils_a_teacher_that_scores_every_training_window(tiny_corpus, tmp_path, capsys):
+    """``--teacher``: the bundled model (same feature settings as the default config) scores every training
+    window once and the run records the teacher, its weight and how often it agreed with the labels; a teacher
+    on other features is refused, and so is a weight outside (0, 1]."""
+    require_torch()
+    from voxwatch.models import default_model_path
+    from voxwatch.training.train import TrainSettings, train
+
+    bundled = str(default_model_path())
+    out = tmp_path / "student"
+    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--max-steps", "2",
+               "--batch-size", "8", "--copies", "1", "--workers", "1", "--teacher", bundled, "--distill", "0.7"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())["training"]
+    card = OnnxClassifier(bundled).card
+    assert summary["train"]["distill"] == 0.7 and summary["train"]["teacher"] == card.model_id
+    assert 0.0 <= summary["teacher_agreement"] <= 1.0
+
+    class AlwaysFake:
+        def __init__(self) -> None:
+            self.seen = 0
+
+        def score(self, batch):
+            self.seen += len(batch)
+            return np.ones(len(batch), np.float32)
+
+    from voxwatch.config import Config
+    from voxwatch.training.datasets import load_datasets
+    from voxwatch.training.featureset import ExtractSettings
+
+    pipeline = Config().pipeline
+    teacher = AlwaysFake()
+    train(load_datasets([str(tiny_corpus)]), tmp_path / "always", ExtractSettings(
+        pipeline.features, pipeline.window, pipeline.vad, copies=1), TrainSettings(
+        epochs=1, max_steps=1, batch_size=8, distill=1.0), workers=1, teacher=teacher)
+    fixed = json.loads((tmp_path / "always" / "summary.json").read_text())["training"]
+    windows = fixed["train_windows"]
+    assert teacher.seen == windows["real"] + windows["fake"]  # every training window, once
+    assert fixed["teacher_agreement"] == pytest.approx(windows["fake"] / teacher.seen)
+    with pytest.raises(ValueError, match="needs a teacher"):
+        train(load_datasets([str(tiny_corpus)]), tmp_path / "none", ExtractSettings(
+            pipeline.features, pipeline.window, pipeline.vad, copies=1), TrainSettings(distill=0.5), workers=1)
+
+    capsys.readouterr()
+    config = tmp_path / "lin120.toml"
+    config.write_text('[features]\nkind = "linfbank"\nnfilt = 120\n')
+    base = ["train", "--data", str(tiny_corpus), "--out", str(tmp_path / "r"), "--epochs", "1", "--teacher", bundled]
+    assert main([*base, "--config", str(config)]) == 2
+    assert "feature settings" in capsys.readouterr().err
+    assert main([*base, "--distill", "0"]) == 2
+    assert "--distill must be within" in capsys.readouterr().err
+    assert main([*base[:-1], str(tmp_path / "missing.onnx")]) == 2
+    assert "not found" in capsys.readouterr().err

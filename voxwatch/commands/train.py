@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the filters cost about the same (default 1)")
     parser.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64 for tinycnn, "
                                            "16,32,64,128 for sepcnn)")
+    parser.add_argument("--teacher", metavar="MODEL",
+                        help="distil this ONNX model (with its card; an ensemble export teaches several models "
+                             "at once) into the network: each window's target mixes its label with the "
+                             "teacher's probability; the teacher must use the run's feature settings")
+    parser.add_argument("--distill", type=float, default=0.5, metavar="W",
+                        help="with --teacher: the teacher's weight in each target, 0-1 (default 0.5)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,14 +103,25 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError("--freq-stride must be >= 1 and is only built for --arch tinycnn")
     if args.arch != "tinycnn" and args.loss != "bce":
         raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
+    teacher = None
+    if args.teacher:
+        from voxwatch.pipeline.classifier import OnnxClassifier
+
+        if not 0.0 < args.distill <= 1.0:
+            raise VoxwatchError("--distill must be within (0, 1]")
+        if args.loss != "bce":
+            raise VoxwatchError("--teacher is only built for --loss bce")
+        teacher = OnnxClassifier(args.teacher, config.features, config.window.window_s)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                              seed=args.seed, max_steps=args.max_steps, device=args.device, arch=args.arch,
                              channels=channels, freq_stride=args.freq_stride, ema=args.ema, dropout=args.dropout,
                              weight_decay=args.weight_decay,
                              freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
-                             balance=args.balance, sam=args.sam)
+                             balance=args.balance, sam=args.sam, distill=args.distill if teacher else 0.0,
+                             teacher=teacher.model_id if teacher else "")
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),
-                   cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None)
+                   cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None,
+                   teacher=teacher)
     dev = result["dev"]
     print(f"best epoch {result['best_epoch']}: dev EER {100 * dev['eer']:.2f}% (AUC {dev['auc']:.4f}); "
           f"checkpoint {result['checkpoint']}")

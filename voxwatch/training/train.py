@@ -3,6 +3,9 @@
 * Inputs are the pipeline's ``features()`` windows cut by the daemon's rules (voxwatch.training.featureset).
 * Class balance: each window's loss is weighted by N / (2 * windows of its class).
 * Cheap SpecAugment on the fly: one frequency band and one time span per window set to 0 (the CMVN mean).
+* Optional distillation (``distill`` > 0 with a teacher model): each window's target becomes a mix of its label
+  and the teacher's probability, so several models (an ensemble of seeds) can be taught to one of the same
+  cost; the teacher scores the un-masked windows once, before the first epoch.
 * One-cycle LR schedule (AdamW), fixed seeds (torch, numpy, data order, augmentation). The weights that are
   evaluated and saved are an exponential moving average of the trained ones (smooths epoch-to-epoch swings).
 * After every epoch the dev clips are scored like the daemon would (mean of window scores per clip) and the dev
@@ -50,6 +53,8 @@ class TrainSettings:
     loss: str = "bce"  # "bce" (binary cross-entropy) or "ocsoftmax" (one-class softmax head and loss)
     balance: str = "class"  # "class": each class half the weight; "source": also sources within a class (sqrt)
     sam: float = 0.0  # sharpness-aware minimisation radius rho (0: plain steps; each SAM step costs two passes)
+    distill: float = 0.0  # weight of the teacher's probability in each window's target (0: labels only)
+    teacher: str = ""  # the teacher model's id, recorded with the run
 
 
 def _seed_everything(seed: int) -> None:
@@ -105,9 +110,30 @@ def evaluate_dev(net: nn.Module, dev: FeatureSet, dev_labels: np.ndarray) -> dic
 
 
 def _batch_loss(net: nn.Module, head: str, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+    """Weighted loss of one batch; ``yb`` may be soft (a label mixed with a teacher's probability): binary
+    cross-entropy is linear in its target, so that is the mix of the two losses."""
     per_sample = (oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax"
                   else nn.functional.binary_cross_entropy_with_logits(net(xb), yb, reduction="none"))
     return (per_sample * wb).mean()
+
+
+def soft_targets(labels: np.ndarray, teacher_scores: np.ndarray, weight: float) -> np.ndarray:
+    """Each window's training target: its label, moved ``weight`` of the way to the teacher's probability."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the teacher's weight must be within [0, 1], not {weight}")
+    return ((1.0 - weight) * labels + weight * teacher_scores).astype(np.float32)
+
+
+def teacher_scores(teacher: Any, x: np.ndarray, batch_size: int = 512, progress: Any = None) -> np.ndarray:
+    """The teacher's probabilities of "fake" for every window of ``x`` (float16 windows, scored in float32)."""
+    out = np.empty(len(x), np.float32)
+    task = progress.add_task("teacher", total=len(x), epoch="teacher", loss=0.0) if progress else None
+    for start in range(0, len(x), batch_size):
+        chunk = x[start : start + batch_size].astype(np.float32)
+        out[start : start + len(chunk)] = teacher.score(chunk)
+        if progress:
+            progress.update(task, advance=len(chunk))
+    return out
 
 
 def sam_perturb(net: nn.Module, rho: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -156,8 +182,11 @@ def save_curves(history: list[dict[str, Any]], path: Path) -> None:
 
 def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, settings: TrainSettings,
           data_desc: str = "", cache_dir: Path | None = None, workers: int | None = None,
-          console: Any = None) -> dict[str, Any]:
-    """Train on split ``train``, select on ``dev``; returns the best epoch's summary. Writes into ``out_dir``."""
+          console: Any = None, teacher: Any = None) -> dict[str, Any]:
+    """Train on split ``train``, select on ``dev``; returns the best epoch's summary. Writes into ``out_dir``.
+
+    ``teacher``: an object with ``score(windows) -> probabilities`` (an ``OnnxClassifier`` on the same features),
+    used when ``settings.distill`` > 0."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -190,6 +219,8 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
         raise ValueError(f"--loss {settings.loss} needs --arch tinycnn")
     if settings.freq_stride != 1 and settings.arch != "tinycnn":
         raise ValueError("--freq-stride needs --arch tinycnn")
+    if settings.distill and (teacher is None or head != "linear"):
+        raise ValueError("distillation needs a teacher model and the plain cross-entropy loss")
     net = build({"arch": settings.arch, "channels": settings.channels, "dropout": settings.dropout,
                  "head": head, "freq_stride": settings.freq_stride}).to(device)
     ema = copy.deepcopy(net) if settings.ema else net
@@ -216,6 +247,10 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     columns = (TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
+        if settings.distill:
+            taught = teacher_scores(teacher, train_fs.x, progress=progress)
+            y_all = torch.from_numpy(soft_targets(train_fs.y.astype(np.float32), taught, settings.distill)).to(device)
+            summary_base["teacher_agreement"] = float(np.mean((taught >= 0.5) == (train_fs.y == 1)))
         for epoch in range(1, settings.epochs + 1):
             started = time.perf_counter()
             net.train()
