@@ -382,7 +382,7 @@ def test_sam_perturb_climbs_by_rho_along_the_gradient_and_restore_undoes_it():
     moved = sam_perturb(net, 0.05)
     shift = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(net.parameters(), before, strict=True)))
     assert float(shift) == pytest.approx(0.05, rel=1e-4)
-    assert float(loss()) > float(base.detach())
+    assert float(loss().detach()) > float(base.detach())
     sam_restore(moved)
     for p, b in zip(net.parameters(), before, strict=True):
         assert torch.allclose(p.detach(), b, atol=1e-7)
