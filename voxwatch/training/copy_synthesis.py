@@ -27,7 +27,6 @@ pysptk``), which are not among voxwatch's dependencies.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import sys
 from collections.abc import Callable
@@ -37,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy.signal import istft, stft
+
+from voxwatch.training.datasets import write_manifest
 
 RATE = 16000
 HOP_MS = 5.0
@@ -172,15 +173,10 @@ def plan(data: list[Path], out: Path, share: float, seed: int) -> list[Job]:
     return jobs
 
 
-def write_manifest(out: Path, jobs: list[Job], durations: list[float]) -> Path:
-    manifest = out / "manifest.csv"
-    with open(manifest, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "license"])
-        for job, duration in zip(jobs, durations, strict=True):
-            writer.writerow([str(job.out_path), "spoof", job.vocoder, job.speaker, "train", f"{duration:.2f}",
-                             f"vocoded locally from {job.source_path.name}"])
-    return manifest
+def write_twins_manifest(out: Path, jobs: list[Job], durations: list[float]) -> Path:
+    return write_manifest(out, [[str(job.out_path), "spoof", job.vocoder, job.speaker, "train", f"{duration:.2f}",
+                                 f"vocoded locally from {job.source_path.name}"]
+                                for job, duration in zip(jobs, durations, strict=True)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         for duration in pool.map(make_twin, jobs, chunksize=4):
             durations.append(duration)
             progress.advance(task)
-    manifest = write_manifest(args.out, jobs, durations)
+    manifest = write_twins_manifest(args.out, jobs, durations)
     print(f"{len(jobs)} twins, {sum(durations) / 60:.1f} min, in {manifest}")
     return 0
 

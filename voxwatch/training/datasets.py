@@ -28,6 +28,7 @@ from pathlib import Path
 from voxwatch.errors import VoxwatchError
 
 FORMATS = ("auto", "manifest", "folder", "asvspoof", "itw")
+MANIFEST_COLUMNS = ("path", "label", "source", "speaker", "split", "duration_s", "license")
 SPLITS = ("train", "dev", "test")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 REAL_LABELS = {"bonafide", "bona-fide", "bona_fide", "real", "genuine", "0"}
@@ -236,3 +237,17 @@ def summarize(clips: list[Clip]) -> dict:
             "sources": dict(sorted(Counter(c.source for c in part).items())),
         }
     return out
+
+
+def write_manifest(out: Path, rows: list[list[str]]) -> Path:
+    """Write ``out/manifest.csv`` in the corpus format (rows in :data:`MANIFEST_COLUMNS` order); returns its path.
+
+    The generators of training supplements (vocoded twins, extra voices, extra real speech) all write this, so
+    that each output folder is one more ``--data``.
+    """
+    manifest = out / "manifest.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MANIFEST_COLUMNS)
+        writer.writerows(rows)
+    return manifest

@@ -19,8 +19,6 @@ and libttspico-utils (non-free).
 
 from __future__ import annotations
 
-import argparse
-import csv
 import gettext
 import random
 import re
@@ -32,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from voxwatch.training.datasets import write_manifest
+from voxwatch.training.voice_sets import voice_set_main
 
 LOCALES = Path("/usr/share/locale")
 RATE = 16000
@@ -161,23 +162,12 @@ def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES,
             sf.write(path, np.clip(audio, -1.0, 1.0), RATE, subtype="PCM_16")
             rows.append([str(path), "spoof", voice.source, voice.name, "train", f"{len(audio) / RATE:.2f}",
                          "generated locally"])
-    with open(out / "manifest.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "license"])
-        writer.writerows(rows)
+    write_manifest(out, rows)
     return len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="output folder (audio/ and manifest.csv)")
-    parser.add_argument("--count", type=int, default=60, help="clips per voice (60)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.count < 1:
-        parser.error("--count must be at least 1")
-    print(f"{make(args.out, args.count, args.seed)} clips in {args.out / 'manifest.csv'}")
-    return 0
+    return voice_set_main(__doc__.splitlines()[0], make, argv)
 
 
 if __name__ == "__main__":

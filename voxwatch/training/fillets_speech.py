@@ -16,7 +16,6 @@ paths), for use as one more ``--data``. Debian ``fillets-ng-data-cs`` / ``-nl``,
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import re
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import resample
+from voxwatch.training.datasets import write_manifest
 
 LANGUAGES = ("cs", "nl")
 CHARACTERS = {"m": "small fish", "v": "big fish"}
@@ -68,10 +68,7 @@ def make(roots: list[Path], out: Path, per_speaker: int, min_seconds: float = 1.
             sf.write(target, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
             rows.append([str(target), "bonafide", f"fillets-{speaker.split('-')[1]}", speaker, "train",
                          f"{len(audio) / SAMPLE_RATE:.2f}", "GPL-2+ (Debian fillets-ng-data)"])
-    with open(out / "manifest.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "license"])
-        writer.writerows(rows)
+    write_manifest(out, rows)
     return len(rows)
 
 
