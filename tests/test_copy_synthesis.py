@@ -61,7 +61,10 @@ def test_plan_twins_only_real_train_clips_and_every_speaker(tmp_path):
     jobs = cs.plan([data], tmp_path / "out", share=0.0, seed=0)
     assert sorted(j.speaker for j in jobs) == ["s1", "s2"]  # one per train speaker; no dev, no fake
     jobs = cs.plan([data], tmp_path / "out", share=1.0, seed=0)
-    assert len(jobs) == 3 and [j.vocoder for j in jobs] == list(cs.VOCODERS)
+    assert len(jobs) == 3 and [j.vocoder for j in jobs] == list(cs.DEFAULT_VOCODERS)
+    assert "copy-psola" not in cs.DEFAULT_VOCODERS  # the shipped recipe's twins stay as they were
+    jobs = cs.plan([data], tmp_path / "out", share=1.0, seed=0, vocoders=("copy-psola",))
+    assert [j.vocoder for j in jobs] == ["copy-psola"] * 3 and all("copy-psola" in j.out_path.name for j in jobs)
 
 
 def test_main_writes_a_train_only_set_that_loads_beside_the_original(tmp_path, capsys):
@@ -70,10 +73,39 @@ def test_main_writes_a_train_only_set_that_loads_beside_the_original(tmp_path, c
     assert "3 twins" in capsys.readouterr().out
     twins = load_dataset(tmp_path / "out")
     assert len(twins) == 3 and {c.split for c in twins} == {"train"} and {c.label for c in twins} == {1}
-    assert {c.source for c in twins} == set(cs.VOCODERS)
+    assert {c.source for c in twins} == set(cs.DEFAULT_VOCODERS)
     assert all(sf.info(str(c.path)).samplerate == 16000 for c in twins)
     both = load_datasets([data, tmp_path / "out"])
     assert sum(c.split == "dev" for c in both) == 1  # the supplement brings no dev or test clips
+
+
+def test_main_makes_only_the_resyntheses_asked_for(tmp_path):
+    data = _tiny_set(tmp_path / "set")
+    assert cs.main(["--data", str(data), "--out", str(tmp_path / "out"), "--share", "1", "--workers", "1",
+                    "--vocoder", "copy-psola", "--vocoder", "copy-mlsa"]) == 0
+    assert [c.source for c in load_dataset(tmp_path / "out")] == ["copy-psola", "copy-mlsa", "copy-psola"]
+
+
+def _f0_track(x: np.ndarray) -> np.ndarray:
+    import pyworld as pw
+
+    f0, _ = pw.harvest(x.astype(np.float64), 16000, f0_floor=60.0, f0_ceil=400.0, frame_period=5.0)
+    return f0
+
+
+def test_psola_moves_the_pitch_unit_by_unit_and_keeps_the_length():
+    x = speech_like(2.0, level=0.3, seed=1, f0=130.0).astype(np.float64)
+    y = cs.match_level(cs.vocode_psola(x, random.Random(4)), x)
+    fx, fy = _f0_track(x), _f0_track(y)
+    both = (fx > 0) & (fy > 0)
+    assert both.mean() > 0.6  # still voiced where the original was
+    ratio = fy[both] / fx[both]
+    # each unit gets its own pitch (0.8-1.25 of the original): the ratio spreads and steps, it is not 1
+    assert np.std(ratio) > 0.05 and np.percentile(ratio, 90) - np.percentile(ratio, 10) > 0.15
+    assert 0.8 < np.median(ratio) < 1.25
+    # durations change per unit but the total is kept: speech to the end, no silent tail to give it away
+    rms = np.sqrt(np.mean(y**2))
+    assert np.sqrt(np.mean(y[-len(y) // 10:] ** 2)) > 0.3 * rms
 
 
 def test_bad_share_is_a_usage_error(tmp_path):

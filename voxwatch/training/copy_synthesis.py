@@ -13,7 +13,10 @@ twins of every real training source of both sets, with three vocoders:
 * ``copy-mlsa``: mel-cepstral analysis and an MLSA filter excited by a pulse train or noise (pysptk), the
   classic HTS vocoder;
 * ``copy-griffinlim``: an 80-band mel spectrogram inverted by Griffin-Lim, the phase-less path of early
-  neural TTS.
+  neural TTS;
+* ``copy-psola`` (only when asked for with ``--vocoder``): short units of the clip moved to new pitches and
+  lengths by time-domain PSOLA and joined with small jumps, the traces of diphone concatenation (festival's
+  diphone voices, MBROLA) rather than of a vocoder.
 
 Only clips of split ``train`` are vocoded, and every twin stays in ``train`` (dev and test are untouched, so
 selection stays comparable with earlier runs). The output manifest lists only the twins, with absolute paths;
@@ -122,9 +125,70 @@ def vocode_griffinlim(x: np.ndarray, rng: random.Random) -> np.ndarray:
     return y
 
 
+def _pitch_marks(x: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Analysis marks one period apart in voiced frames (moved onto the waveform's peak), every 5 ms elsewhere."""
+    hop = int(RATE * HOP_MS / 1000)
+    marks = []
+    t = 0
+    while t < len(x):
+        frame = min(t // hop, len(f0) - 1)
+        period = int(RATE / f0[frame]) if f0[frame] > 0 else hop
+        if f0[frame] > 0:
+            lo, hi = max(t - period // 3, marks[-1] + period // 2 if marks else 0), min(t + period // 3, len(x))
+            if hi > lo:
+                t = lo + int(np.argmax(np.abs(x[lo:hi])))
+        marks.append(t)
+        t += max(period, 16)
+    return np.asarray(marks, dtype=np.int64)
+
+
+def vocode_psola(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Concatenation of 50-180 ms units with a new pitch and duration each, by time-domain PSOLA.
+
+    The diphone engines (festival's diphone voices, MBROLA) build speech from short recorded units, each moved
+    to a target pitch and length by pitch-synchronous overlap-add and joined to the next with a small jump in
+    the recording; that leaves grain-by-grain periodicity, pitch that steps at the joins, and spectral seams,
+    not a vocoder's envelope. This makes the same traces from the real speaker's own clip.
+    """
+    f0 = _f0(x, rng)
+    hop = int(RATE * HOP_MS / 1000)
+    marks = _pitch_marks(x, f0)
+    if len(marks) < 4:
+        return x.copy()
+    periods = np.diff(marks, append=marks[-1] + hop)
+    voiced = f0[np.minimum(marks // hop, len(f0) - 1)] > 0
+    units = []
+    start = 0
+    while start < len(x):
+        end = min(len(x), start + int(RATE * rng.uniform(0.05, 0.18)))
+        units.append((start, end, rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25)))
+        start = end
+    # time scales renormalised so the output keeps the original's length (length is not to be a cue)
+    stretch = sum((e - s) / ts for s, e, _, ts in units) / len(x)
+    y = np.zeros(len(x) + 2 * int(RATE / 50))
+    out = 0.0
+    for s, e, pitch, ts in units:
+        a = float(s + rng.randint(-hop, hop))  # the join: a little before or after where the last unit ended
+        ts *= stretch
+        while a < e and out < len(x):
+            k = int(np.clip(np.searchsorted(marks, a), 0, len(marks) - 1))
+            m, period = int(marks[k]), int(max(periods[k], 16))
+            grain = x[max(m - period, 0): m + period]
+            grain = grain * np.hanning(len(grain) + 2)[1:-1]
+            at = int(out) - (m - max(m - period, 0))
+            lo = max(at, 0)
+            y[lo: at + len(grain)] += grain[lo - at:]
+            step = period / pitch if voiced[k] else period
+            out += step
+            a += step / ts
+    return y[: len(x)]
+
+
 VOCODERS: dict[str, Callable[[np.ndarray, random.Random], np.ndarray]] = {
     "copy-world": vocode_world, "copy-mlsa": vocode_mlsa, "copy-griffinlim": vocode_griffinlim,
+    "copy-psola": vocode_psola,
 }
+DEFAULT_VOCODERS = ("copy-world", "copy-mlsa", "copy-griffinlim")
 
 
 def match_level(y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -151,13 +215,14 @@ def make_twin(job: Job) -> float:
     return len(y) / RATE
 
 
-def plan(data: list[Path], out: Path, share: float, seed: int) -> list[Job]:
+def plan(data: list[Path], out: Path, share: float, seed: int,
+         vocoders: tuple[str, ...] = DEFAULT_VOCODERS) -> list[Job]:
     """One twin for a ``share`` of each set's real train clips (at least one per speaker), vocoders in turn."""
     from voxwatch.training.datasets import load_dataset
 
     rng = random.Random(seed)
     jobs: list[Job] = []
-    names = list(VOCODERS)
+    names = list(vocoders)
     for root in data:
         clips = [c for c in load_dataset(root) if c.split == "train" and c.label == 0]
         seen: set[str] = set()
@@ -186,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder (audio/ and manifest.csv)")
     parser.add_argument("--share", type=float, default=0.5,
                         help="share of real train clips vocoded, besides one per speaker (0.5)")
+    parser.add_argument("--vocoder", action="append", choices=sorted(VOCODERS), dest="vocoders",
+                        help="a resynthesis to use, in turn with the others given (repeatable; default: "
+                             + ", ".join(DEFAULT_VOCODERS) + ")")
     parser.add_argument("--workers", type=int, default=2, help="processes (2)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -198,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, "copy_synthesis needs pyworld and pysptk: pip install pyworld pysptk\n")
     from rich.progress import Progress
 
-    jobs = plan(args.data, args.out, args.share, args.seed)
+    jobs = plan(args.data, args.out, args.share, args.seed, tuple(args.vocoders or DEFAULT_VOCODERS))
     with ProcessPoolExecutor(args.workers) as pool, Progress() as progress:
         task = progress.add_task("vocoding", total=len(jobs))
         durations = []
