@@ -1,5 +1,5 @@
 """``voxwatch bench --short`` (the CI mode) runs end to end and reports finite numbers; values are not checked
-here (timing goals belong to the benchmark itself, README: Performance)."""
+here (timing goals belong to the benchmark itself, docs/performance.md)."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""The package layers stay true: a lower layer never imports a higher one (README, Layout).
+"""The package layers stay true: a lower layer never imports a higher one (docs/architecture.md, Layout).
 
 Every ``import`` in every module counts, also those inside functions (commands import lazily), because a lazy
 import upward is still a dependency upward.

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 # Before numpy loads: the pipeline's matrix products are small (a window's frames x 257 bins x the filters), and a
 # multi-threaded BLAS spins its helper threads on them, which costs several times the work itself on a busy machine
-# (figures: README, Performance). The daemon gets its parallelism from its own threads. An explicit
+# (figures: docs/performance.md). The daemon gets its parallelism from its own threads. An explicit
 # OPENBLAS_NUM_THREADS in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

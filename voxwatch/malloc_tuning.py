@@ -4,9 +4,9 @@ The feature stage allocates a few arrays of 100-400 KB per window (frames x FFT 
 above ``M_MMAP_THRESHOLD`` (128 KB at start, raised dynamically only after some frees) with fresh ``mmap`` pages
 and trims freed heap tops above ``M_TRIM_THRESHOLD``, so each window's arrays can cost ~100 page faults of zeroed
 memory, several times the work itself, the same process flipping between the two states with allocation history
-(figures: README, Performance). Pinning both
+(figures: docs/performance.md). Pinning both
 thresholds makes the daemon's speed steady; the cost is that up to ``trim_mb`` of freed heap stays mapped
-(the daemon's working set is steady, so that memory is reused, not leaked; README, Performance).
+(the daemon's working set is steady, so that memory is reused, not leaked; docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark's report: Rich tables of throughput, real-time latency and INT8 vs float (README, Performance)."""
+"""The benchmark's report: Rich tables of throughput, real-time latency and INT8 vs float (docs/performance.md)."""
 
 from __future__ import annotations
 

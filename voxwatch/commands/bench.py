@@ -21,7 +21,7 @@ Reported (Rich table, and JSON with ``--json``):
   speed-up on full batches, full-pipeline throughput, and the dev EER of both as their model cards record it;
 * peak RSS of the process.
 
-``--short`` is the CI mode (a few seconds; the numbers are only checked to be finite). See README, Performance.
+``--short`` is the CI mode (a few seconds; the numbers are only checked to be finite). See docs/performance.md.
 """
 
 from __future__ import annotations

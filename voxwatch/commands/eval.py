@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from voxwatch.training.datasets import FORMATS
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
-                        help="dataset folder (see README: Training); repeat for several sets, each reported apart")
+                        help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
     parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
     parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
     parser.add_argument("--config", metavar="PATH",

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from voxwatch.training.datasets import FORMATS
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
-                        help="dataset folder (see README: Training); repeat to train on several sets together")
+                        help="dataset folder (layouts: docs/training.md); repeat to train on several sets together")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, curves, history")
     parser.add_argument("--config", metavar="PATH", help="TOML config: its [features], [window], [vad] are used")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. 2021)")
     parser.add_argument("--arch", default="tinycnn", choices=("tinycnn", "sepcnn"),
                         help="tinycnn: plain 3x3 conv blocks; sepcnn: depthwise-separable blocks with "
-                             "squeeze-excitation and attentive statistics pooling (README: Model, experiments)")
+                             "squeeze-excitation and attentive statistics pooling (docs/experiments.md)")
     parser.add_argument("--freq-stride", type=int, default=1, metavar="N",
                         help="tinycnn: the first convolution steps N filters at a time over frequency, so N times "
                              "the filters cost about the same (default 1)")

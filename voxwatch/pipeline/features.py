@@ -43,7 +43,7 @@ NORMALIZATIONS = ("cmvn", "cmn", "none")
 class FeatureSettings:
     """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
 
-    kind: str = "linfbank"  # chosen on dev over 40 Mel bands (README: Model)
+    kind: str = "linfbank"  # chosen on dev over 40 Mel bands (docs/experiments.md)
     sample_rate: int = 16000
     winlen: float = 0.025
     winstep: float = 0.010
@@ -55,7 +55,7 @@ class FeatureSettings:
     preemph: float = 0.0
     ceplifter: int = 22
     log_floor: float = -20.0
-    normalize: str = "cmn"  # chosen on dev EER over "cmvn" (README: Model)
+    normalize: str = "cmn"  # chosen on dev EER over "cmvn" (docs/experiments.md)
 
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:

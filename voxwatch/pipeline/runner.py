@@ -288,7 +288,7 @@ class Pipeline:
                     break
                 # Sleep until audio arrives (ring writes set _wake; so do new streams, ended sources and finish),
                 # but start passes at most every _MIN_PASS_S: live streams then share a pass instead of each
-                # source block costing a wake-up of its own (more CPU than the block's work; README, Performance)
+                # source block costing a wake-up of its own (more CPU than the block's work; docs/performance.md)
                 self._wake.wait(0.05)
                 rest = started + _MIN_PASS_S - time.monotonic()
                 if rest > 0:

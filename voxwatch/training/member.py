@@ -5,7 +5,7 @@ probabilities. A member alone costs a fraction of the ensemble's inference; this
 (its weights untouched), checks that it scores exactly like the member inside the ensemble, re-calibrates the
 card's threshold on the dev split (the dev EER point of the member itself, clip scores aggregated like the
 daemon does) and writes its card, the member's recipe and data summary carried over from the ensemble's card.
-The bundled default model was made this way from the 3-member ensemble (README, Model).
+An earlier default model was made this way from a 3-member ensemble (docs/experiments.md, Earlier rounds).
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ class EventPublisher:
                     next_beat = now + self.settings.heartbeat_s
                 try:
                     # events wake this at once; the timeout only paces subscription bookkeeping and heartbeats
-                    # (wake-ups dominate an idle daemon's cost; README, Performance)
+                    # (wake-ups dominate an idle daemon's cost; docs/performance.md)
                     item = self._queue.get(timeout=min(_IDLE_WAKE_S, max(0.0, next_beat - time.monotonic())))
                 except queue.Empty:
                     continue
