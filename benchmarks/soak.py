@@ -112,8 +112,9 @@ def child(args: argparse.Namespace) -> int:
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
     from voxwatch.model_loading import load_classifier
-    from voxwatch.pipeline.runner import Pipeline, fan_out
+    from voxwatch.pipeline.runner import Pipeline
     from voxwatch.pipeline.sources import load_audio
+    from voxwatch.pipeline.types import fan_out
     from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)

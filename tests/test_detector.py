@@ -13,9 +13,10 @@ from voxwatch.bench.workload import conversation
 from voxwatch.config import Config
 from voxwatch.model_loading import load_classifier
 from voxwatch.pipeline.decision import DecisionSettings
-from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings
+from voxwatch.pipeline.runner import Pipeline
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import write_blocks
+from voxwatch.pipeline.types import JudgementEvent, PipelineSettings
 
 
 class _ArraySource:

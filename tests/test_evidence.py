@@ -17,8 +17,8 @@ from voxwatch.config import EvidenceSettings
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.pipeline.decision import Judgement
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.runner import JudgementEvent, fan_out
 from voxwatch.pipeline.sources import SAMPLE_RATE, write_blocks
+from voxwatch.pipeline.types import JudgementEvent, fan_out
 
 SR = SAMPLE_RATE
 

@@ -20,7 +20,7 @@ from test_evidence import ArraySource, alert, feed
 from voxwatch.config import EvidenceSettings, config_from_dict
 from voxwatch.daemon import evidence as evidence_module
 from voxwatch.daemon.evidence import EvidenceStore
-from voxwatch.pipeline.runner import JudgementEvent, fan_out
+from voxwatch.pipeline.types import JudgementEvent, fan_out
 
 FAILURE_LOG = "cannot write clips"
 

@@ -23,7 +23,7 @@ from voxwatch.notify.command_sink import CommandSink, DesktopSink, describe
 from voxwatch.notify.delivery import Delivery, DeliverySettings
 from voxwatch.notify.webhook import WebhookSink, parse_header
 from voxwatch.pipeline.decision import Judgement
-from voxwatch.pipeline.runner import JudgementEvent
+from voxwatch.pipeline.types import JudgementEvent
 from voxwatch.transport.publisher import EventPublisher
 
 FAST = DeliverySettings(queue_size=10, retries=2, backoff_initial_s=0.05, backoff_max_s=0.2)

@@ -10,7 +10,8 @@ from helpers import LOUDNESS_FEATURES, build_mean_model, silence, speech_like
 
 from voxwatch.bench.workload import LoopSource
 from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings
+from voxwatch.pipeline.runner import Pipeline
+from voxwatch.pipeline.types import JudgementEvent, PipelineSettings
 
 
 class RecordingClassifier(OnnxClassifier):

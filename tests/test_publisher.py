@@ -8,7 +8,7 @@ import zmq
 
 from voxwatch.config import PublishSettings
 from voxwatch.errors import VoxwatchError
-from voxwatch.pipeline.runner import StreamEvent
+from voxwatch.pipeline.types import StreamEvent
 from voxwatch.transport.endpoints import is_loopback_endpoint
 from voxwatch.transport.publisher import EventPublisher
 from voxwatch.transport.subscriber import EventSubscriber

@@ -39,7 +39,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "
 
 
 def test_every_python_module_command_in_the_docs_names_a_module_that_exists():
-    """The reproduction recipes moved to docs/ and the generators moved house: each `python -m voxwatch...` still runs."""
+    """Recipes moved to docs/ and generators moved house: each `python -m voxwatch...` cited still runs."""
     cited = {(doc.name, module) for doc in DOCUMENTS
              for module in re.findall(r"python3? -m (voxwatch(?:\.\w+)+)", doc.read_text())}
     assert len(cited) >= 5  # the recipes are really there to check

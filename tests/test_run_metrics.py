@@ -9,7 +9,7 @@ from voxwatch import __version__
 from voxwatch.config import MetricsSettings
 from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.pipeline.decision import Judgement
-from voxwatch.pipeline.runner import JudgementEvent
+from voxwatch.pipeline.types import JudgementEvent
 
 
 def test_metrics_endpoint_serves_per_stream_counters_and_histograms():

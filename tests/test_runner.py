@@ -8,8 +8,9 @@ from helpers import LOUDNESS_FEATURES, silence, speech_like
 from voxwatch.errors import AudioDecodeError
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings
-from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings, StreamEvent
+from voxwatch.pipeline.runner import Pipeline
 from voxwatch.pipeline.sources import write_blocks
+from voxwatch.pipeline.types import JudgementEvent, PipelineSettings, StreamEvent
 
 SETTINGS = PipelineSettings(features=LOUDNESS_FEATURES, decision=DecisionSettings(early_windows=0))
 

@@ -17,7 +17,7 @@ from voxwatch.errors import ConfigError
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.mic import CaptureSettings
-from voxwatch.pipeline.runner import PipelineSettings
+from voxwatch.pipeline.types import PipelineSettings
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 

@@ -205,7 +205,8 @@ class Bench:
         self.publisher.close(timeout=2)
 
     def run(self, classifier, streams: int, seconds: float, realtime: bool) -> RunResult:
-        from voxwatch.pipeline.runner import JudgementEvent, Pipeline
+        from voxwatch.pipeline.runner import Pipeline
+        from voxwatch.pipeline.types import JudgementEvent
 
         self._runs += 1
         prefix = f"r{self._runs}"

@@ -45,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_classifier
-    from voxwatch.pipeline.runner import Pipeline, fan_out
+    from voxwatch.pipeline.runner import Pipeline
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
+    from voxwatch.pipeline.types import fan_out
 
     raw = raw_format_from_args(args)
     if args.files.count(STDIN_NAME) > 1:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
+from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, StreamEvent
 
 
 @dataclass

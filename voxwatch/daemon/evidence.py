@@ -43,8 +43,8 @@ import numpy as np
 
 from voxwatch.config import EvidenceSettings
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent
 from voxwatch.pipeline.sources import SAMPLE_RATE, Source, StreamReporter
+from voxwatch.pipeline.types import JudgementEvent, PipelineEvent
 from voxwatch.transport.events import SCHEMA_VERSION, judgement_fields
 
 log = logging.getLogger(__name__)

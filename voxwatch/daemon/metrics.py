@@ -19,7 +19,7 @@ from typing import Any
 
 from voxwatch.config import MetricsSettings
 from voxwatch.errors import VoxwatchError
-from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent
+from voxwatch.pipeline.types import JudgementEvent, PipelineEvent
 from voxwatch.transport.endpoints import is_loopback_endpoint
 
 log = logging.getLogger(__name__)

@@ -74,8 +74,9 @@ class DaemonService:
                  make_publisher: Callable[[PublishSettings], EventPublisher],
                  notifier: SystemdNotifier | None = None) -> None:
         from voxwatch.pipeline.mic import MicSource, PortAudioHost
-        from voxwatch.pipeline.runner import Pipeline, fan_out
+        from voxwatch.pipeline.runner import Pipeline
         from voxwatch.pipeline.system_audio import SYSTEM_AUDIO_STREAM, system_audio_source
+        from voxwatch.pipeline.types import fan_out
 
         self.options = options
         self.notifier = notifier or SystemdNotifier()

@@ -24,79 +24,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voxwatch.errors import ConfigError, VoxwatchError
+from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
-from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source
-from voxwatch.pipeline.vad import VadSettings
-from voxwatch.pipeline.windower import UtteranceEnd, WindowSettings, WindowSpec
+from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, PipelineSettings, StreamEvent
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 log = logging.getLogger(__name__)
 _MIN_PASS_S = 0.005  # live audio is gathered for at least this long between front-worker passes
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    features: FeatureSettings = field(default_factory=FeatureSettings)
-    vad: VadSettings = field(default_factory=VadSettings)
-    window: WindowSettings = field(default_factory=WindowSettings)
-    decision: DecisionSettings = field(default_factory=DecisionSettings)
-    ring_seconds: float = 10.0
-    queue_windows: int = 512
-    max_batch: int = 64
-    inference_threads: int = 1
-    # (stream id, its own decision settings): a noisy room and a quiet headset need not share one threshold
-    stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
-            raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch and inference_threads must be > 0")
-
-    def decision_for(self, stream: str) -> DecisionSettings:
-        """The stream's own decision settings where it has some, else the common ``decision``."""
-        return dict(self.stream_decisions).get(stream, self.decision)
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """A stream's life: ``started``, ``ended``, ``error`` (detail says why) or ``recovered``."""
-
-    stream: str
-    state: str
-    detail: str = ""
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class JudgementEvent:
-    """An alert or verdict for a stream. ``t_ready`` is the monotonic time the deciding audio was read."""
-
-    stream: str
-    judgement: Judgement
-    model_id: str
-    model_sha256: str
-    t_ready: float
-
-
-PipelineEvent = StreamEvent | JudgementEvent
-
-
-def fan_out(*sinks):
-    """One emit callable that calls every sink (none of them may block)."""
-
-    def emit(event: PipelineEvent) -> None:
-        for sink in sinks:
-            sink(event)
-
-    return emit
 
 
 @dataclass

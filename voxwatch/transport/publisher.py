@@ -24,7 +24,7 @@ import zmq
 
 from voxwatch.config import PublishSettings
 from voxwatch.errors import VoxwatchError
-from voxwatch.pipeline.runner import JudgementEvent, PipelineEvent, StreamEvent
+from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, StreamEvent
 from voxwatch.transport.endpoints import check_endpoints, is_loopback_endpoint
 from voxwatch.transport.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
 

@@ -1,0 +1,73 @@
+"""The pipeline's data types: its settings and the events it emits.
+
+They live apart from ``runner.py`` because most of their users (the config loader, the publisher, evidence,
+metrics, the replay summary) only describe or consume what a pipeline does and have no business importing the
+threads that do it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voxwatch.errors import ConfigError
+from voxwatch.pipeline.decision import DecisionSettings, Judgement
+from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.vad import VadSettings
+from voxwatch.pipeline.windower import WindowSettings
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    window: WindowSettings = field(default_factory=WindowSettings)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    ring_seconds: float = 10.0
+    queue_windows: int = 512
+    max_batch: int = 64
+    inference_threads: int = 1
+    # (stream id, its own decision settings): a noisy room and a quiet headset need not share one threshold
+    stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
+            raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch and inference_threads must be > 0")
+
+    def decision_for(self, stream: str) -> DecisionSettings:
+        """The stream's own decision settings where it has some, else the common ``decision``."""
+        return dict(self.stream_decisions).get(stream, self.decision)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A stream's life: ``started``, ``ended``, ``error`` (detail says why) or ``recovered``."""
+
+    stream: str
+    state: str
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class JudgementEvent:
+    """An alert or verdict for a stream. ``t_ready`` is the monotonic time the deciding audio was read."""
+
+    stream: str
+    judgement: Judgement
+    model_id: str
+    model_sha256: str
+    t_ready: float
+
+
+PipelineEvent = StreamEvent | JudgementEvent
+
+
+def fan_out(*sinks: Callable[[PipelineEvent], None]) -> Callable[[PipelineEvent], None]:
+    """One emit callable that calls every sink (none of them may block)."""
+
+    def emit(event: PipelineEvent) -> None:
+        for sink in sinks:
+            sink(event)
+
+    return emit
