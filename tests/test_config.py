@@ -31,6 +31,7 @@ def test_values_and_threshold_forms():
     ({"decision": {"threshold": "high"}}, "threshold"),
     ({"vad": {"frame_ms": 25}}, "frame_ms"),
     ({"features": 3}, "must be a table"),
+    ({"features": {"sample_rate": 8000}}, "sample_rate must be 16000"),  # one rate inside voxwatch
 ])
 def test_bad_values_are_clear_errors(data, match):
     with pytest.raises(ConfigError, match=match):

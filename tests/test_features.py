@@ -1,9 +1,14 @@
+import json
+
 import numpy as np
 import pytest
 from helpers import speech_like
 
-from voxwatch.errors import ConfigError
+from voxwatch.errors import ConfigError, ModelError
+from voxwatch.models import default_model_path
 from voxwatch.pipeline.features import FeatureSettings, features, frame_features, normalize
+from voxwatch.pipeline.modelcard import ModelCard
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 
 def test_shape_counts_only_complete_frames():
@@ -58,6 +63,31 @@ def test_digest_is_stable_and_sensitive():
 def test_invalid_settings_rejected(bad):
     with pytest.raises(ConfigError):
         FeatureSettings(**bad)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 48000])
+def test_sample_rate_is_the_one_rate_inside_voxwatch(rate):
+    """Every source resamples to SAMPLE_RATE, so features at another rate would describe audio nobody feeds."""
+    with pytest.raises(ConfigError, match=f"sample_rate must be {SAMPLE_RATE}"):
+        FeatureSettings(sample_rate=rate)
+    with pytest.raises(ConfigError, match="sample_rate"):
+        FeatureSettings.from_dict({**FeatureSettings().to_dict(), "sample_rate": rate})
+
+
+def test_the_bundled_model_cards_keep_their_feature_hash():
+    """sample_rate stays a recorded field, so cards written before it was pinned keep their hashes."""
+    for name in ("default.json", "default-int8.json"):
+        data = json.loads(default_model_path().with_name(name).read_text())
+        assert data["features"]["sample_rate"] == SAMPLE_RATE
+        assert ModelCard.from_dict(data).feature_hash == data["feature_hash"]
+
+
+def test_a_card_at_another_sample_rate_is_a_model_error_naming_the_card():
+    data = json.loads(default_model_path().with_name("default.json").read_text())
+    data["features"]["sample_rate"] = 8000
+    del data["feature_hash"]
+    with pytest.raises(ModelError, match="old.json: features.sample_rate must be 16000"):
+        ModelCard.from_dict(data, source="old.json")
 
 
 def test_from_dict_rejects_unknown_keys():

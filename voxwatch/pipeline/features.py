@@ -32,6 +32,7 @@ from scipy import sparse
 from scipy.fft import dct
 
 from voxwatch.errors import ConfigError
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 FEATURE_KINDS = ("logfbank", "mfcc", "linfbank", "lfcc")
 LINEAR_KINDS = ("linfbank", "lfcc")  # triangular filters equally spaced in Hz: as much detail above 4 kHz as below
@@ -44,7 +45,8 @@ class FeatureSettings:
     """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
 
     kind: str = "linfbank"  # chosen on dev over 40 Mel bands (docs/experiments.md)
-    sample_rate: int = 16000
+    # always SAMPLE_RATE: every source resamples to it; kept as a field so the model cards' hashes stay valid
+    sample_rate: int = SAMPLE_RATE
     winlen: float = 0.025
     winstep: float = 0.010
     nfilt: int = 60
@@ -58,6 +60,9 @@ class FeatureSettings:
     normalize: str = "cmn"  # chosen on dev EER over "cmvn" (docs/experiments.md)
 
     def __post_init__(self) -> None:
+        if self.sample_rate != SAMPLE_RATE:
+            raise ConfigError(f"features.sample_rate must be {SAMPLE_RATE}, the one rate inside voxwatch "
+                              f"(audio at other rates is resampled to it), not {self.sample_rate}")
         if self.kind not in FEATURE_KINDS:
             raise ConfigError(f"features.kind must be one of {FEATURE_KINDS}, not {self.kind!r}")
         if self.normalize not in NORMALIZATIONS:

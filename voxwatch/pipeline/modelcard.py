@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxwatch.errors import ModelError
+from voxwatch.errors import ConfigError, ModelError
 from voxwatch.pipeline.features import FeatureSettings
 
 CARD_VERSION = 1
@@ -70,6 +70,8 @@ class ModelCard:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: invalid model card ({exc.__class__.__name__}: {exc})") from None
+        except ConfigError as exc:  # settings no voxwatch can run (another sample rate, an unknown kind)
+            raise ModelError(f"{source}: {exc}") from None
         recorded = data.get("feature_hash")
         if recorded and recorded != card.feature_hash:
             raise ModelError(

@@ -30,6 +30,7 @@ import numpy as np
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.mic import CaptureSettings, InputDevice, MicSource
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class ParecHost:
 
     def find(self, spec: str | int | None) -> InputDevice:
         monitor = find_monitor(None if spec is None else str(spec))
-        return InputDevice(monitor.index, monitor.name, 1, 16000.0, "PulseAudio monitor")
+        return InputDevice(monitor.index, monitor.name, 1, float(SAMPLE_RATE), "PulseAudio monitor")
 
     def supports(self, device: InputDevice, rate: int, channels: int) -> bool:  # noqa: ARG002
         return True  # the sound server converts to whatever rate and channel count parec asks for

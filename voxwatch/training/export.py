@@ -21,6 +21,7 @@ import numpy as np
 from voxwatch.errors import ModelError
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.modelcard import ModelCard, file_sha256
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.training import metrics
 from voxwatch.training.featureset import FeatureSet
 
@@ -150,7 +151,7 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
             raise ModelError(f"{m.path}: feature or window settings differ from {checkpoint}'s; cannot ensemble")
     settings = FeatureSettings.from_dict(ckpt["features"])
     window_s = float(ckpt["window"]["window_s"])
-    n_frames = settings.n_frames(int(round(window_s * settings.sample_rate)))
+    n_frames = settings.n_frames(int(round(window_s * SAMPLE_RATE)))
     dev_path = checkpoint.parent / ckpt["dev_set"]
     labels_path = checkpoint.parent / ckpt["dev_labels"]
     if not dev_path.is_file() or not labels_path.is_file():
