@@ -1,7 +1,14 @@
 import pytest
 
 from voxwatch.errors import ConfigError
-from voxwatch.pipeline.decision import DecisionSettings, UtteranceDecider, aggregate_scores
+from voxwatch.pipeline.decision import (
+    DecisionSettings,
+    Judgement,
+    UtteranceDecider,
+    aggregate_scores,
+    resolve_threshold,
+    verdict_for,
+)
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
@@ -89,3 +96,26 @@ def test_no_alert_below_min_judged_speech_but_verdict_still_fake():
 def test_early_of_below_early_windows_is_a_config_error():
     with pytest.raises(ConfigError):
         DecisionSettings(early_windows=3, early_of=2)
+
+
+def test_the_config_threshold_wins_and_model_falls_back_to_the_card():
+    assert resolve_threshold(DecisionSettings(threshold=0.3), model_threshold=0.8) == 0.3
+    assert resolve_threshold(DecisionSettings(threshold=0.0), model_threshold=0.8) == 0.0  # 0 is a threshold
+    assert resolve_threshold(DecisionSettings(), model_threshold=0.8) == 0.8
+
+
+def test_a_score_at_the_threshold_is_fake():
+    assert verdict_for(0.5, 0.5) == "fake" and verdict_for(0.4999, 0.5) == "real"
+    d = UtteranceDecider(DecisionSettings(early_windows=0), threshold=0.5)
+    assert feed(d, 0, [0.5, 0.5])[-1].verdict == "fake"
+
+
+@pytest.mark.parametrize("kind, verdict", [("window", "fake"), ("verdict", "real"), ("alert", "fake")])
+def test_judgement_kinds_and_verdicts(kind, verdict):
+    assert Judgement(kind, 0, 0, SR, 0.9, 0.5, verdict, 1).kind == kind
+
+
+@pytest.mark.parametrize("kind, verdict", [("warning", "fake"), ("verdict", "no-speech"), ("Alert", "fake")])
+def test_judgement_refuses_kinds_and_verdicts_outside_its_literals(kind, verdict):
+    with pytest.raises(ValueError, match="not a judgement"):
+        Judgement(kind, 0, 0, SR, 0.9, 0.5, verdict, 1)

@@ -13,6 +13,7 @@ from voxwatch.bench.workload import conversation
 from voxwatch.config import Config
 from voxwatch.model_loading import load_classifier
 from voxwatch.pipeline.decision import DecisionSettings
+from voxwatch.pipeline.decision import Judgement as DecisionJudgement
 from voxwatch.pipeline.runner import Pipeline
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import write_blocks
@@ -90,6 +91,28 @@ def test_detector_and_pipeline_judge_the_same_audio_identically_with_the_bundled
     np.testing.assert_allclose(det_scores, pipe_scores, rtol=0, atol=1e-6)
     assert [j[:4] + j[5:] for j in det_judged] == [j[:4] + j[5:] for j in pipe_judged]
     np.testing.assert_allclose([j[4] for j in det_judged], [j[4] for j in pipe_judged], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("threshold", [None, 0.25])
+def test_detector_and_pipeline_resolve_the_same_threshold(tmp_path, threshold):
+    """One rule (decision.resolve_threshold): the config's threshold, else the model card's, for both APIs."""
+    model = build_mean_model(tmp_path / "m.onnx")
+    config = Config(pipeline=PipelineSettings(features=LOUDNESS_FEATURES,
+                                              decision=DecisionSettings(threshold=threshold)),
+                    model=str(model))
+    classifier = load_classifier(str(model), config)
+    pipeline = Pipeline(config.pipeline, classifier, lambda e: None)
+    detector = Detector(model=str(model), config=config)
+    expected = classifier.threshold if threshold is None else threshold
+    assert detector.threshold == pipeline.threshold == pipeline.threshold_for("any") == expected
+    assert detector.score_audio(speech_like(3.0)).threshold == expected
+
+
+def test_detector_judgements_are_the_decision_stages_own():
+    """One Judgement type: a Detector's window judgements and its verdicts are the decision stage's class."""
+    out = Detector().score_audio(np.concatenate([silence(0.5), speech_like(4.0), silence(1.0)]))
+    assert out.utterances and all(type(j) is DecisionJudgement for j in out.utterances)
+    assert Judgement is DecisionJudgement
 
 
 def test_detector_raises_the_alerts_the_pipeline_raises(tmp_path):

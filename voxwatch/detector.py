@@ -24,30 +24,15 @@ import numpy as np
 
 from voxwatch.config import Config, load_config
 from voxwatch.model_loading import load_classifier
-from voxwatch.pipeline.decision import Judgement as Decision
-from voxwatch.pipeline.decision import UtteranceDecider, aggregate_scores
+from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
 from voxwatch.pipeline.features import as_float_audio
 from voxwatch.pipeline.front import FrontWindow, StreamFront
 from voxwatch.pipeline.resampler import StreamResampler
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio
 
-JudgementKind = Literal["window", "verdict", "alert"]
+__all__ = ["Detector", "FileScore", "Judgement"]  # Judgement: the decision stage's, window kind included
 _MAX_BLOCK = SAMPLE_RATE // 2  # longer chunks go to the front in pieces, as the pipeline reads its ring buffers
-Verdict = Literal["fake", "real"]
-
-
-@dataclass(frozen=True)
-class Judgement(Decision):
-    """A window's score, an utterance's verdict, or an alert (a pipeline ``Judgement`` with a window kind added).
-
-    ``start``/``end`` are sample indices of the stream at 16 kHz, counted from the first sample fed (or from the
-    last ``flush``/``reset``); ``start_s``/``end_s`` are the same in seconds. A window's ``verdict`` is its own
-    score against the threshold; ``windows`` counts the windows behind the judgement (1 for a window).
-    """
-
-    kind: JudgementKind
-    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -86,8 +71,7 @@ class Detector:
                  sample_rate: int = SAMPLE_RATE) -> None:
         self.config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
         self.classifier = load_classifier(None if model is None else str(model), self.config)
-        decision = self.config.pipeline.decision
-        self.threshold = decision.threshold if decision.threshold is not None else self.classifier.threshold
+        self.threshold = resolve_threshold(self.config.pipeline.decision, self.classifier.threshold)
         self.sample_rate = sample_rate
         self._stream = _Stream(self, sample_rate)
 
@@ -97,7 +81,8 @@ class Detector:
 
     def process(self, chunk: np.ndarray) -> list[Judgement]:
         """Judgements that this chunk completes: window scores as soon as a window is full, verdicts when an
-        utterance ends, alerts when the decision rules raise one. ``chunk``: mono int16 or float in [-1, 1]."""
+        utterance ends, alerts when the decision rules raise one. ``chunk``: mono int16 or float in [-1, 1].
+        Spans count samples from the first sample fed (or from the last ``flush``/``reset``)."""
         return self._feed(self._stream, chunk)
 
     def flush(self) -> list[Judgement]:
@@ -119,7 +104,7 @@ class Detector:
         alerts = tuple(j for j in judgements if j.kind == "alert")
         score = (aggregate_scores([v.score for v in verdicts], self.config.pipeline.decision.aggregate)
                  if verdicts else None)
-        verdict = "no-speech" if score is None else ("fake" if score >= self.threshold else "real")
+        verdict = "no-speech" if score is None else verdict_for(score, self.threshold)
         return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path)
 
     def score_file(self, path: str | Path) -> FileScore:
@@ -148,10 +133,8 @@ class Detector:
                 score = float(next(scores))
                 spec = item.spec
                 out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, self.threshold,
-                                     "fake" if score >= self.threshold else "real", 1))
-                decided = stream.decider.on_score(spec, score)
+                                     verdict_for(score, self.threshold), 1))
+                out += stream.decider.on_score(spec, score)
             else:
-                decided = stream.decider.on_end(item)
-            out += [Judgement(d.kind, d.utterance, d.start, d.end, d.score, d.threshold,  # type: ignore[arg-type]
-                              d.verdict, d.windows, d.early) for d in decided]  # type: ignore[arg-type]
+                out += stream.decider.on_end(item)
         return out

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 AGGREGATES = ("mean", "median", "max")
+JudgementKind = Literal["window", "verdict", "alert"]
+Verdict = Literal["fake", "real"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,20 @@ class DecisionSettings:
             raise ConfigError("decision.early_of must be 0 or at least decision.early_windows")
 
 
+def resolve_threshold(decision: DecisionSettings, model_threshold: float) -> float:
+    """The threshold in force: the config's when it sets one, else the model card's (``threshold = "model"``).
+
+    The one place this rule lives; the threaded ``Pipeline`` and the synchronous ``Detector`` both ask here, so
+    they cannot judge the same audio against different thresholds.
+    """
+    return decision.threshold if decision.threshold is not None else model_threshold
+
+
+def verdict_for(score: float, threshold: float) -> Verdict:
+    """A score at or over the threshold is fake: the one comparison every verdict and alert is made by."""
+    return "fake" if score >= threshold else "real"
+
+
 def aggregate_scores(scores: list[float] | np.ndarray, how: str = "mean") -> float:
     """The utterance score from its window scores (also used by ``voxwatch eval`` and ``score``)."""
     values = np.asarray(scores, dtype=np.float64)
@@ -62,17 +79,27 @@ def aggregate_scores(scores: list[float] | np.ndarray, how: str = "mean") -> flo
 
 @dataclass(frozen=True)
 class Judgement:
-    """A decision about (part of) an utterance. ``kind`` is "alert" or "verdict"; samples are absolute."""
+    """A window's score, an utterance's verdict, or an alert about it.
 
-    kind: str
+    ``start``/``end`` are absolute sample indices of the stream at ``SAMPLE_RATE``; ``start_s``/``end_s`` the same
+    in seconds. ``verdict`` is ``score`` against ``threshold`` (``verdict_for``); ``windows`` counts the windows
+    behind the judgement (1 for a window). ``UtteranceDecider`` makes verdicts and alerts; ``Detector`` also
+    reports each window.
+    """
+
+    kind: JudgementKind
     utterance: int
     start: int
     end: int
     score: float
     threshold: float
-    verdict: str  # "fake" or "real"
+    verdict: Verdict
     windows: int
     early: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict):
+            raise ValueError(f"not a judgement: kind {self.kind!r}, verdict {self.verdict!r}")
 
     @property
     def start_s(self) -> float:
@@ -120,13 +147,12 @@ class UtteranceDecider:
         if not self._scores:
             return []
         agg = aggregate_scores(self._scores, self.settings.aggregate)
-        fake = agg >= self.threshold
         verdict = Judgement(
             "verdict", end.utterance, end.start, end.end, agg, self.threshold,
-            "fake" if fake else "real", len(self._scores),
+            verdict_for(agg, self.threshold), len(self._scores),
         )
         out = [verdict]
-        if fake and self._long_enough() and self._may_alert(end.end):
+        if verdict.verdict == "fake" and self._long_enough() and self._may_alert(end.end):
             out.insert(0, self._alert(end.end, agg, early=False))
         self._scores = []
         return out
@@ -146,7 +172,8 @@ class UtteranceDecider:
             return False
         n = self.settings.early_of or k
         recent = self._scores[-n:]
-        return sum(score >= self.threshold for score in recent) >= k and recent[-1] >= self.threshold
+        over = [verdict_for(score, self.threshold) == "fake" for score in recent]
+        return sum(over) >= k and over[-1]
 
     def _long_enough(self) -> bool:
         judged = self._last_window_end - self._first_window

@@ -30,7 +30,7 @@ import numpy as np
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
+from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider, resolve_threshold
 from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
@@ -402,7 +402,7 @@ class Pipeline:
         self._emit(JudgementEvent(stream, judgement, self.classifier.model_id, self.classifier.sha256, t_ready))
 
     def _resolve_threshold(self, decision: DecisionSettings) -> float:
-        return decision.threshold if decision.threshold is not None else self.classifier.threshold
+        return resolve_threshold(decision, self.classifier.threshold)
 
     @property
     def threshold(self) -> float:
