@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -24,6 +25,16 @@ def require_tool(*names: str) -> None:
         if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
             pytest.fail(f"required tool(s) missing: {', '.join(missing)}")
         pytest.skip(f"tool(s) missing: {', '.join(missing)}")
+
+
+def require_module(*names: str, extra: str = "train") -> None:
+    """Skip when a Python package of an extra is missing, unless CI (VOXWATCH_REQUIRE_ALL_TESTS) demands every test."""
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    if missing:
+        message = f"{', '.join(missing)} missing (pip install -e '.[{extra}]')"
+        if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""MBROLA and Pico training voices (voxwatch.training.engine_voices): English text from catalogues, real synthesis."""
+"""MBROLA and Pico training voices (training.generators.engine_voices): English text from catalogues, real synthesis."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import soundfile as sf
 from conftest import require_tool
 from helpers import write_mo
 
-from voxwatch.training import engine_voices as ev
 from voxwatch.training.datasets import load_dataset
+from voxwatch.training.generators import engine_voices as ev
 
 
 def test_english_sentences_are_plain_msgids_of_any_catalogue(tmp_path):

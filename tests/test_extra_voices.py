@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 from helpers import speech_like, write_wav
 
-import voxwatch.training.extra_voices as extra
+import voxwatch.training.generators.extra_voices as extra
 from voxwatch.training.datasets import load_dataset, select
 
 

@@ -1,4 +1,4 @@
-"""Extra festival training voices (voxwatch.training.festival_voices): text from gettext catalogues, real synthesis."""
+"""Extra festival training voices (training.generators.festival_voices): text from gettext catalogues, synthesis."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import soundfile as sf
 from conftest import require_tool
 from helpers import write_mo
 
-from voxwatch.training import festival_voices as fv
 from voxwatch.training.datasets import load_dataset
+from voxwatch.training.generators import festival_voices as fv
 
 
 def test_sentences_keep_plain_text_in_the_voice_script_only(tmp_path):

@@ -1,4 +1,4 @@
-"""Real training speech from Fish Fillets NG's dialogue packages (voxwatch.training.fillets_speech), on a
+"""Real training speech from Fish Fillets NG's dialogue packages (voxwatch.training.generators.fillets_speech), on a
 generated tree laid out like the extracted Debian packages."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 from helpers import speech_like
 
-from voxwatch.training import fillets_speech as fs
 from voxwatch.training.datasets import load_dataset
+from voxwatch.training.generators import fillets_speech as fs
 
 
 def line(root: Path, level: str, language: str, name: str, seconds: float, rate: int = 22050) -> Path:

@@ -12,27 +12,23 @@ manifest lists only them (absolute paths), for use as one more ``--data``.
 Needs the Debian packages festival, festvox-ru, festvox-hi-nsk, festvox-mr-nsk and festvox-te-nsk, and the
 language modules festival-hi, festival-mr and festival-te (only recommended by the voices).
 
-    python -m voxwatch.training.festival_voices --out ../festival-voices --count 60
+    python -m voxwatch.training.generators.festival_voices --out ../festival-voices --count 60
 """
 
 from __future__ import annotations
 
-import gettext
 import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from voxwatch.training.datasets import write_manifest
-from voxwatch.training.voice_sets import voice_set_main
-
-LOCALES = Path("/usr/share/locale")
+from voxwatch.training.generators.common import GeneratedClip, synthesise_audio, write_set
+from voxwatch.training.generators.voice_sets import LOCALES, catalogues, voice_set_main
 
 
 @dataclass(frozen=True)
@@ -58,12 +54,7 @@ def sentences(locale: str, script: str, locales: Path = LOCALES, min_words: int 
     """Translated strings of the installed packages that are plain text in ``script`` (no markup, no placeholders)."""
     pattern = re.compile(f"[{script} ,.!?-]+")
     found: set[str] = set()
-    for mo in sorted((locales / locale / "LC_MESSAGES").glob("*.mo")):
-        try:
-            with open(mo, "rb") as handle:
-                catalogue = gettext.GNUTranslations(handle)._catalog  # noqa: SLF001 (the only way to list it)
-        except (OSError, ValueError):
-            continue
+    for catalogue in catalogues(sorted((locales / locale / "LC_MESSAGES").glob("*.mo"))):
         for text in catalogue.values():
             text = text.strip() if isinstance(text, str) else ""
             if pattern.fullmatch(text) and min_words <= len(text.split()) <= max_words:
@@ -85,51 +76,32 @@ def synthesise(voice: Voice, text: str, wav: Path) -> None:
         Path(handle.name).unlink(missing_ok=True)
 
 
-def _synthesise_audio(voice: Voice, text: str) -> np.ndarray | None:
-    """16 kHz mono audio of ``text``, or None when festival failed or wrote nothing."""
-    from voxwatch.pipeline.sources import load_audio
-
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "tts.wav"
-        try:
-            synthesise(voice, text, wav)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            return None
-        if not wav.is_file() or wav.stat().st_size <= 44:
-            return None
-        return load_audio(str(wav))
-
-
 def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES) -> int:
     """``count`` clips per voice (a quarter of them single words); returns how many were written."""
-    import soundfile as sf
-
     if shutil.which("festival") is None:
         raise SystemExit("festival is missing: apt-get install festival festvox-ru festvox-hi-nsk festvox-mr-nsk "
                          "festvox-te-nsk festival-hi festival-mr festival-te")
     rng = random.Random(seed)
-    rows = []
-    (out / "audio").mkdir(parents=True, exist_ok=True)
+    texts = {voice.name: sentences(voice.locale, voice.script, locales, min_words=3) for voice in VOICES}
     for voice in VOICES:
-        texts = sentences(voice.locale, voice.script, locales, min_words=3)
-        words = [w.strip(",.!?-") for t in texts for w in t.split() if len(w.strip(",.!?-")) > 3]
-        if not texts:
+        if not texts[voice.name]:
             raise SystemExit(f"no {voice.locale} strings under {locales}: install a package with translations")
-        for i in range(count):
-            path = (out / "audio" / f"{voice.name}-{i:03d}.flac").resolve()
-            audio = None
-            for _ in range(10):  # the NSK voices crash on a few strings (a lone nukta): take another one
-                text = rng.choice(words) if i % 4 == 0 else rng.choice(texts)
-                audio = _synthesise_audio(voice, text)
-                if audio is not None:
-                    break
-            if audio is None:
-                raise SystemExit(f"festival wrote no audio for voice {voice.name}: is its package installed?")
-            sf.write(path, np.clip(audio, -1.0, 1.0), 16000, subtype="PCM_16")
-            rows.append([str(path), "spoof", f"festival-{voice.locale}", voice.name, "train",
-                         f"{len(audio) / 16000:.2f}", "generated locally"])
-    write_manifest(out, rows)
-    return len(rows)
+
+    def clips() -> Iterator[GeneratedClip]:
+        for voice in VOICES:
+            sentences_ = texts[voice.name]
+            words = [w.strip(",.!?-") for t in sentences_ for w in t.split() if len(w.strip(",.!?-")) > 3]
+            for i in range(count):
+                for _ in range(10):  # the NSK voices crash on a few strings (a lone nukta): take another one
+                    text = rng.choice(words) if i % 4 == 0 else rng.choice(sentences_)
+                    audio = synthesise_audio(lambda wav, v=voice, s=text: synthesise(v, s, wav))
+                    if audio is not None:
+                        break
+                else:
+                    raise SystemExit(f"festival wrote no audio for voice {voice.name}: is its package installed?")
+                yield GeneratedClip(f"{voice.name}-{i:03d}", audio, "spoof", f"festival-{voice.locale}", voice.name)
+
+    return len(write_set(out, clips(), len(VOICES) * count, "synthesising"))
 
 
 def main(argv: list[str] | None = None) -> int:

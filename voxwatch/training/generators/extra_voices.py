@@ -9,7 +9,7 @@ corpus's rows (absolute paths) and the new ones, so ``voxwatch train --data OUT`
 
 Needs the Debian packages flite, festival and festvox-us-slt-hts.
 
-    python3 -m voxwatch.training.extra_voices ../shared/data/corpus ../extra-voices --count 70
+    python3 -m voxwatch.training.generators.extra_voices ../shared/data/corpus ../extra-voices --count 70
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+from voxwatch.training.datasets import MANIFEST_COLUMNS
+from voxwatch.training.generators.common import GeneratedClip, synthesise_audio, write_set
 
 VOICES = ("flite-slt", "festival-slt-hts")
 PUNCTUATION = ".,;:!?\"'()"
@@ -49,38 +50,26 @@ def synthesise(voice: str, text: str, wav: str) -> None:
 
 
 def make(corpus: Path, out: Path, count: int, seed: int = 0) -> int:
-    import soundfile as sf
-
-    from voxwatch.pipeline.sources import load_audio
-
+    """``count`` clips per voice; the manifest lists the corpus's rows first. Returns the number of rows."""
     missing = [tool for tool in ("flite", "text2wave") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"missing {', '.join(missing)}: apt-get install flite festival festvox-us-slt-hts")
     texts = [t.strip() for t in (corpus / "texts.txt").read_text().splitlines() if t.strip()]
     with open(corpus / "manifest.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    fields = list(rows[0])
-    for row in rows:
-        row["path"] = str((corpus / row["path"]).resolve())
-    (out / "audio").mkdir(parents=True, exist_ok=True)
+        corpus_rows = [[str((corpus / row["path"]).resolve()) if column == "path" else row.get(column, "")
+                        for column in MANIFEST_COLUMNS] for row in csv.DictReader(f)]
     rng = random.Random(seed)
-    for voice in VOICES:
-        for i in range(count):
-            text = pick_text(texts, rng, i)
-            with tempfile.TemporaryDirectory() as tmp:
-                wav = f"{tmp}/tts.wav"
-                synthesise(voice, text, wav)
-                audio = load_audio(wav)  # any rate -> 16 kHz mono
-            path = (out / "audio" / f"{voice}-{i:03d}.flac").resolve()
-            sf.write(path, np.clip(audio, -1.0, 1.0), 16000, subtype="PCM_16")
-            rows.append({**dict.fromkeys(fields, ""), "path": str(path), "label": "spoof", "source": voice,
-                         "speaker": voice, "split": "train", "duration_s": f"{len(audio) / 16000:.2f}",
-                         "license": "generated locally"})
-    with open(out / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return len(rows)
+
+    def clips() -> Iterator[GeneratedClip]:
+        for voice in VOICES:
+            for i in range(count):
+                text = pick_text(texts, rng, i)
+                audio = synthesise_audio(lambda wav, v=voice, s=text: synthesise(v, s, str(wav)))
+                if audio is None:
+                    raise SystemExit(f"{voice} wrote no audio for {text!r}: is its package installed?")
+                yield GeneratedClip(f"{voice}-{i:03d}", audio, "spoof", voice, voice)
+
+    return len(write_set(out, clips(), len(VOICES) * count, "synthesising", rows_before=corpus_rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ selection stays comparable with earlier runs). The output manifest lists only th
 train with it as a third ``--data``. Needs the PyPI packages pyworld and pysptk (``pip install pyworld
 pysptk``), which are not among voxwatch's dependencies.
 
-    python -m voxwatch.training.copy_synthesis --data ../shared/data/corpus --data ../shared/data/extra \\
+    python -m voxwatch.training.generators.copy_synthesis --data ../shared/data/corpus --data ../shared/data/extra \\
         --out ../vocoded
 """
 
@@ -40,28 +40,28 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import istft, stft
 
-from voxwatch.training.datasets import write_manifest
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.generators.common import GeneratedClip, write_set
 
-RATE = 16000
 HOP_MS = 5.0
 
 
 @dataclass(frozen=True)
 class Job:
-    """One twin to make: the real clip, its row's identity, the vocoder and an output path."""
+    """One twin to make: the real clip, its row's identity, the vocoder and the twin's name in the output."""
 
     source_path: Path
     speaker: str
     vocoder: str
-    out_path: Path
+    name: str
     seed: int
 
 
 def _f0(x: np.ndarray, rng: random.Random) -> np.ndarray:
     import pyworld as pw
 
-    f0, t = pw.dio(x, RATE, frame_period=HOP_MS, f0_floor=60.0, f0_ceil=500.0)
-    return pw.stonemask(x, f0, t, RATE)
+    f0, t = pw.dio(x, SAMPLE_RATE, frame_period=HOP_MS, f0_floor=60.0, f0_ceil=500.0)
+    return pw.stonemask(x, f0, t, SAMPLE_RATE)
 
 
 def vocode_world(x: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -70,15 +70,15 @@ def vocode_world(x: np.ndarray, rng: random.Random) -> np.ndarray:
     import pyworld as pw
 
     f0 = _f0(x, rng)
-    _, t = pw.dio(x, RATE, frame_period=HOP_MS)
-    sp = pw.cheaptrick(x, f0, t, RATE)
-    ap = pw.d4c(x, f0, t, RATE)
-    fft_size = pw.get_cheaptrick_fft_size(RATE)
+    _, t = pw.dio(x, SAMPLE_RATE, frame_period=HOP_MS)
+    sp = pw.cheaptrick(x, f0, t, SAMPLE_RATE)
+    ap = pw.d4c(x, f0, t, SAMPLE_RATE)
+    fft_size = pw.get_cheaptrick_fft_size(SAMPLE_RATE)
     order = rng.randint(24, 59)
     mc = pysptk.sp2mc(sp, order=order, alpha=0.42)
     sp = pysptk.mc2sp(mc, alpha=0.42, fftlen=fft_size)
-    ap = pw.decode_aperiodicity(np.ascontiguousarray(pw.code_aperiodicity(ap, RATE)), RATE, fft_size)
-    return pw.synthesize(f0, np.ascontiguousarray(sp), ap, RATE, frame_period=HOP_MS)
+    ap = pw.decode_aperiodicity(np.ascontiguousarray(pw.code_aperiodicity(ap, SAMPLE_RATE)), SAMPLE_RATE, fft_size)
+    return pw.synthesize(f0, np.ascontiguousarray(sp), ap, SAMPLE_RATE, frame_period=HOP_MS)
 
 
 def vocode_mlsa(x: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -86,7 +86,7 @@ def vocode_mlsa(x: np.ndarray, rng: random.Random) -> np.ndarray:
     import pysptk
     from pysptk.synthesis import MLSADF, Synthesizer
 
-    hop = int(RATE * HOP_MS / 1000)
+    hop = int(SAMPLE_RATE * HOP_MS / 1000)
     frame_len = 512
     f0 = _f0(x, rng)
     padded = np.pad(x, (frame_len // 2, frame_len // 2))
@@ -95,7 +95,7 @@ def vocode_mlsa(x: np.ndarray, rng: random.Random) -> np.ndarray:
     order = rng.randint(24, 39)
     mc = pysptk.mcep(frames, order=order, alpha=0.42, etype=1, eps=1e-6)
     b = pysptk.mc2b(mc, alpha=0.42)
-    pitch = np.where(f0[:n] > 0, RATE / np.maximum(f0[:n], 1e-3), 0.0)
+    pitch = np.where(f0[:n] > 0, SAMPLE_RATE / np.maximum(f0[:n], 1e-3), 0.0)
     excitation = pysptk.excite(np.ascontiguousarray(pitch), hop)
     synthesizer = Synthesizer(MLSADF(order=order, alpha=0.42), hop)
     return synthesizer.synthesis(excitation, np.ascontiguousarray(b))
@@ -104,20 +104,20 @@ def vocode_mlsa(x: np.ndarray, rng: random.Random) -> np.ndarray:
 def _mel_matrix(n_fft: int, bands: int) -> np.ndarray:
     from python_speech_features import get_filterbanks
 
-    return get_filterbanks(nfilt=bands, nfft=n_fft, samplerate=RATE, lowfreq=0, highfreq=RATE // 2)
+    return get_filterbanks(nfilt=bands, nfft=n_fft, samplerate=SAMPLE_RATE, lowfreq=0, highfreq=SAMPLE_RATE // 2)
 
 
 def vocode_griffinlim(x: np.ndarray, rng: random.Random) -> np.ndarray:
     """An 80-band mel power spectrogram, its least-squares inverse, and 16-48 Griffin-Lim iterations."""
     n_fft, hop = 1024, 256
-    _, _, spec = stft(x, RATE, nperseg=n_fft, noverlap=n_fft - hop)
+    _, _, spec = stft(x, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
     mel = _mel_matrix(n_fft, 80)
     magnitude = np.sqrt(np.maximum(np.linalg.pinv(mel) @ (mel @ np.abs(spec) ** 2), 0.0))
     phase = np.exp(2j * np.pi * np.random.default_rng(rng.randrange(2**32)).random(magnitude.shape))
     y = x
     for _ in range(rng.randint(16, 48)):
-        _, y = istft(magnitude * phase, RATE, nperseg=n_fft, noverlap=n_fft - hop)
-        _, _, rebuilt = stft(y, RATE, nperseg=n_fft, noverlap=n_fft - hop)
+        _, y = istft(magnitude * phase, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
+        _, _, rebuilt = stft(y, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
         rebuilt = rebuilt[:, : magnitude.shape[1]]
         if rebuilt.shape[1] < magnitude.shape[1]:
             rebuilt = np.pad(rebuilt, ((0, 0), (0, magnitude.shape[1] - rebuilt.shape[1])))
@@ -127,12 +127,12 @@ def vocode_griffinlim(x: np.ndarray, rng: random.Random) -> np.ndarray:
 
 def _pitch_marks(x: np.ndarray, f0: np.ndarray) -> np.ndarray:
     """Analysis marks one period apart in voiced frames (moved onto the waveform's peak), every 5 ms elsewhere."""
-    hop = int(RATE * HOP_MS / 1000)
+    hop = int(SAMPLE_RATE * HOP_MS / 1000)
     marks = []
     t = 0
     while t < len(x):
         frame = min(t // hop, len(f0) - 1)
-        period = int(RATE / f0[frame]) if f0[frame] > 0 else hop
+        period = int(SAMPLE_RATE / f0[frame]) if f0[frame] > 0 else hop
         if f0[frame] > 0:
             lo, hi = max(t - period // 3, marks[-1] + period // 2 if marks else 0), min(t + period // 3, len(x))
             if hi > lo:
@@ -151,7 +151,7 @@ def vocode_psola(x: np.ndarray, rng: random.Random) -> np.ndarray:
     not a vocoder's envelope. This makes the same traces from the real speaker's own clip.
     """
     f0 = _f0(x, rng)
-    hop = int(RATE * HOP_MS / 1000)
+    hop = int(SAMPLE_RATE * HOP_MS / 1000)
     marks = _pitch_marks(x, f0)
     if len(marks) < 4:
         return x.copy()
@@ -160,12 +160,12 @@ def vocode_psola(x: np.ndarray, rng: random.Random) -> np.ndarray:
     units = []
     start = 0
     while start < len(x):
-        end = min(len(x), start + int(RATE * rng.uniform(0.05, 0.18)))
+        end = min(len(x), start + int(SAMPLE_RATE * rng.uniform(0.05, 0.18)))
         units.append((start, end, rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25)))
         start = end
     # time scales renormalised so the output keeps the original's length (length is not to be a cue)
     stretch = sum((e - s) / ts for s, e, _, ts in units) / len(x)
-    y = np.zeros(len(x) + 2 * int(RATE / 50))
+    y = np.zeros(len(x) + 2 * int(SAMPLE_RATE / 50))
     out = 0.0
     for s, e, pitch, ts in units:
         a = float(s + rng.randint(-hop, hop))  # the join: a little before or after where the last unit ended
@@ -202,20 +202,17 @@ def match_level(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return y * (0.99 / peak) if peak > 0.99 else y
 
 
-def make_twin(job: Job) -> float:
-    """Vocode one clip and write it as 16 kHz 16-bit FLAC; returns its duration in seconds."""
-    import soundfile as sf
-
+def make_twin(job: Job) -> GeneratedClip:
+    """Vocode one clip (in a worker process; the main one writes it)."""
     from voxwatch.pipeline.sources import load_audio
 
     x = load_audio(str(job.source_path)).astype(np.float64)
     y = match_level(VOCODERS[job.vocoder](x, random.Random(job.seed)), x)
-    job.out_path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(job.out_path, y.astype(np.float32), RATE, subtype="PCM_16")
-    return len(y) / RATE
+    return GeneratedClip(job.name, y.astype(np.float32), "spoof", job.vocoder, job.speaker,
+                         f"vocoded locally from {job.source_path.name}")
 
 
-def plan(data: list[Path], out: Path, share: float, seed: int,
+def plan(data: list[Path], share: float, seed: int,
          vocoders: tuple[str, ...] = DEFAULT_VOCODERS) -> list[Job]:
     """One twin for a ``share`` of each set's real train clips (at least one per speaker), vocoders in turn."""
     from voxwatch.training.datasets import load_dataset
@@ -232,16 +229,9 @@ def plan(data: list[Path], out: Path, share: float, seed: int,
             if not first and rng.random() >= share:
                 continue
             vocoder = names[len(jobs) % len(names)]
-            name = f"{root.name}-{clip.path.stem}-{vocoder}.flac"
-            jobs.append(Job(clip.path.resolve(), clip.speaker, vocoder, (out / "audio" / name).resolve(),
+            jobs.append(Job(clip.path.resolve(), clip.speaker, vocoder, f"{root.name}-{clip.path.stem}-{vocoder}",
                             rng.randrange(2**31)))
     return jobs
-
-
-def write_twins_manifest(out: Path, jobs: list[Job], durations: list[float]) -> Path:
-    return write_manifest(out, [[str(job.out_path), "spoof", job.vocoder, job.speaker, "train", f"{duration:.2f}",
-                                 f"vocoded locally from {job.source_path.name}"]
-                                for job, duration in zip(jobs, durations, strict=True)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,17 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         import pyworld  # noqa: F401
     except ImportError:
         parser.exit(2, "copy_synthesis needs pyworld and pysptk: pip install pyworld pysptk\n")
-    from rich.progress import Progress
-
-    jobs = plan(args.data, args.out, args.share, args.seed, tuple(args.vocoders or DEFAULT_VOCODERS))
-    with ProcessPoolExecutor(args.workers) as pool, Progress() as progress:
-        task = progress.add_task("vocoding", total=len(jobs))
-        durations = []
-        for duration in pool.map(make_twin, jobs, chunksize=4):
-            durations.append(duration)
-            progress.advance(task)
-    manifest = write_twins_manifest(args.out, jobs, durations)
-    print(f"{len(jobs)} twins, {sum(durations) / 60:.1f} min, in {manifest}")
+    jobs = plan(args.data, args.share, args.seed, tuple(args.vocoders or DEFAULT_VOCODERS))
+    with ProcessPoolExecutor(args.workers) as pool:
+        rows = write_set(args.out, pool.map(make_twin, jobs, chunksize=4), len(jobs), "vocoding")
+    minutes = sum(float(row[5]) for row in rows) / 60
+    print(f"{len(jobs)} twins, {minutes:.1f} min, in {args.out / 'manifest.csv'}")
     return 0
 
 

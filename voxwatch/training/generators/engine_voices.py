@@ -14,28 +14,25 @@ All clips are split ``train``; the manifest (absolute paths) is one more ``--dat
 Needs the Debian packages espeak-ng, mbrola, mbrola-us1, mbrola-us2, mbrola-us3, mbrola-en1 (contrib/non-free)
 and libttspico-utils (non-free).
 
-    python -m voxwatch.training.engine_voices --out ../engine-voices --count 60
+    python -m voxwatch.training.generators.engine_voices --out ../engine-voices --count 60
 """
 
 from __future__ import annotations
 
-import gettext
 import random
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from voxwatch.training.datasets import write_manifest
-from voxwatch.training.voice_sets import voice_set_main
-
-LOCALES = Path("/usr/share/locale")
-RATE = 16000
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.generators.common import GeneratedClip, synthesise_audio, write_set
+from voxwatch.training.generators.voice_sets import LOCALES, catalogues, voice_set_main
 
 
 @dataclass(frozen=True)
@@ -66,12 +63,7 @@ _PLAIN = re.compile(r"[A-Za-z][A-Za-z ,.'!?-]*")
 def english_sentences(locales: Path = LOCALES, min_words: int = 3, max_words: int = 14) -> list[str]:
     """Plain English source strings (msgids) of the installed catalogues: no markup, placeholders or shortcuts."""
     found: set[str] = set()
-    for mo in sorted(locales.glob("*/LC_MESSAGES/*.mo")):
-        try:
-            with open(mo, "rb") as handle:
-                catalogue = gettext.GNUTranslations(handle)._catalog  # noqa: SLF001 (the only way to list it)
-        except (OSError, ValueError, IndexError, KeyError):  # a malformed catalogue header
-            continue
+    for catalogue in catalogues(sorted(locales.glob("*/LC_MESSAGES/*.mo"))):
         for key in catalogue:
             text = key[0] if isinstance(key, tuple) else key  # plural forms are keyed (msgid, n)
             text = text.strip() if isinstance(text, str) else ""
@@ -93,21 +85,6 @@ def synthesise(voice: Voice, text: str, wav: Path) -> None:
     subprocess.run(command(voice, text, wav), check=True, capture_output=True, timeout=60)
 
 
-def _synthesise_audio(voice: Voice, text: str) -> np.ndarray | None:
-    """16 kHz mono audio of ``text``, or None when the engine failed or wrote nothing."""
-    from voxwatch.pipeline.sources import load_audio
-
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "tts.wav"  # pico2wave insists on a .wav name
-        try:
-            synthesise(voice, text, wav)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            return None
-        if not wav.is_file() or wav.stat().st_size <= 44:
-            return None
-        return load_audio(str(wav))
-
-
 def natural_edges(audio: np.ndarray, rng: random.Random) -> np.ndarray:
     """Trim the engine's digital silence, pad 0.05-0.4 s each side, and set a random peak level (-12 to -1 dBFS).
 
@@ -117,7 +94,7 @@ def natural_edges(audio: np.ndarray, rng: random.Random) -> np.ndarray:
     voiced = np.flatnonzero(np.abs(audio) > 1e-3)
     if voiced.size:
         audio = audio[voiced[0]:voiced[-1] + 1]
-    lead, tail = (np.zeros(int(rng.uniform(0.05, 0.4) * RATE), dtype=np.float32) for _ in range(2))
+    lead, tail = (np.zeros(int(rng.uniform(0.05, 0.4) * SAMPLE_RATE), dtype=np.float32) for _ in range(2))
     audio = np.concatenate([lead, audio.astype(np.float32), tail])
     peak = float(np.max(np.abs(audio))) or 1.0
     return audio * (10 ** (rng.uniform(-12.0, -1.0) / 20) / peak)
@@ -134,8 +111,6 @@ def missing_tools(voices: tuple[Voice, ...] = VOICES) -> list[str]:
 def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES,
          voices: tuple[Voice, ...] = VOICES) -> int:
     """``count`` clips per voice (a quarter of them single words); returns how many were written."""
-    import soundfile as sf
-
     missing = missing_tools(voices)
     if missing:
         raise SystemExit(f"missing: {', '.join(missing)}; with contrib and non-free enabled: apt-get install "
@@ -145,25 +120,22 @@ def make(out: Path, count: int, seed: int = 0, locales: Path = LOCALES,
         raise SystemExit(f"no English strings in the catalogues under {locales}: install a package with translations")
     words = sorted({w.strip(",.!?'-") for t in texts for w in t.split() if len(w.strip(",.!?'-")) > 3})
     rng = random.Random(seed)
-    rows = []
-    (out / "audio").mkdir(parents=True, exist_ok=True)
-    for voice in voices:
-        for i in range(count):
-            path = (out / "audio" / f"{voice.name}-{i:03d}.flac").resolve()
-            audio = None
-            for _ in range(5):
-                audio = _synthesise_audio(voice, rng.choice(words) if i % 4 == 0 else rng.choice(texts))
-                if audio is not None and np.any(np.abs(audio) > 1e-3):
-                    break
-                audio = None
-            if audio is None:
-                raise SystemExit(f"{voice.engine} wrote no audio for voice {voice.voice}: is its package installed?")
-            audio = natural_edges(audio, rng)
-            sf.write(path, np.clip(audio, -1.0, 1.0), RATE, subtype="PCM_16")
-            rows.append([str(path), "spoof", voice.source, voice.name, "train", f"{len(audio) / RATE:.2f}",
-                         "generated locally"])
-    write_manifest(out, rows)
-    return len(rows)
+
+    def clips() -> Iterator[GeneratedClip]:
+        for voice in voices:
+            for i in range(count):
+                for _ in range(5):  # a failed or silent synthesis: another text
+                    text = rng.choice(words) if i % 4 == 0 else rng.choice(texts)
+                    audio = synthesise_audio(lambda wav, v=voice, s=text: synthesise(v, s, wav))
+                    if audio is not None and np.any(np.abs(audio) > 1e-3):
+                        break
+                else:
+                    raise SystemExit(f"{voice.engine} wrote no audio for voice {voice.voice}: is its package "
+                                     "installed?")
+                yield GeneratedClip(f"{voice.name}-{i:03d}", natural_edges(audio, rng), "spoof", voice.source,
+                                    voice.name)
+
+    return len(write_set(out, clips(), len(voices) * count, "synthesising"))
 
 
 def main(argv: list[str] | None = None) -> int:

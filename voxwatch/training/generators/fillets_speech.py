@@ -10,7 +10,7 @@ paths), for use as one more ``--data``. Debian ``fillets-ng-data-cs`` / ``-nl``,
 
     apt-get download fillets-ng-data-cs fillets-ng-data-nl
     for f in fillets-ng-data-*.deb; do dpkg-deb -x "$f" /tmp/fillets; done
-    python -m voxwatch.training.fillets_speech --root /tmp/fillets --out ../fillets --per-speaker 300
+    python -m voxwatch.training.generators.fillets_speech --root /tmp/fillets --out ../fillets --per-speaker 300
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ import argparse
 import random
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import resample
-from voxwatch.training.datasets import write_manifest
+from voxwatch.training.generators.common import GeneratedClip, write_set
 
 LANGUAGES = ("cs", "nl")
 CHARACTERS = {"m": "small fish", "v": "big fish"}
@@ -56,20 +54,20 @@ def make(roots: list[Path], out: Path, per_speaker: int, min_seconds: float = 1.
         raise SystemExit(f"no Fish Fillets dialogue under {', '.join(map(str, roots))}: extract the .deb files of "
                          "fillets-ng-data-cs / fillets-ng-data-nl there (see --help)")
     rng = random.Random(seed)
-    (out / "audio").mkdir(parents=True, exist_ok=True)
-    rows = []
+    chosen: list[tuple[str, Path]] = []
     for speaker in sorted(lines):
         paths = [p for p in lines[speaker] if sf.info(p).duration >= min_seconds]
         rng.shuffle(paths)
-        for path in sorted(paths[:per_speaker]):
+        chosen += [(speaker, path) for path in sorted(paths[:per_speaker])]
+
+    def clips() -> Iterator[GeneratedClip]:
+        for speaker, path in chosen:
             audio, rate = sf.read(path, dtype="float32", always_2d=True)
-            audio = resample(audio.mean(axis=1), rate)
-            target = (out / "audio" / f"{speaker}-{path.parent.parent.name}-{path.stem}.flac").resolve()
-            sf.write(target, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
-            rows.append([str(target), "bonafide", f"fillets-{speaker.split('-')[1]}", speaker, "train",
-                         f"{len(audio) / SAMPLE_RATE:.2f}", "GPL-2+ (Debian fillets-ng-data)"])
-    write_manifest(out, rows)
-    return len(rows)
+            yield GeneratedClip(f"{speaker}-{path.parent.parent.name}-{path.stem}", resample(audio.mean(axis=1), rate),
+                                "bonafide", f"fillets-{speaker.split('-')[1]}", speaker,
+                                "GPL-2+ (Debian fillets-ng-data)")
+
+    return len(write_set(out, clips(), len(chosen), "converting"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,25 @@
-"""The command line shared by the generators of training voices (festival_voices, engine_voices)."""
+"""What the generators of training voices share besides the write loop (festival_voices, engine_voices): their
+texts, the strings of the gettext catalogues installed on the machine (so no text is shipped or downloaded), and
+their command line."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import gettext
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+LOCALES = Path("/usr/share/locale")
+
+
+def catalogues(paths: Iterable[Path]) -> Iterator[dict]:
+    """The message tables (msgid -> translation) of these ``.mo`` files; unreadable or malformed ones are skipped."""
+    for mo in paths:
+        try:
+            with open(mo, "rb") as handle:
+                yield gettext.GNUTranslations(handle)._catalog  # noqa: SLF001 (the only way to list it)
+        except (OSError, ValueError, IndexError, KeyError):  # a malformed catalogue header
+            continue
 
 
 def voice_set_main(description: str, make: Callable[[Path, int, int], int], argv: list[str] | None) -> int:
