@@ -21,6 +21,8 @@ import time
 
 import zmq
 
+from voxwatch.transport.subscriber import SeqTracker
+
 
 def event(daemon: str, seq: int) -> list[bytes]:
     body = {"schema": 1, "type": "verdict", "daemon": {"id": daemon, "host": "bench", "pid": 1}, "stream": "s",
@@ -93,8 +95,7 @@ def measure(mode: str, publishers: int, messages: int) -> dict:
     time.sleep(0.5)
     go.set()
     received, first, last = 0, None, None
-    last_seq: dict[str, int] = {}
-    lost = 0
+    seq = SeqTracker(first_seq=0)  # the subscriber is there before any publisher starts: count from seq 0
     while sub.poll(3000):
         topic, raw = sub.recv_multipart()
         body = json.loads(raw)
@@ -102,9 +103,7 @@ def measure(mode: str, publishers: int, messages: int) -> dict:
         first = first or now
         last = now
         received += 1
-        daemon = body["daemon"]["id"]
-        lost += body["seq"] - last_seq.get(daemon, -1) - 1
-        last_seq[daemon] = body["seq"]
+        seq.observe(body)
         if received >= messages - messages % publishers:
             break
     sub.close(0)
@@ -113,7 +112,7 @@ def measure(mode: str, publishers: int, messages: int) -> dict:
     stop.set()
     broker.terminate() if mode == "proxy" else broker.join(10)
     span = (last - first) if first and last and last > first else float("nan")
-    return {"mode": mode, "sent": messages - messages % publishers, "received": received, "lost": lost,
+    return {"mode": mode, "sent": messages - messages % publishers, "received": received, "lost": seq.lost,
             "msgs_per_s": round(received / span) if span == span else None}
 
 

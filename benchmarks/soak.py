@@ -111,10 +111,9 @@ def child(args: argparse.Namespace) -> int:
 
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
+    from voxwatch.daemon.wiring import published_pipeline
     from voxwatch.model_loading import load_classifier
-    from voxwatch.pipeline.runner import Pipeline
     from voxwatch.pipeline.sources import load_audio
-    from voxwatch.pipeline.types import fan_out
     from voxwatch.transport.publisher import EventPublisher
 
     config = load_config(args.config)
@@ -122,8 +121,7 @@ def child(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model, config)
     audios = [load_audio(f) for f in args.files]
     publisher = EventPublisher(publish)
-    pipeline = Pipeline(config.pipeline, classifier, fan_out(publisher.submit))
-    publisher.attach_stats(pipeline.stats)
+    pipeline = published_pipeline(config.pipeline, classifier, publisher)
     publisher.start()
     publisher.wait_for_subscribers(1, 30)
     deadline = time.monotonic() + args.duration

@@ -10,6 +10,7 @@ from voxwatch.transport.events import (
     judgement_fields,
     safe_stream_id,
     topic_for,
+    unique_stream_ids,
 )
 from voxwatch.transport.subscriber import SeqTracker
 
@@ -50,6 +51,32 @@ def test_malformed_messages_are_rejected(frames, reason):
 def test_stream_ids_are_topic_safe():
     assert safe_stream_id("my call #1.wav") == "my_call_1.wav"
     assert safe_stream_id("///") == "stream"
+
+
+def test_unique_stream_ids_number_repeats_and_never_collide():
+    assert unique_stream_ids(["a", "b", "a", "a"]) == ["a", "b", "a-2", "a-3"]
+    assert unique_stream_ids(["a", "a", "a-2"]) == ["a", "a-2", "a-2-2"]  # a name that looks like a numbered repeat
+    assert unique_stream_ids(["call #1", "call_1", "///"]) == ["call_1", "call_1-2", "stream"]
+
+
+def test_files_and_devices_get_their_stream_ids_by_the_same_rule():
+    from voxwatch.commands.common import file_stream_ids
+    from voxwatch.daemon.service import device_stream_ids
+
+    assert file_stream_ids(["x/call.wav", "y/call.flac", "-", "z/my call.ogg"]) == ["call", "call-2", "stdin",
+                                                                                    "my_call"]
+    assert device_stream_ids(["USB Audio", "2", "", "USB Audio"], ["USB", "mic", "HDA Intel", "USB"]) == [
+        "USB_Audio", "mic2", "HDA_Intel", "USB_Audio-2"]
+
+
+def test_seq_tracker_lost_sums_daemons_and_first_seq_counts_a_missing_start():
+    late = SeqTracker()
+    assert late.observe(body(seq=7)) == 0  # a consumer that joined late missed nothing
+    counted = SeqTracker(first_seq=0)
+    assert counted.observe(body(seq=3)) == 3  # there from the start: seq 0-2 never arrived
+    assert counted.observe(body(seq=5, daemon={"id": "d2", "pid": 1})) == 5
+    assert counted.observe(body(seq=4)) == 0
+    assert counted.lost == 8 and counted.gaps == {"d1": 3, "d2": 5}
 
 
 def test_seq_tracker_counts_gaps_but_not_restarts():

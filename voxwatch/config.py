@@ -26,7 +26,7 @@ DEFAULT_PUBLISH_URL = "tcp://127.0.0.1:5556"
 
 @dataclass(frozen=True)
 class PublishSettings:
-    """Where and how events go out (see voxwatch.daemon.publisher)."""
+    """Where and how events go out (see voxwatch.transport.publisher)."""
 
     bind: tuple[str, ...] = (DEFAULT_PUBLISH_URL,)
     connect: tuple[str, ...] = ()

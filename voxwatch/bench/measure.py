@@ -34,6 +34,8 @@ def _subscriber_main(url: str) -> None:
     """
     import zmq
 
+    from voxwatch.transport.subscriber import SeqTracker
+
     sock = zmq.Context().socket(zmq.SUB)
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.connect(url)
@@ -42,8 +44,7 @@ def _subscriber_main(url: str) -> None:
     poller.register(sock, zmq.POLLIN)
     poller.register(sys.stdin.fileno(), zmq.POLLIN)
     runs: dict[str, dict[str, Any]] = {}
-    last_seq = None
-    gaps = 0
+    seq = SeqTracker()
     pending: tuple[str, int, float] | None = None
     print("ready", flush=True)
     while True:
@@ -51,10 +52,7 @@ def _subscriber_main(url: str) -> None:
         while sock.poll(0):
             _topic, body = sock.recv_multipart()
             event = json.loads(body)
-            seq = event.get("seq")
-            if last_seq is not None and seq != last_seq + 1:
-                gaps += 1
-            last_seq = seq
+            seq.observe(event)
             if event.get("type") in ("alert", "verdict"):
                 run = runs.setdefault(event["stream"].split("-", 1)[0], {"latency_ms": [], "alerts": 0, "verdicts": 0})
                 run["latency_ms"].append(event["latency_ms"])
@@ -69,7 +67,7 @@ def _subscriber_main(url: str) -> None:
             prefix, expected, deadline = pending
             run = runs.get(prefix, {"latency_ms": [], "alerts": 0, "verdicts": 0})
             if len(run["latency_ms"]) >= expected or time.monotonic() > deadline:
-                print(json.dumps({**run, "seq_gaps": gaps}), flush=True)
+                print(json.dumps({**run, "seq_gaps": seq.lost}), flush=True)
                 runs.pop(prefix, None)
                 pending = None
     sock.close(0)

@@ -36,12 +36,13 @@ HELP = "benchmark the full pipeline: real-time factor per CPU core, cost per sta
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxwatch.commands.common import add_model_arguments
+
     parser.add_argument("--streams", type=int, default=100, help="concurrent streams of the throughput run (100)")
     parser.add_argument("--seconds", type=float, default=60.0,
                         help="audio seconds per stream in the throughput run (60); with --realtime: wall seconds")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (1)")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
+    add_model_arguments(parser)
     parser.add_argument("--files", nargs="+", metavar="FILE", help="replay these files (looped) instead of "
                         "generated speech-like audio")
     parser.add_argument("--json", metavar="OUT", help="write all results as JSON to OUT")

@@ -12,6 +12,8 @@ SHORT_AUDIO_S = 1800.0  # under half an hour, a budget of a few alarms per hour 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxwatch.commands.common import add_model_arguments
+
     parser.add_argument("audio", nargs="+", metavar="REAL_AUDIO",
                         help="recordings known to be real speech (files, or folders searched for .wav/.flac/.ogg/"
                              ".mp3): the people, rooms and microphones you will monitor")
@@ -21,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the config here (default: standard output); with --config, that config with "
                              "its [decision] table replaced")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    parser.add_argument("--config", metavar="PATH",
-                        help="your config: its model, features and decision rules are used, and copied to --out")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_model_arguments(parser, "your config: its model, features and decision rules are used, and copied to --out")
 
 
 def _audio_files(inputs: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Glue shared by the sub-commands: stream ids from file names, the publisher from arguments, the torch check."""
+"""Glue shared by the sub-commands: the --model/--config options, stream ids from file names, the publisher from
+arguments, the torch check."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxwatch.errors import VoxwatchError
-from voxwatch.transport.events import safe_stream_id
 
 if TYPE_CHECKING:
     from voxwatch.config import PublishSettings
@@ -24,6 +24,17 @@ def require_torch() -> None:
         import torch  # noqa: F401
     except ImportError:
         raise VoxwatchError(f"torch is not installed; {TRAIN_EXTRA_HINT}") from None
+
+
+MODEL_HELP = "ONNX model with its .json card (default: the config's [model] path, else the bundled model)"
+CONFIG_HELP = "TOML config (default: built-in; 'voxwatch config --default' prints it with every key explained)"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, config_help: str = CONFIG_HELP) -> None:
+    """``--model`` and ``--config``, as every command that judges audio takes them; ``config_help`` says what a
+    command uses the config for when that is more than the defaults."""
+    parser.add_argument("--model", metavar="PATH", help=MODEL_HELP)
+    parser.add_argument("--config", metavar="PATH", help=config_help)
 
 
 def add_stdin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,15 +54,11 @@ def raw_format_from_args(args: argparse.Namespace) -> RawFormat | None:
     return RawFormat(args.raw_rate, args.raw_format, args.raw_channels)
 
 
-def unique_stream_ids(paths: list[str]) -> list[str]:
-    """File stems as stream ids, made topic-safe and unique (``a``, ``a-2``, ...)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for path in paths:
-        base = safe_stream_id("stdin" if path == "-" else Path(path).stem)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return ids
+def file_stream_ids(paths: list[str]) -> list[str]:
+    """Stream ids of replayed files: their stems (``stdin`` for ``-``), topic-safe and unique (``a``, ``a-2``)."""
+    from voxwatch.transport.events import unique_stream_ids
+
+    return unique_stream_ids("stdin" if path == "-" else Path(path).stem for path in paths)
 
 
 def publisher_from_args(args: argparse.Namespace, publish: PublishSettings) -> EventPublisher:

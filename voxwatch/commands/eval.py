@@ -10,15 +10,14 @@ HELP = ("evaluate a model on labelled dataset splits: false alarms per hour and 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxwatch.commands.common import add_model_arguments
     from voxwatch.training.datasets import FORMATS
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
                         help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
     parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
-    parser.add_argument("--config", metavar="PATH",
-                        help="TOML config: window, VAD and [decision] rules (threshold, aggregate, early alerts, "
-                             "min_alert_s, refractory); features checked against the model")
+    add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
+                                "alerts, min_alert_s, refractory); features checked against the model")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
     parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                         help="which split to evaluate (default: test)")

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from voxwatch.commands.common import add_stdin_arguments
+    from voxwatch.commands.common import add_model_arguments, add_stdin_arguments
 
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
@@ -22,8 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true", help="feed audio at real-time pace (like a microphone)")
     pace.add_argument("--fast", action="store_true", help="feed audio as fast as the pipeline takes it (default)")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in, see configs/default.toml)")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_model_arguments(parser)
     publish = parser.add_mutually_exclusive_group()
     publish.add_argument("--publish", action="append", metavar="URL",
                          help=f"bind the event publisher here (repeatable; default from config, {DEFAULT_PUBLISH_URL})")
@@ -40,15 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from voxwatch.commands.common import publisher_from_args, raw_format_from_args, unique_stream_ids
+    from voxwatch.commands.common import file_stream_ids, publisher_from_args, raw_format_from_args
     from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
+    from voxwatch.daemon.wiring import published_pipeline
     from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_classifier
-    from voxwatch.pipeline.runner import Pipeline
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
-    from voxwatch.pipeline.types import fan_out
 
     raw = raw_format_from_args(args)
     if args.files.count(STDIN_NAME) > 1:
@@ -60,10 +58,8 @@ def run(args: argparse.Namespace) -> int:
     publisher = None
     if not args.no_publish:
         publisher = publisher_from_args(args, config.publish)
-    pipeline = Pipeline(config.pipeline, classifier, fan_out(collector, *([publisher.submit] if publisher else [])))
+    pipeline = published_pipeline(config.pipeline, classifier, publisher, (collector,))
     if publisher:
-        publisher.attach_stats(pipeline.stats)
-        publisher.set_status_extra(model={"id": classifier.model_id, "sha256": classifier.sha256})
         publisher.start()
         if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):
             log.warning("no subscriber after %.1f s; starting anyway", args.wait_subscribers)
@@ -73,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ShutdownSignals() as signals:
             pipeline.start()
-            for stream_id, path in zip(unique_stream_ids(args.files), args.files, strict=True):
+            for stream_id, path in zip(file_stream_ids(args.files), args.files, strict=True):
                 source = (StdinSource(sys.stdin.buffer, raw, realtime=args.realtime) if path == STDIN_NAME
                           else WavReplaySource(path, realtime=args.realtime))
                 pipeline.add_stream(stream_id, source)

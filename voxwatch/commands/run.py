@@ -16,15 +16,15 @@ HELP = "capture microphones and publish detections (the daemon)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxwatch.commands.common import CONFIG_HELP, add_model_arguments
+
     parser.add_argument("--device", action="append", metavar="DEV",
                         help="input device index or name substring (repeatable: one stream each; default from "
                              "[capture] devices, else the system default input; see 'voxwatch devices')")
     parser.add_argument("--system-audio", action="store_true",
                         help="also capture what this computer plays (the default output's monitor: a call's "
                              "remote side) as the stream 'system-audio' (or [capture] system_audio = true)")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in, see configs/default.toml); "
-                        "SIGHUP re-reads its [decision] section")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_model_arguments(parser, f"{CONFIG_HELP}; SIGHUP re-reads its [decision] section")
     parser.add_argument("--publish", action="append", metavar="URL",
                         help=f"bind the event publisher here (repeatable; default from config, {DEFAULT_PUBLISH_URL})")
     parser.add_argument("--connect", action="append", metavar="URL",

@@ -15,12 +15,11 @@ HELP = "score whole files offline (same stages as the daemon, no sockets), one l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from voxwatch.commands.common import add_stdin_arguments
+    from voxwatch.commands.common import add_model_arguments, add_stdin_arguments
 
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="audio files (WAV, FLAC, OGG; any rate/channels); - reads standard input")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_model_arguments(parser)
     add_stdin_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per line, with each utterance's span "
                         "and score; a file that fails gives {\"file\": ..., \"error\": ...}")

@@ -43,13 +43,13 @@ import numpy as np
 
 from voxwatch.config import EvidenceSettings
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.sources import SAMPLE_RATE, Source, StreamReporter
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.sources import Source, StreamReporter
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent
 from voxwatch.transport.events import SCHEMA_VERSION, judgement_fields
 
 log = logging.getLogger(__name__)
 _CLOSE = object()
-LABEL_DIRS = ("real", "fake")
 
 
 class _TeeRing:

@@ -32,9 +32,10 @@ from voxwatch.config import Config, PublishSettings, load_config
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
+from voxwatch.daemon.wiring import published_pipeline
 from voxwatch.errors import VoxwatchError
 from voxwatch.model_loading import load_classifier
-from voxwatch.transport.events import safe_stream_id
+from voxwatch.transport.events import unique_stream_ids
 
 if TYPE_CHECKING:
     from voxwatch.pipeline.runner import Pipeline
@@ -56,15 +57,11 @@ class ServiceOptions:
     drain_timeout: float = 5.0
 
 
-def stream_ids(specs: list[str], names: list[str]) -> list[str]:
-    """Topic-safe, unique stream ids: the --device text (or the device name for the default device)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for spec, name in zip(specs, names, strict=True):
-        base = safe_stream_id(spec if spec and not spec.isdigit() else f"mic{spec}" if spec else name)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return ids
+def device_stream_ids(specs: list[str], names: list[str]) -> list[str]:
+    """Stream ids of microphones: the --device text (``mic2`` for an index, the device name for the default
+    device), topic-safe and unique."""
+    return unique_stream_ids(spec if spec and not spec.isdigit() else f"mic{spec}" if spec else name
+                             for spec, name in zip(specs, names, strict=True))
 
 
 class DaemonService:
@@ -74,9 +71,7 @@ class DaemonService:
                  make_publisher: Callable[[PublishSettings], EventPublisher],
                  notifier: SystemdNotifier | None = None) -> None:
         from voxwatch.pipeline.mic import MicSource, PortAudioHost
-        from voxwatch.pipeline.runner import Pipeline
         from voxwatch.pipeline.system_audio import SYSTEM_AUDIO_STREAM, system_audio_source
-        from voxwatch.pipeline.types import fan_out
 
         self.options = options
         self.notifier = notifier or SystemdNotifier()
@@ -86,7 +81,7 @@ class DaemonService:
         system = system_audio_source(config.capture) if wants_system else None
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
         self.classifier = load_classifier(options.model, config)
-        self.mics = dict(zip(stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
+        self.mics = dict(zip(device_stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
         if system:
             self.mics[SYSTEM_AUDIO_STREAM] = system
         for stream_id, mic in self.mics.items():
@@ -96,7 +91,7 @@ class DaemonService:
         self.evidence = None
         if config.evidence.enabled and options.evidence:
             self.evidence = EvidenceStore(config.evidence, daemon=self.publisher.daemon)
-        sinks: list = [self.publisher.submit]
+        sinks: list = []
         if self.evidence:
             sinks.append(self.evidence)
         self.pipeline: Pipeline | None = None
@@ -110,11 +105,9 @@ class DaemonService:
                                                 "model_sha256": self.classifier.sha256})
             sinks.append(self.metrics)
         self.metrics_address = config.metrics.address
-        self.pipeline = Pipeline(config.pipeline, self.classifier, fan_out(*sinks))
+        self.pipeline = published_pipeline(config.pipeline, self.classifier, self.publisher, tuple(sinks), self.stats)
         if self.metrics:
             self.pipeline.batch_observers.append(self.metrics.observe_batch)
-        self.publisher.attach_stats(self.stats)
-        self.publisher.set_status_extra(model={"id": self.classifier.model_id, "sha256": self.classifier.sha256})
 
     def stats(self) -> dict[str, Any]:
         """The heartbeat's counters: the pipeline's, each microphone's capture counters, publisher and evidence."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from voxwatch.pipeline.decision import Judgement
@@ -24,7 +25,6 @@ from voxwatch.pipeline.decision import Judgement
 SCHEMA_VERSION = 1
 PREFIX = "voxwatch"
 EVENT_TYPES = ("alert", "verdict", "stream", "status")
-STREAM_STATES = ("started", "ended", "error", "recovered")
 MAX_MESSAGE_BYTES = 1 << 20
 _STREAM_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
 
@@ -44,6 +44,23 @@ def safe_stream_id(name: str) -> str:
     """Stream ids go into topics: keep letters, digits and ``_.:-``; everything else becomes ``_``."""
     cleaned = _STREAM_ID.sub("_", name).strip("_.")
     return cleaned or "stream"
+
+
+def unique_stream_ids(names: Iterable[str]) -> list[str]:
+    """Topic-safe stream ids for these names, unique among themselves: a repeat gets ``-2``, ``-3``, ... (files of the
+    same name in two folders, two microphones of one model). The one rule for ``replay``'s files and ``run``'s
+    devices, so a stream id means the same in every command."""
+    taken: set[str] = set()
+    ids = []
+    for name in names:
+        base = candidate = safe_stream_id(name)
+        n = 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}-{n}"
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
 
 
 def topic_for(event_type: str, stream: str | None = None) -> str:

@@ -23,10 +23,22 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SeqTracker:
-    """Per-publisher seq bookkeeping: counts missing messages, notices restarts."""
+    """Per-publisher ``seq`` bookkeeping: counts missing messages, notices restarts.
 
+    The one loss counter of voxwatch: the subscriber, the monitor, the benchmark's subscriber and the broker
+    benchmark all count with it, so "N events lost" means the same everywhere. ``first_seq``: the seq a daemon's
+    first message should carry, for a consumer that was listening before any daemon started (a benchmark); None
+    (the default) takes a daemon's first message as it comes, since a consumer joining late missed nothing.
+    """
+
+    first_seq: int | None = None
     last: dict[str, tuple[int, int]] = field(default_factory=dict)  # daemon id -> (pid, seq)
     gaps: dict[str, int] = field(default_factory=dict)  # daemon id -> messages missing
+
+    @property
+    def lost(self) -> int:
+        """Messages missing over all daemons."""
+        return sum(self.gaps.values())
 
     def observe(self, body: dict[str, Any]) -> int:
         """Record a message; returns how many messages of its daemon were missed just before it."""
@@ -36,9 +48,12 @@ class SeqTracker:
         seq = body["seq"]
         previous = self.last.get(key)
         self.last[key] = (pid, seq)
-        if previous is None or previous[0] != pid or seq <= previous[1]:
-            return 0  # first sight, restart, or duplicate/reorder: not loss
-        missed = seq - previous[1] - 1
+        if previous is None:
+            missed = seq - self.first_seq if self.first_seq is not None and seq > self.first_seq else 0
+        elif previous[0] != pid or seq <= previous[1]:
+            return 0  # restart, or duplicate/reorder: not loss
+        else:
+            missed = seq - previous[1] - 1
         if missed:
             self.gaps[key] = self.gaps.get(key, 0) + missed
         return missed

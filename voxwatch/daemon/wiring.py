@@ -1,0 +1,39 @@
+"""The pipeline wired to its publisher: how ``run``, ``replay`` and the soak benchmark join the two.
+
+The wiring is short but it has rules that are easy to get half right when written twice: every event goes to the
+publisher and to every other sink (evidence, metrics, a replay summary) through one ``fan_out``; the publisher's
+heartbeats carry the counters of what feeds it; and every heartbeat names the model, so a fleet's consumers can
+tell which model judged what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, fan_out
+
+if TYPE_CHECKING:
+    from voxwatch.pipeline.classifier import OnnxClassifier
+    from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.transport.publisher import EventPublisher
+
+
+def model_info(classifier: OnnxClassifier) -> dict[str, str]:
+    """The model as events and heartbeats name it."""
+    return {"id": classifier.model_id, "sha256": classifier.sha256}
+
+
+def published_pipeline(settings: PipelineSettings, classifier: OnnxClassifier, publisher: EventPublisher | None,
+                       sinks: tuple[Callable[[PipelineEvent], None], ...] = (),
+                       stats: Callable[[], dict[str, Any]] | None = None) -> Pipeline:
+    """A ``Pipeline`` whose events go to ``publisher`` (None: no socket) and to ``sinks``; the publisher's heartbeats
+    report ``stats`` (default: the pipeline's own counters) and the model. Nothing is started."""
+    from voxwatch.pipeline.runner import Pipeline
+
+    emit = fan_out(*((publisher.submit,) if publisher else ()), *sinks)
+    pipeline = Pipeline(settings, classifier, emit)
+    if publisher:
+        publisher.attach_stats(stats or pipeline.stats)
+        publisher.set_status_extra(model=model_info(classifier))
+    return pipeline
