@@ -55,6 +55,7 @@ def test_refractory_suppresses_alerts_not_verdicts():
     assert [j.kind for j in first] == ["alert", "verdict"]
     assert [j.kind for j in second] == ["verdict"]
     assert [j.kind for j in third] == ["alert", "verdict"]
+    assert [j.refractory_s for j in first] == [10.0, 0.0]  # an alert says how long the quiet after it lasts
 
 
 def test_utterance_without_windows_gives_nothing():

@@ -21,10 +21,16 @@ def body(**extra):
     return {**base, **extra}
 
 
+def test_only_alerts_carry_the_refractory_period():
+    verdict = Judgement("verdict", 2, 16000, 48000, 0.91, 0.5, "fake", 2)
+    assert "refractory_s" not in judgement_fields(verdict, "m", "abc")
+
+
 def test_roundtrip_alert():
-    j = Judgement("alert", 2, 16000, 48000, 0.91, 0.5, "fake", 2, True)
+    j = Judgement("alert", 2, 16000, 48000, 0.91, 0.5, "fake", 2, True, 5.0)
     fields = judgement_fields(j, "m", "abc")
     assert fields["start_s"] == 1.0 and fields["end_s"] == 3.0 and fields["model"] == {"id": "m", "sha256": "abc"}
+    assert fields["refractory_s"] == 5.0  # how long the daemon stays quiet about the stream after this alert
     msg = body(type="alert", latency_ms=1.0, **fields)
     topic, decoded = decode_message(encode(topic_for("alert", "s"), msg))
     assert topic == "voxwatch.alert.s" and decoded == msg

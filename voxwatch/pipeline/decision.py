@@ -85,6 +85,10 @@ class Judgement:
     in seconds. ``verdict`` is ``score`` against ``threshold`` (``verdict_for``); ``windows`` counts the windows
     behind the judgement (1 for a window). ``UtteranceDecider`` makes verdicts and alerts; ``Detector`` also
     reports each window.
+
+    An alert carries the ``refractory_s`` that follows it (the stream's own setting, which a reload may change), so
+    a consumer that shows "alert in progress" (the MQTT sensor of ``voxwatch notify``) knows how long the daemon
+    will stay quiet about this stream without needing the daemon's configuration; it is 0 otherwise.
     """
 
     kind: JudgementKind
@@ -96,6 +100,7 @@ class Judgement:
     verdict: Verdict
     windows: int
     early: bool = False
+    refractory_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict):
@@ -190,5 +195,6 @@ class UtteranceDecider:
         self._alerted = True
         self._last_alert_end = at
         return Judgement(
-            "alert", self._utterance, self._start, at, score, self.threshold, "fake", len(self._scores), early
+            "alert", self._utterance, self._start, at, score, self.threshold, "fake", len(self._scores), early,
+            self.settings.refractory_s,
         )

@@ -71,7 +71,7 @@ def topic_for(event_type: str, stream: str | None = None) -> str:
 
 def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> dict[str, Any]:
     """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms)."""
-    return {
+    fields: dict[str, Any] = {
         "utterance": judgement.utterance,
         "start_s": round(judgement.start_s, 3),
         "end_s": round(judgement.end_s, 3),
@@ -82,6 +82,9 @@ def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> 
         "early": judgement.early,
         "model": {"id": model_id, "sha256": model_sha256},
     }
+    if judgement.kind == "alert":
+        fields["refractory_s"] = judgement.refractory_s
+    return fields
 
 
 def encode(topic: str, body: dict[str, Any]) -> list[bytes]:
