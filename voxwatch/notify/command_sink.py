@@ -38,7 +38,17 @@ def _program(argv: list[str], option: str) -> str:
     return path
 
 
-class CommandSink:
+class _ProcessPerEvent:
+    """Nothing to open or close: each event runs a process of its own."""
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class CommandSink(_ProcessPerEvent):
     """``--exec CMD``: runs CMD once per event with the event JSON on standard input."""
 
     def __init__(self, command: str, timeout_s: float = 10.0) -> None:
@@ -67,7 +77,7 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
     return f"voxwatch: {event.get('type')} on {stream}", f"{daemon}/{stream}: {event.get('state', '')}"
 
 
-class DesktopSink:
+class DesktopSink(_ProcessPerEvent):
     """A desktop notification per event through ``notify-send`` (libnotify), urgency critical for alerts."""
 
     name = "desktop (notify-send)"

@@ -29,11 +29,19 @@ class DeliveryError(Exception):
 
 
 class Sink(Protocol):
-    """A receiver. ``send`` delivers one event or raises ``DeliveryError``; it must end within its own timeout."""
+    """A receiver. ``send`` delivers one event or raises ``DeliveryError``; it must end within its own timeout.
+
+    ``open`` (before the first event; a ConfigError there stops ``voxwatch notify`` with one line) and ``close``
+    (after the last) are for receivers that hold a connection (MQTT); the others do nothing in them.
+    """
 
     name: str
 
+    def open(self) -> None: ...
+
     def send(self, event: dict[str, Any], body: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class Delivery:
         self.last_error = ""
 
     def start(self) -> None:
+        self.sink.open()
         self._thread.start()
 
     def offer(self, event: dict[str, Any], body: bytes) -> None:
@@ -120,6 +129,7 @@ class Delivery:
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(0.5)  # a send blocked in its own timeout keeps a daemon thread; exit anyway
+        self.sink.close()
 
     def idle(self) -> bool:
         """Nothing queued and nothing being sent (tests and ``close`` callers use it)."""

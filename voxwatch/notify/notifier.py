@@ -17,8 +17,13 @@ class Notifier:
         self.received = 0
 
     def start(self) -> None:
-        for delivery in self.deliveries:
-            delivery.start()
+        """Open every receiver and start its worker; if one cannot open, close those already open and re-raise."""
+        try:
+            for delivery in self.deliveries:
+                delivery.start()
+        except BaseException:
+            self.close(0.0)
+            raise
 
     def deliver(self, event: dict[str, Any]) -> None:
         self.received += 1

@@ -50,6 +50,12 @@ class WebhookSink:
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"--cafile {cafile}: cannot load CA certificates: {exc}") from None
 
+    def open(self) -> None:
+        """Nothing to open: each event is a request of its own."""
+
+    def close(self) -> None:
+        """Nothing held between events."""
+
     def send(self, event: dict[str, Any], body: bytes) -> None:
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
         try:
