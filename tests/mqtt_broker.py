@@ -65,8 +65,13 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             f"listener {self.tls_port} 127.0.0.1\ncertfile {self.cafile}\nkeyfile {key}\n")
         self.log = directory / "mosquitto.log"
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([program, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        self.command = [program, "-c", str(config)]
+        self.start()
+
+    def start(self) -> None:
+        """Start (again, after ``stop``: same ports, nothing retained, as after a broker's restart)."""
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 20.0) -> None:

@@ -243,3 +243,35 @@ def test_a_refused_login_or_certificate_is_one_error_line(tmp_path, broker, case
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("voxwatch: error: --mqtt ") and message in lines[0], proc.stderr
+
+
+def test_after_a_broker_restart_every_sensor_state_is_published_again(tmp_path, broker):
+    """The broker forgot everything (no persistence) and missed the OFF that came due while it was down."""
+    from mqtt_broker import PASSWORD, USER, Recorder
+
+    pub = EventPublisher(PublishSettings(bind=("tcp://127.0.0.1:*",), daemon_id="desk-1", heartbeat_s=0.5))
+    pub.start()
+    notify = voxwatch("notify", "--connect", pub.bound[0], "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-user",
+                      USER, "--for", "120", env={**os.environ, "VOXWATCH_MQTT_PASSWORD": PASSWORD})
+    state = "voxwatch/desk-1/mic/state"
+    try:
+        before = Recorder(broker)
+        try:
+            assert pub.wait_for_subscribers(1, 20), "notify subscribed"
+            judgement = Judgement("alert", 0, 16000, 48000, 0.9, 0.5, "fake", 2, True, refractory_s=1.0)
+            pub.submit(JudgementEvent("mic", judgement, "m", "sha", 0.0))
+            before.wait_for(lambda m: m.topic == state and m.payload == "ON")
+        finally:
+            before.close()
+        broker.stop()  # the alert's period ends while the broker is away
+        broker.start()
+        after = Recorder(broker)
+        try:
+            assert after.wait_for(lambda m: m.topic == state, timeout=60).payload == "OFF"
+            after.wait_for(lambda m: m.topic == "homeassistant/binary_sensor/desk-1/mic/config")
+            after.wait_for(lambda m: m.topic == "voxwatch/availability" and m.payload == "online")
+        finally:
+            after.close()
+    finally:
+        stop(notify)
+        pub.close(timeout=1)
