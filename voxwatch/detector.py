@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,10 +46,24 @@ class FileScore:
     utterances: tuple[Judgement, ...]  # one verdict per scored utterance
     alerts: tuple[Judgement, ...]  # what the daemon's decision rules would have raised
     path: str = ""
+    windows: tuple[Judgement, ...] = ()  # every scored window, in stream order (the score over time)
 
     @property
     def fake_utterances(self) -> int:
         return sum(u.verdict == "fake" for u in self.utterances)
+
+    def record(self, spans: bool = False) -> dict[str, Any]:
+        """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's span
+        and score). One place for the layout, so ``score --json`` and the web API (``POST /api/score``) agree."""
+        record: dict[str, Any] = {
+            "file": self.path, "score": None if self.score is None else round(self.score, 4),
+            "verdict": self.verdict, "utterances": len(self.utterances), "fake_utterances": self.fake_utterances,
+            "threshold": round(self.threshold, 4), "model": self.model_id}
+        if spans:
+            record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
+                                "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
+                               for u in self.utterances]
+        return record
 
 
 class _Stream:
@@ -105,7 +119,8 @@ class Detector:
         score = (aggregate_scores([v.score for v in verdicts], self.config.pipeline.decision.aggregate)
                  if verdicts else None)
         verdict = "no-speech" if score is None else verdict_for(score, self.threshold)
-        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path)
+        windows = tuple(j for j in judgements if j.kind == "window")
+        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path, windows)
 
     def score_file(self, path: str | Path) -> FileScore:
         """``score_audio`` of an audio file (WAV, FLAC, OGG; any rate and channels). Unreadable files raise

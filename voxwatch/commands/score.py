@@ -46,16 +46,10 @@ def run(args: argparse.Namespace) -> int:
             if args.json:  # a script reading the JSON lines sees every input, the failed ones too
                 print(json.dumps({"file": path, "error": str(exc)}))
             continue
-        utterances = len(result.utterances)
-        record = {"file": path, "score": None if result.score is None else round(result.score, 4),
-                  "verdict": result.verdict, "utterances": utterances, "fake_utterances": result.fake_utterances,
-                  "threshold": round(result.threshold, 4), "model": result.model_id}
         if args.json:
-            record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
-                                "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
-                               for u in result.utterances]
-            print(json.dumps(record))
+            print(json.dumps(result.record(spans=True)))
         else:
             shown = "-" if result.score is None else f"{result.score:.4f}"
-            print(f"{path}\t{result.verdict}\tscore={shown}\tutterances={utterances}\tfake={result.fake_utterances}")
+            print(f"{path}\t{result.verdict}\tscore={shown}\tutterances={len(result.utterances)}"
+                  f"\tfake={result.fake_utterances}")
     return 1 if failed else 0

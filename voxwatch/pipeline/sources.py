@@ -8,12 +8,13 @@ the pipeline takes them (it waits for room in the ring buffer rather than let it
 
 from __future__ import annotations
 
+import io
 import struct
 import threading
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -53,54 +54,67 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
-def _wav_truncation(path: Path) -> str | None:
-    """For RIFF/WAVE files: a reason string if the data chunk claims more bytes than the file holds."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            size = path.stat().st_size
-            pos = 12
-            while pos + 8 <= size:
-                handle.seek(pos)
-                chunk, length = struct.unpack("<4sI", handle.read(8))
-                if chunk == b"data":
-                    remaining = size - pos - 8
-                    if length != 0xFFFFFFFF and length > remaining:
-                        return f"truncated: header declares {length} data bytes, file holds {remaining}"
-                    return None
-                pos += 8 + length + (length & 1)
-    except OSError:
+def _wav_truncation(handle: BinaryIO, size: int) -> str | None:
+    """For RIFF/WAVE data: a reason string if the data chunk claims more bytes than the file holds."""
+    handle.seek(0)
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
+    pos = 12
+    while pos + 8 <= size:
+        handle.seek(pos)
+        chunk, length = struct.unpack("<4sI", handle.read(8))
+        if chunk == b"data":
+            remaining = size - pos - 8
+            if length != 0xFFFFFFFF and length > remaining:
+                return f"truncated: header declares {length} data bytes, file holds {remaining}"
+            return None
+        pos += 8 + length + (length & 1)
     return None
 
 
 def load_audio(path: Path | str) -> np.ndarray:
     """Decode a whole file to 16 kHz mono float32. Raises AudioDecodeError naming the file and the reason."""
-    import soundfile as sf
-
     path = Path(path)
     if not path.exists():
         raise AudioDecodeError(f"{path}: no such file")
     if path.is_dir():
         raise AudioDecodeError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioDecodeError(f"{path}: empty file")
-    truncated = _wav_truncation(path)
-    if truncated:
-        raise AudioDecodeError(f"{path}: {truncated}")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).replace(f"Error opening {str(path)!r}: ", "").strip() or exc.__class__.__name__
-        raise AudioDecodeError(f"{path}: cannot decode audio ({reason})") from None
+        with open(path, "rb") as handle:
+            return _decode(handle, path.stat().st_size, str(path))
     except OSError as exc:
         raise AudioDecodeError(f"{path}: {exc.strerror or exc}") from None
+
+
+def load_audio_bytes(data: bytes, name: str) -> np.ndarray:
+    """``load_audio`` of a file held in memory (an upload): the same checks and the same messages, which name
+    ``name``; nothing is written to disk."""
+    return _decode(io.BytesIO(data), len(data), name)
+
+
+def _decode(handle: BinaryIO, size: int, name: str) -> np.ndarray:
+    """The checks and decoding behind ``load_audio`` and ``load_audio_bytes`` (one wording for both)."""
+    import soundfile as sf
+
+    if size == 0:
+        raise AudioDecodeError(f"{name}: empty file")
+    truncated = _wav_truncation(handle, size)
+    if truncated:
+        raise AudioDecodeError(f"{name}: {truncated}")
+    handle.seek(0)
+    try:
+        data, rate = sf.read(handle, dtype="float32", always_2d=True)
+    except sf.LibsndfileError as exc:
+        raise AudioDecodeError(f"{name}: cannot decode audio ({exc.error_string.strip() or 'unknown format'})") \
+            from None
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioDecodeError(f"{name}: cannot decode audio ({str(exc).strip() or exc.__class__.__name__})") \
+            from None
     if data.shape[0] == 0:
-        raise AudioDecodeError(f"{path}: contains no audio samples")
+        raise AudioDecodeError(f"{name}: contains no audio samples")
     if not np.all(np.isfinite(data)):
-        raise AudioDecodeError(f"{path}: contains NaN or infinite samples")
+        raise AudioDecodeError(f"{name}: contains NaN or infinite samples")
     return resample(to_mono(data), int(rate))
 
 
