@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("devices", "voxwatch.commands.devices"),
     ("config", "voxwatch.commands.config"),
     ("monitor", "voxwatch.commands.monitor"),
+    ("web", "voxwatch.commands.web"),
     ("bench", "voxwatch.commands.bench"),
     ("train", "voxwatch.commands.train"),
     ("export", "voxwatch.commands.export"),

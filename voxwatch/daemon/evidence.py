@@ -201,9 +201,9 @@ class EvidenceStore:
         if self._failing:
             self._prepare_dir()  # it may not have existed at start, or was removed
         json_path = flac.with_suffix(".json")
-        temporaries = [_write_private(flac, lambda handle: _write_flac(handle, audio))]
+        temporaries = [write_private(flac, lambda handle: _write_flac(handle, audio))]
         try:
-            temporaries.append(_write_private(
+            temporaries.append(write_private(
                 json_path, lambda handle: handle.write(json.dumps(sidecar, indent=1).encode() + b"\n")))
             os.replace(temporaries[1], json_path)  # the sidecar first: a final .flac always has its sidecar
             os.replace(temporaries[0], flac)
@@ -257,7 +257,7 @@ TMP_PREFIX, TMP_SUFFIX = ".", ".tmp"
 CLIP_NAME = re.compile(r"-u\d{4,}-[0-9a-f]{6}$")  # the end of every clip's name (see ``save``)
 
 
-def _write_private(path: Path, write: Any) -> Path:
+def write_private(path: Path, write: Any) -> Path:
     """Write ``path``'s content to a hidden temporary file beside it, mode 0600 whatever the umask, flushed to
     disk; returns the temporary path for the caller to rename into place (removed again if writing fails)."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}{TMP_SUFFIX}")

@@ -1,0 +1,13 @@
+"""``voxwatch web``: the browser pages (Analyze, Live, Evidence) and the HTTP API beside them.
+
+The top layer, like ``voxwatch.commands``: it uses the detector, the transport's subscriber, the monitor's state
+model and the evidence store, and nothing below imports it (``tests/test_layering.py``), so the daemon never loads
+FastAPI. Needs the ``web`` extra (``pip install 'voxwatch[web]'``).
+
+* ``settings``     the server's settings (bind address, token, upload limits), and the bind rule
+* ``security``     token check (constant time), body size limit, response headers
+* ``scoring``      an upload scored with ``Detector``: ``score --json``'s record plus the window scores
+* ``spectrogram``  a small log spectrogram as JSON for the pages' canvas
+* ``live``         the ZeroMQ subscriber thread and the Server-Sent Events fan-out
+* ``app``          the FastAPI application: pages, ``/api/*`` routes, static assets from ``static/``
+"""

@@ -1,0 +1,78 @@
+"""An uploaded file scored with ``Detector``: the record ``voxwatch score --json`` prints, plus what the Analyze
+page plots (the window scores over time, the alerts the daemon would have raised, and optionally a spectrogram).
+
+The upload is decoded in memory (``load_audio_bytes``: the checks and the wording of ``score``), so a bad file gets
+the same message as on the command line. One scoring at a time (a lock): the work is CPU-bound, and requests
+queue in the server's worker threads rather than compete for the same cores.
+
+Each window's ``verifier_score`` is added when the detector has a verifier (a window judgement carrying one);
+the page draws that series when it is present, and nothing depends on it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+
+from voxwatch.detector import Detector, FileScore, Judgement
+from voxwatch.errors import VoxwatchError
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.sources import load_audio_bytes
+from voxwatch.web.spectrogram import spectrogram_json
+
+_UNSAFE = re.compile(r"[^\w .,()+-]+")
+
+
+class UploadTooLong(VoxwatchError):
+    """The decoded audio is longer than the server accepts (answered with 413)."""
+
+
+def upload_name(filename: str | None) -> str:
+    """The client's file name, reduced to a plain base name for messages and the record's ``file``."""
+    name = _UNSAFE.sub("_", PurePath((filename or "").replace("\\", "/")).name).strip(" .")[:200]
+    return name or "upload"
+
+
+def window_point(window: Judgement) -> dict[str, Any]:
+    point = {"utterance": window.utterance, "start_s": round(window.start_s, 3), "end_s": round(window.end_s, 3),
+             "score": round(window.score, 4), "verdict": window.verdict}
+    verifier = getattr(window, "verifier_score", None)
+    if verifier is not None:
+        point["verifier_score"] = round(float(verifier), 4)
+    return point
+
+
+def analysis_record(result: FileScore, duration_s: float) -> dict[str, Any]:
+    """``result.record(spans=True)`` (what ``score --json`` prints) with the plot's data added."""
+    return {**result.record(spans=True), "duration_s": round(duration_s, 3),
+            "windows": [window_point(w) for w in result.windows],
+            "alerts": [{"utterance": a.utterance, "start_s": round(a.start_s, 3), "end_s": round(a.end_s, 3),
+                        "score": round(a.score, 4), "early": a.early} for a in result.alerts]}
+
+
+class ScoreService:
+    """Scores uploads with one shared ``Detector``."""
+
+    def __init__(self, detector: Detector, max_duration_s: float) -> None:
+        self.detector = detector
+        self.max_duration_s = max_duration_s
+        self._lock = threading.Lock()
+
+    def score_upload(self, data: bytes, filename: str | None, spectrogram: bool = False) -> dict[str, Any]:
+        """The record for one upload; ``AudioDecodeError`` (400) or ``UploadTooLong`` (413) when it cannot be."""
+        name = upload_name(filename)
+        audio = load_audio_bytes(data, name)
+        duration_s = len(audio) / SAMPLE_RATE
+        if duration_s > self.max_duration_s:
+            raise UploadTooLong(f"{name}: {duration_s:.1f} s of audio is longer than this server's limit of "
+                                f"{self.max_duration_s:g} s (voxwatch web --max-duration-s)")
+        with self._lock:
+            result = self.detector.score_audio(audio, SAMPLE_RATE, name)
+        record = analysis_record(result, duration_s)
+        if spectrogram:
+            record["spectrogram"] = spectrogram_json(np.asarray(audio))
+        return record
