@@ -117,10 +117,12 @@ class EvidenceReview:
             try:
                 os.replace(tmp, new_json)
                 os.replace(clip.flac, new_flac)
-            except FileNotFoundError:  # the daemon's caps deleted the clip meanwhile
+            except BaseException as exc:  # the clip stays where it was, whole; no stray sidecar in the target
                 tmp.unlink(missing_ok=True)
                 new_json.unlink(missing_ok=True)
-                raise ClipNotFound(f"evidence clip {clip_id!r} was removed meanwhile") from None
+                if isinstance(exc, FileNotFoundError):  # the daemon's caps deleted the clip meanwhile
+                    raise ClipNotFound(f"evidence clip {clip_id!r} was removed meanwhile") from None
+                raise
             old_json.unlink(missing_ok=True)
         elif clip.sidecar.get("label") != label:  # placed by hand without the sidecar saying so
             os.replace(write_private(new_json, lambda h: h.write(json.dumps(sidecar, indent=1).encode() + b"\n")),

@@ -1,0 +1,152 @@
+"""The web API in-process (FastAPI's TestClient, httpx): /api/score gives what ``voxwatch score --json`` prints
+plus the window scores; bad audio is a 400 in score's words; size and duration limits are 413s; health, OpenAPI,
+the response headers, and assets served by the package only (no CDN)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from helpers import silence, speech_like, write_wav
+from web_helpers import REPO, make_app, real_clip, synthetic_clip
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+LOCAL = "http://127.0.0.1"  # the Host a loopback server accepts without a token
+STATIC = REPO / "voxwatch" / "web" / "static"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    with TestClient(make_app(tmp_path_factory.mktemp("evidence")), base_url=LOCAL) as client:
+        yield client
+
+
+def score_json(path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "voxwatch", "score", "--json", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
+
+
+def upload(client, path, name=None, **params):
+    with open(path, "rb") as handle:
+        return client.post("/api/score", files={"file": (name or path.name, handle, "audio/wav")}, params=params)
+
+
+@pytest.mark.parametrize("kind", ["real", "synthetic"])
+def test_score_gives_score_json_plus_the_windows(client, tmp_path, kind):
+    path = real_clip() if kind == "real" else synthetic_clip(tmp_path)
+    response = upload(client, path)
+    assert response.status_code == 200
+    record = response.json()
+    expected = score_json(path)
+    assert {k: record[k] for k in expected if k != "file"} == {k: v for k, v in expected.items() if k != "file"}
+    assert record["file"] == path.name
+    assert record["verdict"] == ("real" if kind == "real" else "fake")
+    # the plot's data: every window of every utterance, in stream order, judged against the same threshold
+    assert [w["utterance"] for w in record["windows"]] == [s["utterance"] for s in record["spans"]
+                                                          for _ in range(s["windows"])]
+    starts = [w["start_s"] for w in record["windows"]]
+    assert starts == sorted(starts) and record["duration_s"] >= record["windows"][-1]["end_s"]
+    assert all(w["verdict"] == ("fake" if w["score"] >= record["threshold"] else "real") for w in record["windows"])
+    assert all("verifier_score" not in w for w in record["windows"])  # no verifier in the bundled detector
+    assert (len(record["alerts"]) > 0) == (kind == "synthetic")
+
+
+def test_spectrogram_when_asked(client, tmp_path):
+    path = synthetic_clip(tmp_path)
+    assert "spectrogram" not in upload(client, path).json()
+    spec = upload(client, path, spectrogram="true").json()["spectrogram"]
+    assert 0 < spec["columns"] <= 800 and spec["rows"] == 128 and spec["max_hz"] == 8000
+    data = np.frombuffer(base64.b64decode(spec["data"]), np.uint8).reshape(spec["rows"], spec["columns"])
+    assert data.max() == 255 and data.min() < 64  # the loudest cell at the top of the range, silence below it
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("garbage.wav", b"this is not audio at all"),
+    ("empty.wav", b""),
+    ("truncated.wav", None),
+])
+def test_bad_audio_is_a_400_in_the_words_of_score(client, tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:  # a WAV whose header promises more samples than it holds
+        write_wav(path, speech_like(1.0))
+        path.write_bytes(path.read_bytes()[:3000])
+    else:
+        path.write_bytes(content)
+    response = upload(client, path)
+    assert response.status_code == 400
+    cli = subprocess.run([sys.executable, "-m", "voxwatch", "score", str(path)], capture_output=True, text=True)
+    assert cli.returncode == 1
+    assert cli.stderr.strip() == f"voxwatch: error: {path.parent}/{response.json()['error']}"
+    assert response.json()["file"] == name
+
+
+def test_an_upload_over_the_size_limit_is_a_413(tmp_path):
+    wav = write_wav(tmp_path / "long.wav", speech_like(8.0))  # 256 kB
+    with TestClient(make_app(tmp_path / "ev", max_upload_mb=0.1), base_url=LOCAL) as client:
+        response = upload(client, wav)
+        assert response.status_code == 413
+        assert "0.1 MB" in response.json()["error"] and "--max-upload-mb" in response.json()["error"]
+        # sent in chunks without a Content-Length: cut off once the bytes received pass the limit
+        request = httpx.Request("POST", "http://x/api/score", files={"file": ("long.wav", wav.read_bytes())})
+        body = request.read()
+        headers = {"content-type": request.headers["content-type"]}
+        chunks = (body[i:i + 16384] for i in range(0, len(body), 16384))
+        response = client.post("/api/score", content=chunks, headers=headers)
+        assert response.status_code == 413 and "--max-upload-mb" in response.json()["error"]
+        small = write_wav(tmp_path / "small.wav", np.concatenate([silence(0.3), speech_like(1.0, 0.2)]))
+        assert upload(client, small).status_code == 200
+
+
+def test_audio_over_the_duration_limit_is_a_413(tmp_path):
+    wav = write_wav(tmp_path / "call.wav", speech_like(3.0))
+    with TestClient(make_app(tmp_path / "ev", max_duration_s=2.5), base_url=LOCAL) as client:
+        response = upload(client, wav)
+    assert response.status_code == 413
+    assert response.json()["error"] == ("call.wav: 3.0 s of audio is longer than this server's limit of 2.5 s "
+                                        "(voxwatch web --max-duration-s)")
+
+
+def test_the_client_file_name_cannot_reach_the_disk_or_the_record(client, tmp_path):
+    wav = write_wav(tmp_path / "a.wav", np.concatenate([silence(0.3), speech_like(1.5, 0.2)]))
+    record = upload(client, wav, name="../../etc/<script>.wav").json()
+    assert record["file"] == "_script_.wav"
+
+
+def test_health_openapi_and_headers(client):
+    health = client.get("/api/health")
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["model"].startswith("tinycnn") and body["live"] is None
+    spec = client.get("/api/openapi.json").json()
+    assert {"/api/score", "/api/events", "/api/health", "/api/evidence", "/api/evidence/{clip_id}/label"} <= \
+        set(spec["paths"])
+    assert client.get("/docs").status_code == 404  # FastAPI's docs page loads its scripts from a CDN: off
+    for page in ("/", "/live", "/evidence"):
+        response = client.get(page)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_pages_use_only_assets_the_package_serves(client):
+    for asset in STATIC.iterdir():
+        text = asset.read_text()
+        # no script, style or image from elsewhere (the SVG namespace is a name, not a fetch)
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), asset.name
+        assert not re.search(r"""(fetch|import|addModule)\(\s*["'`]https?:""", text), asset.name
+        for ref in re.findall(r"/static/([\w.-]+)", text):
+            assert client.get(f"/static/{ref}").status_code == 200, (asset.name, ref)
+
+
+def test_without_a_token_only_loopback_host_names_are_served(client):
+    assert client.get("/api/health", headers={"host": "127.0.0.1:8080"}).status_code == 200
+    assert client.get("/api/health", headers={"host": "attacker.example"}).status_code == 400  # DNS rebinding
