@@ -9,13 +9,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import voxwatch
 
 ROOT = Path(voxwatch.__file__).resolve().parent
 
 # what each part of voxwatch must not import (parts are the first name under voxwatch: a package or a module)
 _ABOVE_PIPELINE = {"transport", "daemon", "monitor", "notify", "bench", "commands", "cli", "training", "config",
-                   "model_loading", "detector"}
+                   "model_loading", "detector", "web"}
 FORBIDDEN: dict[str, set[str]] = {
     "errors": {"*"},
     "models": {"*"},
@@ -24,12 +26,14 @@ FORBIDDEN: dict[str, set[str]] = {
     "config": _ABOVE_PIPELINE - {"config"},
     "model_loading": _ABOVE_PIPELINE - {"config", "model_loading"},
     "detector": _ABOVE_PIPELINE - {"config", "model_loading", "detector"},
-    "transport": {"daemon", "monitor", "notify", "bench", "commands", "cli", "training", "detector"},
-    "monitor": {"daemon", "notify", "bench", "commands", "cli", "training", "detector"},
-    "notify": {"daemon", "monitor", "bench", "commands", "cli", "training", "detector"},
-    "daemon": {"monitor", "notify", "bench", "commands", "cli", "training"},
-    "training": {"transport", "daemon", "monitor", "notify", "bench", "commands", "cli"},
-    "bench": {"daemon", "monitor", "notify", "commands", "cli", "training"},
+    "transport": {"daemon", "monitor", "notify", "bench", "commands", "cli", "training", "detector", "web"},
+    "monitor": {"daemon", "notify", "bench", "commands", "cli", "training", "detector", "web"},
+    "notify": {"daemon", "monitor", "bench", "commands", "cli", "training", "detector", "web"},
+    "daemon": {"monitor", "notify", "bench", "commands", "cli", "training", "web"},
+    "training": {"transport", "daemon", "monitor", "notify", "bench", "commands", "cli", "web"},
+    "bench": {"daemon", "monitor", "notify", "commands", "cli", "training", "web"},
+    # web sits on top beside the commands: it may use every layer below, and only the web command imports it
+    "web": {"commands", "cli", "training", "bench", "notify"},
     "commands": {"cli"},
 }
 ALLOWED_IN_STAR = {"errors"}  # what a part marked "*" may still import
@@ -67,6 +71,8 @@ def violations(sources: dict[str, str]) -> list[str]:
             if target_part is None or target_part == part or target == "voxwatch":
                 continue
             if target_part == "commands" and part != "cli":
+                wrong.append(f"{module} -> {target}")
+            elif target_part == "web" and module != "voxwatch.commands.web":
                 wrong.append(f"{module} -> {target}")
             elif target_part in rule or ("*" in rule and target_part not in ALLOWED_IN_STAR):
                 wrong.append(f"{module} -> {target}")
@@ -109,3 +115,49 @@ def test_only_the_cli_imports_commands():
     planted = {"voxwatch.bench.report": "from voxwatch.commands.bench import run\n",
                "voxwatch.cli": "import voxwatch.commands.bench\n"}
     assert violations(planted) == ["voxwatch.bench.report -> voxwatch.commands.bench"]
+
+
+def test_web_sits_on_top_and_only_its_command_loads_it():
+    planted = {"voxwatch.daemon.service": "from voxwatch.web.app import create_app\n",
+               "voxwatch.commands.run": "import voxwatch.web.live\n",
+               "voxwatch.web.app": "from voxwatch.commands.common import require_torch\n",
+               "voxwatch.web.live": "from voxwatch.monitor.state import MonitorState\n",
+               "voxwatch.commands.web": "from voxwatch.web.app import create_app\n"}
+    assert sorted(violations(planted)) == ["voxwatch.commands.run -> voxwatch.web.live",
+                                           "voxwatch.daemon.service -> voxwatch.web.app",
+                                           "voxwatch.web.app -> voxwatch.commands.common"]
+
+
+_WITHOUT_WEB = """
+import importlib.abc, sys
+class NoWebStack(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("fastapi", "starlette", "uvicorn"):
+            raise ImportError(f"{name} is blocked: this command must not load the web stack")
+sys.meta_path.insert(0, NoWebStack())
+from voxwatch.cli import main
+code = main(sys.argv[1:])
+print("web modules loaded:", sorted(m for m in sys.modules if m.startswith("voxwatch.web")))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "score"])
+def test_the_daemon_and_replay_run_without_the_web_stack(command, tmp_path):
+    """The commands run with FastAPI, Starlette and uvicorn made unimportable, and load no ``voxwatch.web``: the
+    daemon works without the web extra and stays as small as it was."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, (0.1 * np.sin(np.arange(16000) * 0.2)).astype(np.float32), 16000)
+    args = {"run": ["run", "--device", "no-such-device-xyz", "--no-evidence", "--publish", "inproc://web-test"],
+            "replay": ["replay", "--fast", "--no-publish", str(wav)],
+            "score": ["score", str(wav)]}[command]
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_WEB, *args], capture_output=True, text=True, timeout=120)
+    assert "web modules loaded: []" in proc.stdout, proc.stderr
+    assert "Traceback" not in proc.stderr and "blocked" not in proc.stderr
+    assert proc.returncode == (2 if command == "run" else 0), proc.stderr  # run: the device does not exist
