@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 let snapshot = null;
 const seenAlerts = new Set();
+const thresholds = new Map();  // "daemon/stream" -> the threshold its events carry (heartbeats may not have come yet)
 
 function alertKey(a) { return [a.daemon && a.daemon.id || a.daemon, a.stream, a.start_s, a.end_s, a.score].join("|"); }
 
@@ -27,7 +28,7 @@ function renderStreams() {
     const chart = document.createElementNS(SVG_NS, "svg");
     chart.setAttribute("class", "rolling");
     card.appendChild(chart);
-    drawRolling(chart, s.scores, s.threshold);
+    drawRolling(chart, s.scores, s.threshold ?? thresholds.get(`${s.daemon}/${s.stream}`));
     box.appendChild(card);
   }
 }
@@ -73,10 +74,19 @@ events.addEventListener("snapshot", (e) => {
   renderStreams();
   renderDaemons();
 });
-events.addEventListener("alert", (e) => addAlert(JSON.parse(e.data), true));
+function streamOf(body) {
+  thresholds.set(`${body.daemon.id}/${body.stream}`, body.threshold);
+  return snapshot && snapshot.streams.find((r) => r.stream === body.stream && r.daemon === body.daemon.id);
+}
+events.addEventListener("alert", (e) => {
+  const a = JSON.parse(e.data);
+  addAlert(a, true);
+  const s = streamOf(a);
+  if (s) { s.alerts += 1; renderStreams(); }
+});
 events.addEventListener("verdict", (e) => {
   const v = JSON.parse(e.data);
-  const s = snapshot && snapshot.streams.find((r) => r.stream === v.stream && r.daemon === v.daemon.id);
+  const s = streamOf(v);
   if (!s) return;  // the next snapshot brings the new stream
   s.last_score = v.score; s.last_verdict = v.verdict; s.verdicts += 1;
   s.scores = [...s.scores, v.score].slice(-24);

@@ -1,0 +1,177 @@
+"""The pages in a real browser: Debian's headless Chromium, driven by selenium through chromedriver, against a
+real ``voxwatch web`` server. Analyze judges a real and a synthetic voice (REAL, FAKE, with the plot); Live shows
+an alert that a real ``voxwatch replay`` publishes; an Evidence label round-trips to the store.
+
+Screenshots go to a temporary directory, or to $VOXWATCH_SCREENSHOTS (``VOXWATCH_SCREENSHOTS=docs`` refreshes
+the README's pictures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import require_tool
+from daemon_helpers import free_port
+from web_helpers import REPO, WebServer, evidence_clips, real_clip, synthetic_clip
+
+pytest.importorskip("fastapi")
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    require_tool(CHROMIUM, CHROMEDRIVER)
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                "--window-size=1100,900", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A server with an evidence store of three clips and a live feed on a free port."""
+    root = tmp_path_factory.mktemp("site")
+    evidence = root / "evidence"
+    clips = evidence_clips(evidence, 3)
+    publish = f"tcp://127.0.0.1:{free_port()}"
+    server = WebServer("--connect", publish, "--evidence-dir", str(evidence))
+    yield {"url": server.url, "publish": publish, "evidence": evidence, "clips": clips, "root": root}
+    err = server.close()
+    assert "Traceback" not in err
+
+
+def wait(driver, timeout: float = 60.0) -> WebDriverWait:
+    return WebDriverWait(driver, timeout)
+
+
+def screenshot(driver, name: str, tmp_path: Path) -> Path:
+    """The whole page (up to about 1700 px tall); for the docs, reduced to 256 colours to keep the PNG small."""
+    folder = Path(os.environ.get("VOXWATCH_SCREENSHOTS") or tmp_path)
+    folder = folder if folder.is_absolute() else REPO / folder
+    path = folder / f"web-{name}.png"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1100, min(height + 160, 1800))  # the window includes a little browser chrome
+    try:
+        driver.save_screenshot(str(path))
+    finally:
+        driver.set_window_size(1100, 900)
+    if os.environ.get("VOXWATCH_SCREENSHOTS"):
+        from PIL import Image
+
+        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+    return path
+
+
+def browser_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def analyze(driver, path: Path) -> dict:
+    """Choose the file, press Analyze, wait for the verdict; returns what the page drew."""
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    wait(driver).until(lambda d: d.find_element(By.ID, "status").text.startswith(f"Ready: {path.name}"))
+    driver.find_element(By.ID, "analyze").click()
+    wait(driver).until(lambda d: d.find_element(By.ID, "status").text == f"Analyzed {path.name}")
+    return {
+        "verdict": driver.find_element(By.ID, "verdict").text,
+        "points": len(driver.find_elements(By.CSS_SELECTOR, "#score-plot circle.window-point")),
+        "lines": len(driver.find_elements(By.CSS_SELECTOR, "#score-plot polyline.score-line")),
+        "threshold": len(driver.find_elements(By.CSS_SELECTOR, "#score-plot line.threshold")),
+        "spans": [e.get_attribute("class") for e in driver.find_elements(By.CSS_SELECTOR, "#score-plot rect.span")],
+        "rows": len(driver.find_elements(By.CSS_SELECTOR, "#utterances tbody tr")),
+        "spectrogram": driver.execute_script("const c = document.getElementById('spectrogram');"
+                                             "return [c.width, c.height];"),
+        "download": driver.execute_script("return document.getElementById('download').href"),
+    }
+
+
+def score_json(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "voxwatch", "score", "--json", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_analyze_shows_real_and_fake_with_the_plot(browser, site, tmp_path):
+    real, synthetic = real_clip(), synthetic_clip(site["root"])
+    browser.get(f"{site['url']}/")
+    for path, verdict in ((real, "REAL"), (synthetic, "FAKE")):
+        expected = score_json(path)
+        shown = analyze(browser, path)
+        assert shown["verdict"] == verdict
+        windows = sum(span["windows"] for span in expected["spans"])
+        assert shown["points"] == windows > 0  # one point per scored window
+        assert shown["lines"] == len(expected["spans"]) and shown["threshold"] == 1
+        assert shown["spans"] == [f"span {span['verdict']}" for span in expected["spans"]]
+        assert shown["rows"] == len(expected["spans"])
+        assert shown["spectrogram"][0] > 100 and shown["spectrogram"][1] == 128
+        assert shown["download"].startswith("blob:")
+    assert browser.find_element(By.ID, "player").get_attribute("src").startswith("blob:")
+    assert browser_errors(browser) == []
+    screenshot(browser, "analyze", tmp_path)
+
+
+def test_live_shows_an_alert_that_replay_publishes(browser, site, tmp_path):
+    synthetic, real = synthetic_clip(site["root"]), real_clip()
+    browser.get(f"{site['url']}/live")
+    wait(browser, 20).until(lambda d: d.find_element(By.ID, "feed-status").text.startswith("Connected to"))
+    replay = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--fast", "--publish", site["publish"],
+                             "--wait-subscribers", "20", "--daemon-id", "front-desk", str(synthetic), str(real)],
+                            capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    alerts = wait(browser).until(ec.visibility_of_all_elements_located((By.CSS_SELECTOR, "#alerts li.alert")))
+    assert "ALERT · FAKE" in alerts[0].text and "synthetic" in alerts[0].text and "front-desk" in alerts[0].text
+    assert all(real.stem not in alert.text for alert in alerts)  # the real voice raised none
+    # the replay's last heartbeat says it stopped; the cards show each stream's utterance scores by then
+    wait(browser, 20).until(lambda d: "stopping" in d.find_element(By.ID, "daemons").text)
+    cards = {card.get_attribute("data-stream"): card for card in browser.find_elements(By.CSS_SELECTOR, ".stream-card")}
+    assert set(cards) == {"synthetic", real.stem}
+    assert len(cards[real.stem].find_elements(By.CSS_SELECTOR, "circle.window-point.real")) == 2  # two utterances
+    assert cards["synthetic"].find_elements(By.CSS_SELECTOR, "circle.window-point.fake")
+    assert "1 alerts" in cards["synthetic"].text and "0 alerts" in cards[real.stem].text
+    assert browser_errors(browser) == []
+    screenshot(browser, "live", tmp_path)
+
+
+def test_an_evidence_label_round_trips(browser, site, tmp_path):
+    evidence, clips = site["evidence"], site["clips"]
+    browser.get(f"{site['url']}/evidence")
+    rows = wait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#clips tbody tr[data-id]"))
+    assert [row.get_attribute("data-id") for row in rows] == [p.stem for p in reversed(clips)]  # newest first
+    row = rows[1]
+    row.find_element(By.CSS_SELECTOR, "button.review").click()
+    wait(browser, 20).until(lambda d: d.find_element(By.ID, "clip-detail").is_displayed())
+    player = browser.find_element(By.ID, "clip-player")
+    assert player.get_attribute("src").endswith(f"/api/evidence/{clips[1].stem}/audio")
+    assert browser.execute_script("return document.getElementById('clip-spectrogram').width") > 10
+    row.find_element(By.CSS_SELECTOR, "button.mark-fake").click()
+    wait(browser, 20).until(lambda d: row.find_element(By.CSS_SELECTOR, ".label").text == "fake")
+    moved = evidence / "fake" / clips[1].name
+    assert moved.is_file() and json.loads(moved.with_suffix(".json").read_text())["label"] == "fake"
+    browser.refresh()
+    labels = wait(browser, 20).until(lambda d: {
+        r.get_attribute("data-id"): r.find_element(By.CSS_SELECTOR, ".label").text
+        for r in d.find_elements(By.CSS_SELECTOR, "#clips tbody tr[data-id]")})
+    assert labels[clips[1].stem] == "fake" and labels[clips[0].stem] == "not reviewed"
+    browser.find_elements(By.CSS_SELECTOR, "#clips tbody tr[data-id]")[1].find_element(
+        By.CSS_SELECTOR, "button.review").click()
+    wait(browser, 20).until(lambda d: d.find_element(By.ID, "clip-detail").is_displayed())
+    assert browser_errors(browser) == []
+    screenshot(browser, "evidence", tmp_path)
