@@ -150,3 +150,27 @@ def test_pages_use_only_assets_the_package_serves(client):
 def test_without_a_token_only_loopback_host_names_are_served(client):
     assert client.get("/api/health", headers={"host": "127.0.0.1:8080"}).status_code == 200
     assert client.get("/api/health", headers={"host": "attacker.example"}).status_code == 400  # DNS rebinding
+
+
+def test_the_web_side_needs_no_torch(tmp_path):
+    """``voxwatch web`` scores with onnxruntime only: with torch unimportable the app starts and scores."""
+    wav = write_wav(tmp_path / "a.wav", np.concatenate([silence(0.3), speech_like(2.5, 0.2)]))
+    probe = f"""
+import importlib.abc, sys
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "torch":
+            raise ImportError("torch is blocked")
+sys.meta_path.insert(0, NoTorch())
+sys.path.insert(0, {str(REPO / "tests")!r})
+from fastapi.testclient import TestClient
+from web_helpers import make_app
+with TestClient(make_app({str(tmp_path / "ev")!r}), base_url="http://127.0.0.1") as client:
+    with open({str(wav)!r}, "rb") as handle:
+        response = client.post("/api/score", files={{"file": ("a.wav", handle)}})
+print(response.status_code, response.json()["verdict"], "torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    status, verdict, torch_loaded = out.stdout.split()
+    assert status == "200" and verdict in ("real", "fake") and torch_loaded == "False"

@@ -3,6 +3,7 @@ header or the login cookie), compared in constant time; the command refuses an o
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -76,6 +77,17 @@ def test_an_unsafe_start_is_one_error_line_and_exit_2(args, message):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"voxwatch: error: {message}"), proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_port_in_use_is_one_error_line_and_exit_2():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "voxwatch", "web", "--port", str(port)], capture_output=True,
+                              text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == f"voxwatch: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
 
 
 def test_a_real_server_with_a_token_file(tmp_path):

@@ -10,4 +10,5 @@ FastAPI. Needs the ``web`` extra (``pip install 'voxwatch[web]'``).
 * ``spectrogram``  a small log spectrogram as JSON for the pages' canvas
 * ``live``         the ZeroMQ subscriber thread and the Server-Sent Events fan-out
 * ``app``          the FastAPI application: pages, ``/api/*`` routes, static assets from ``static/``
+* ``server``       uvicorn on a socket bound first (``--port 0`` prints the port it got)
 """

@@ -80,9 +80,11 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
 
     @app.post("/login", include_in_schema=False)
     async def login(token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
-        if settings.token is None or not token_matches(token, settings.token):
+        target = next if next in PAGES else "/"  # never a redirect off this server
+        if settings.token is None:
+            return RedirectResponse(target, status_code=303)
+        if not token_matches(token, settings.token):
             return Response((STATIC / "login.html").read_bytes(), status_code=401, media_type="text/html")
-        target = next if next in PAGES else "/"
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")
         return response

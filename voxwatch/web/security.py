@@ -87,7 +87,7 @@ class TokenGuard:
             return
         page = self.login_page()
         await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"), *HEADERS]})
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})
         await send({"type": "http.response.body", "body": page})
 
 

@@ -78,8 +78,15 @@ $("record").addEventListener("click", async () => {
     const context = new AudioContext();
     await context.audioWorklet.addModule("/static/recorder-worklet.js");
     const node = new AudioWorkletNode(context, "voxwatch-recorder");
-    recorder = { stream, context, node, chunks: [] };
-    node.port.onmessage = (e) => recorder && recorder.chunks.push(e.data);
+    recorder = { stream, context, node, chunks: [], samples: 0 };
+    node.port.onmessage = (e) => {
+      if (!recorder) return;
+      recorder.chunks.push(e.data);
+      recorder.samples += e.data.length;
+      if (recorder.chunks.length % 40 === 0) {
+        $("status").textContent = `Recording… ${(recorder.samples / context.sampleRate).toFixed(1)} s`;
+      }
+    };
     context.createMediaStreamSource(stream).connect(node);
     node.connect(context.destination);  // pulled by the graph; the processor outputs silence
     $("record").textContent = "■ Stop";
