@@ -200,7 +200,8 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
                        message=f"upload larger than this server's limit of {settings.max_upload_mb:g} MB "
                                "(voxwatch web --max-upload-mb)")
     if settings.token is None:  # no token, so only loopback names: a rebinding DNS name cannot reach the API
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)
+        app.add_middleware(TrustedHostMiddleware,
+                           allowed_hosts=sorted({*LOOPBACK_HOSTS, settings.host, settings.host.strip("[]")}))
     app.add_middleware(TokenGuard, token=settings.token, login_page=lambda: (STATIC / "login.html").read_bytes())
     app.add_middleware(SecurityHeaders)
     return app
