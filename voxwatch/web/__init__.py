@@ -9,6 +9,9 @@ FastAPI. Needs the ``web`` extra (``pip install 'voxwatch[web]'``).
 * ``scoring``      an upload scored with ``Detector``: ``score --json``'s record plus the window scores
 * ``spectrogram``  a small log spectrogram as JSON for the pages' canvas
 * ``live``         the ZeroMQ subscriber thread and the Server-Sent Events fan-out
-* ``app``          the FastAPI application: pages, ``/api/*`` routes, static assets from ``static/``
+* ``pages``        the three pages and the login form
+* ``score_routes``, ``live_routes``, ``evidence_routes``   the ``/api/*`` routers, one job each
+* ``responses``    the one shape of an API error
+* ``app``          the FastAPI application: the routers, ``static/``, the middlewares
 * ``server``       uvicorn on a socket bound first (``--port 0`` prints the port it got)
 """
