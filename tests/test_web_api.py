@@ -174,3 +174,19 @@ print(response.status_code, response.json()["verdict"], "torch" in sys.modules)
     assert out.returncode == 0, out.stderr
     status, verdict, torch_loaded = out.stdout.split()
     assert status == "200" and verdict in ("real", "fake") and torch_loaded == "False"
+
+
+def test_silence_is_no_speech_with_no_windows(client, tmp_path):
+    record = upload(client, write_wav(tmp_path / "quiet.wav", silence(3.0)), spectrogram="true").json()
+    assert record["verdict"] == "no-speech" and record["score"] is None
+    assert record["windows"] == [] and record["spans"] == [] and record["duration_s"] == 3.0
+
+
+@pytest.mark.parametrize(("seconds", "columns"), [(0.005, (1, 1)), (2.0, (197, 197)), (600.0, (780, 800))])
+def test_the_spectrogram_stays_small_whatever_the_length(seconds, columns):
+    """10 ms columns while they fit; a longer recording gets a longer hop, never more than 800 columns."""
+    from voxwatch.web.spectrogram import spectrogram_json
+
+    spec = spectrogram_json(speech_like(seconds, 0.2) if seconds >= 1 else np.zeros(int(seconds * 16000)))
+    assert columns[0] <= spec["columns"] <= columns[1] and spec["rows"] == 128
+    assert len(base64.b64decode(spec["data"])) == 128 * spec["columns"]
