@@ -70,6 +70,7 @@ def test_the_token_is_compared_in_constant_time(client, monkeypatch):
     (["--host", "::"], "binding :: (not loopback) needs --token or --token-file"),
     (["--host", "0.0.0.0", "--token", "short"], "the token must have at least 16 characters"),
     (["--token-file", "/nonexistent/token"], "--token-file /nonexistent/token: No such file or directory"),
+    (["--curve-secret", "web.key_secret"], "connecting with --curve-secret needs --curve-server-key FILE"),
 ])
 def test_an_unsafe_start_is_one_error_line_and_exit_2(args, message):
     proc = subprocess.run([sys.executable, "-m", "voxwatch", "web", "--port", "0", *args], capture_output=True,

@@ -4,6 +4,7 @@ alert comes out of GET /api/events as a Server-Sent Event; stale daemons are mar
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -32,10 +33,26 @@ def sse_events(response: httpx.Response):
             kind, data = None, []
 
 
-def test_an_alert_from_replay_arrives_as_a_server_sent_event(tmp_path):
+def curve_options(tmp_path) -> tuple[list[str], list[str]]:
+    """CURVE as ``tail`` has it: the replay binds as the server with an allow-list holding the web's public key;
+    the web connects as a client with its key pair and the server's public key."""
+    from voxwatch.transport.curve import generate_keys
+
+    allow = tmp_path / "allow"
+    allow.mkdir()
+    server_public, server_secret = generate_keys(tmp_path / "keys", "daemon")
+    web_public, web_secret = generate_keys(tmp_path / "keys", "web")
+    shutil.copy(web_public, allow / "web.key")
+    return (["--curve-secret", str(server_secret), "--curve-allow", str(allow)],
+            ["--curve-secret", str(web_secret), "--curve-server-key", str(server_public)])
+
+
+@pytest.mark.parametrize("curve", [False, True], ids=["plain", "curve"])
+def test_an_alert_from_replay_arrives_as_a_server_sent_event(tmp_path, curve):
     clip = synthetic_clip(tmp_path)
     url = f"tcp://127.0.0.1:{free_port()}"
-    server = WebServer("--connect", url, "--evidence-dir", str(tmp_path / "ev"))
+    replay_curve, web_curve = curve_options(tmp_path) if curve else ([], [])
+    server = WebServer("--connect", url, "--evidence-dir", str(tmp_path / "ev"), *web_curve)
     replay = None
     try:
         with httpx.stream("GET", f"{server.url}/api/events", params={"type": ["alert", "snapshot"]},
@@ -44,7 +61,8 @@ def test_an_alert_from_replay_arrives_as_a_server_sent_event(tmp_path):
             events = sse_events(response)
             assert next(events)[0] == "snapshot"  # the state first, so a page can draw at once
             replay = subprocess.Popen([sys.executable, "-m", "voxwatch", "replay", "--fast", "--publish", url,
-                                       "--wait-subscribers", "20", "--daemon-id", "replay-test", str(clip)],
+                                       "--wait-subscribers", "20", "--daemon-id", "replay-test", *replay_curve,
+                                       str(clip)],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             alert = next(body for kind, body in events if kind == "alert")
         assert alert["topic"] == "voxwatch.alert.synthetic" and alert["stream"] == "synthetic"
