@@ -190,3 +190,21 @@ def test_the_spectrogram_stays_small_whatever_the_length(seconds, columns):
     spec = spectrogram_json(speech_like(seconds, 0.2) if seconds >= 1 else np.zeros(int(seconds * 16000)))
     assert columns[0] <= spec["columns"] <= columns[1] and spec["rows"] == 128
     assert len(base64.b64decode(spec["data"])) == 128 * spec["columns"]
+
+
+def test_a_window_carries_the_verifier_score_when_the_detector_has_one():
+    """The verifier cascade (another branch) adds ``verifier_score`` to window judgements; the record shows it."""
+    import dataclasses
+
+    from voxwatch.detector import Judgement
+    from voxwatch.web.scoring import window_point
+
+    window = Judgement("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1)
+    assert window_point(window) == {"utterance": 2, "start_s": 1.0, "end_s": 3.0, "score": 0.9123, "verdict": "fake"}
+
+    @dataclasses.dataclass(frozen=True)
+    class Verified(Judgement):
+        verifier_score: float | None = None
+
+    checked = Verified("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1, verifier_score=0.40004)
+    assert window_point(checked)["verifier_score"] == 0.4

@@ -54,7 +54,7 @@ def site(tmp_path_factory):
     evidence = root / "evidence"
     clips = evidence_clips(evidence, 3)
     publish = f"tcp://127.0.0.1:{free_port()}"
-    server = WebServer("--connect", publish, "--evidence-dir", str(evidence))
+    server = WebServer("--connect", publish, "--evidence-dir", str(evidence), "--stale", "8")  # > 5 s heartbeat
     yield {"url": server.url, "publish": publish, "evidence": evidence, "clips": clips, "root": root}
     err = server.close()
     assert "Traceback" not in err
@@ -166,6 +166,45 @@ def test_live_shows_an_alert_that_replay_publishes(browser, site, tmp_path):
     assert "1 alerts" in cards["synthetic"].text and "0 alerts" in cards[real.stem].text
     assert browser_errors(browser) == []
     screenshot(browser, "live", tmp_path)
+
+
+def test_a_daemon_that_falls_silent_is_marked_stale(browser, site):
+    """A replay killed mid-stream (no "stopping" heartbeat) is marked stale once its heartbeat is overdue."""
+    browser.get(f"{site['url']}/live")
+    replay = subprocess.Popen([sys.executable, "-m", "voxwatch", "replay", "--realtime", "--publish", site["publish"],
+                               "--wait-subscribers", "20", "--daemon-id", "back-office", str(real_clip())],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        row = wait(browser, 30).until(lambda d: next(
+            (r for r in d.find_elements(By.CSS_SELECTOR, "#daemons tbody tr") if "back-office" in r.text
+             and "s ago" in r.text), None))
+        assert "stale" not in row.text  # heard from just now
+    finally:
+        replay.kill()
+        replay.wait()
+    wait(browser, 30).until(lambda d: any("back-office" in r.text and "stale" in r.text
+                                          for r in d.find_elements(By.CSS_SELECTOR, "#daemons tbody tr")))
+    card = browser.find_element(By.CSS_SELECTOR, ".stream-card[data-stream='103-1240-0000']")
+    assert "stale" in card.get_attribute("class").split() and "stale" in card.text
+
+
+def test_the_plot_draws_the_verifier_score_when_the_record_has_one(browser, site):
+    """The verifier cascade adds ``verifier_score`` to windows; the plot draws that series beside the score."""
+    browser.get(f"{site['url']}/")
+    drawn = browser.execute_script("""
+        const svg = document.createElementNS(SVG_NS, "svg");
+        const w = {utterance: 0, verdict: "fake"};
+        const record = {duration_s: 4, threshold: 0.5, spans: [{start_s: 0, end_s: 4, verdict: "fake"}],
+                        windows: [{...w, start_s: 0, end_s: 2, score: 0.9, verifier_score: 0.7},
+                                  {...w, start_s: 1, end_s: 3, score: 0.8, verifier_score: 0.6}]};
+        drawScorePlot(svg, record);
+        const without = document.createElementNS(SVG_NS, "svg");
+        drawScorePlot(without, {...record, windows: record.windows.map(({verifier_score, ...w}) => w)});
+        return [svg.querySelectorAll("polyline.verifier-line").length,
+                svg.querySelector("polyline.verifier-line").getAttribute("points").split(" ").length,
+                without.querySelectorAll("polyline.verifier-line").length, legendHtml(record).includes("verifier")];
+    """)
+    assert drawn == [1, 2, 0, True]
 
 
 def test_an_evidence_label_round_trips(browser, site, tmp_path):
