@@ -22,9 +22,9 @@ from voxwatch.daemon.evidence_review import EvidenceReview
 from voxwatch.detector import Detector
 from voxwatch.pipeline.decision import Judgement
 from voxwatch.pipeline.ringbuffer import RingBuffer
-from voxwatch.pipeline.runner import JudgementEvent
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
 from voxwatch.pipeline.sources import write_blocks
+from voxwatch.pipeline.types import JudgementEvent
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("VOXWATCH_SHARED", REPO.parent / "shared"))

@@ -16,6 +16,8 @@ WEB_EXTRA_HINT = "install the web extra: pip install 'voxwatch[web]'"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxwatch.commands.common import add_model_arguments
+
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; any other needs --token or --token-file)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free port, printed)")
@@ -29,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "is older than S seconds (default: 3 heartbeat periods)")
     parser.add_argument("--evidence-dir", metavar="DIR", help="Evidence page: the evidence store (default: the "
                         "config's [evidence] dir, ~/.local/state/voxwatch/evidence)")
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: built-in)")
-    parser.add_argument("--model", metavar="PATH", help="ONNX model with its .json card (default: bundled model)")
+    add_model_arguments(parser, config_help="TOML config (default: built-in): the detector's settings and the "
+                        "default evidence directory")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
                         help="largest upload accepted (default 20; larger: 413)")
     parser.add_argument("--max-duration-s", type=float, default=600.0, metavar="S",

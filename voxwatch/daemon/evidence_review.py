@@ -21,12 +21,13 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from voxwatch.daemon.evidence import CLIP_NAME, LABEL_DIRS, write_private
+from voxwatch.daemon.evidence import CLIP_NAME, write_private
 from voxwatch.errors import VoxwatchError
 
 Label = Literal["real", "fake"]
+LABEL_DIRS: tuple[Label, ...] = get_args(Label)  # the folders the training "folder" adapter reads (load_folder)
 CLIP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,200}")  # the characters of a clip's name (stream ids are safe)
 
 
