@@ -14,6 +14,8 @@ from voxwatch.bench.workload import speech_like  # noqa: F401 (the tests' speech
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.modelcard import ModelCard, file_sha256
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
+from voxwatch.pipeline.verifier_card import VerifierCard
+from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
 
 # Feature settings for tests whose model reacts to loudness: without per-window normalisation the mean log
 # filterbank energy follows the signal level, which a two-node ONNX graph can turn into a score.
@@ -43,6 +45,34 @@ def build_mean_model(path: Path, features: FeatureSettings = LOUDNESS_FEATURES, 
     onnx.save(model, path)
     ModelCard(model_id, features, window_s, n_frames, threshold, onnx_sha256=file_sha256(path)).save(
         path.with_suffix(".json"))
+    return path
+
+
+# A verifier for plumbing tests: without normalisation its mean log energy follows the level, like the filter's.
+LOUDNESS_VERIFIER_FEATURES = VerifierFeatureSettings(spectrum=LOUDNESS_FEATURES, max_s=8.0, min_s=2.0)
+
+
+def build_verifier_model(path: Path, scale: float = 2.0, offset: float = -7.0, gate: float = 0.5,
+                         threshold: float = 0.5, features: VerifierFeatureSettings = LOUDNESS_VERIFIER_FEATURES,
+                         model_id: str = "test-verifier", filter_sha256: str = "") -> Path:
+    """A tiny verifier: score = sigmoid(scale * (mean(features) - offset)) over any number of frames."""
+    x = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 1, "frames", features.n_features])
+    y = helper.make_tensor_value_info("fake_prob", TensorProto.FLOAT, ["batch"])
+    nodes = [
+        helper.make_node("ReduceMean", ["features"], ["m"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Sub", ["m", "offset"], ["d"]),
+        helper.make_node("Mul", ["d", "scale"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["fake_prob"]),
+    ]
+    inits = [helper.make_tensor("offset", TensorProto.FLOAT, [], [offset]),
+             helper.make_tensor("scale", TensorProto.FLOAT, [], [scale])]
+    model = helper.make_model(helper.make_graph(nodes, "verifier", [x], [y], inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = Path(path)
+    onnx.save(model, path)
+    VerifierCard(model_id, features, threshold=threshold, gate=gate, onnx_sha256=file_sha256(path),
+                 filter={"sha256": filter_sha256} if filter_sha256 else {}).save(path.with_suffix(".json"))
     return path
 
 

@@ -11,7 +11,7 @@ from helpers import LOUDNESS_FEATURES, build_mean_model, silence, speech_like, w
 from voxwatch import Detector, Judgement
 from voxwatch.bench.workload import conversation
 from voxwatch.config import Config
-from voxwatch.model_loading import load_classifier
+from voxwatch.model_loading import load_classifier, load_verifier
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.decision import Judgement as DecisionJudgement
 from voxwatch.pipeline.runner import Pipeline
@@ -54,13 +54,17 @@ def _pipeline_run(config: Config, audio: np.ndarray, block: int):
     on where blocks end (a window is cut as soon as its audio is there), so both sides must see the same blocks."""
     classifier = _RecordingClassifier(load_classifier(config.model or None, config))
     events: list = []
-    pipeline = Pipeline(config.pipeline, classifier, events.append, read_block_s=block / SAMPLE_RATE)
+    verifier = load_verifier(config, None, classifier.sha256)  # the bundled cascade, as Detector() runs it
+    pipeline = Pipeline(config.pipeline, classifier, events.append, read_block_s=block / SAMPLE_RATE,
+                        verifier=verifier)
     pipeline.start()
     pipeline.add_stream("s", _ArraySource(audio, block))
     assert pipeline.finish(timeout=120)
     judged = [(e.judgement.kind, e.judgement.utterance, e.judgement.start, e.judgement.end, e.judgement.score,
                e.judgement.threshold, e.judgement.verdict, e.judgement.windows, e.judgement.early)
               for e in events if isinstance(e, JudgementEvent)]
+    # the verifier's verdicts come from its own thread: put each utterance's judgements in order (alert first)
+    judged.sort(key=lambda j: (j[1], j[0] != "alert"))
     return classifier.scores, judged
 
 
@@ -73,6 +77,7 @@ def _detector_run(config: Config, audio: np.ndarray, chunk: int):
     windows = [j.score for j in out if j.kind == "window"]
     judged = [(j.kind, j.utterance, j.start, j.end, j.score, j.threshold, j.verdict, j.windows, j.early)
               for j in out if j.kind != "window"]
+    judged.sort(key=lambda j: (j[1], j[0] != "alert"))
     return windows, judged, detector
 
 
@@ -168,8 +173,9 @@ def test_score_file_matches_voxwatch_score(tmp_path):
     assert Detector().score_file(quiet).verdict == "no-speech"
     line = subprocess.run([sys.executable, "-m", "voxwatch", "score", str(path)], capture_output=True, text=True,
                           check=True).stdout.strip()
+    verified = f"\tverified={result.verified_utterances}" if Detector().verifier else ""  # the bundled cascade
     assert line == (f"{path}\t{result.verdict}\tscore={result.score:.4f}\tutterances=2\t"
-                    f"fake={result.fake_utterances}")
+                    f"fake={result.fake_utterances}{verified}")
 
 
 def test_detector_imports_without_torch():

@@ -34,7 +34,7 @@ def test_metrics_endpoint_serves_per_stream_counters_and_histograms():
     assert 'voxwatch_capture_overflows_total{stream="desk"} 3.0' in text
     assert 'voxwatch_dropped_audio_seconds_total{stream="desk"} 0.0' in text
     assert "voxwatch_inference_seconds_count 1.0" in text
-    assert 'voxwatch_decision_latency_seconds_count{kind="alert",stream="desk"} 1.0' in text
+    assert 'voxwatch_decision_latency_seconds_count{kind="alert",stage="filter",stream="desk"} 1.0' in text
     assert "voxwatch_window_queue_depth 2.0" in text
     assert "voxwatch_evidence_saved_total 3.0" in text and "voxwatch_evidence_failed_total 2.0" in text
     assert (f'voxwatch_build_info{{model_id="tinycnn-x",model_sha256="abc123",version="{__version__}"}} 1.0'

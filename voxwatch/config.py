@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from voxwatch.errors import ConfigError
+from voxwatch.pipeline.cascade import VerifierSettings
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.mic import CaptureSettings
@@ -151,13 +152,50 @@ def _stream_decisions(streams: Any, decision: dict[str, Any], source: str) -> tu
     """``[streams.<id>]`` tables: each stream's ``[decision]`` with the keys its table sets replaced."""
     if not isinstance(streams, dict) or not all(isinstance(v, dict) for v in streams.values()):
         raise ConfigError(f"{source}: [streams] must hold one table per stream id, e.g. [streams.system-audio]")
-    return tuple((stream_id, _decision({**decision, **values}, f"streams.{stream_id}"))
+    return tuple((stream_id, _decision({k: v for k, v in {**decision, **values}.items() if k != "verifier"},
+                                       f"streams.{stream_id}"))
                  for stream_id, values in streams.items())
+
+
+def _verifier(values: dict[str, Any], section: str, source: str) -> VerifierSettings:
+    """``[verifier]``: gate and threshold take a number or "model" (the verifier card's)."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: [{section}] must be a table")
+    values = dict(values)
+    numbers: dict[str, float | None] = {}
+    for key in ("gate", "threshold"):
+        value = values.pop(key, "model")
+        if value == "model":
+            numbers[key] = None
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            numbers[key] = float(value)
+        else:
+            raise ConfigError(f'[{section}] {key}: expected a number in [0, 1] or "model"')
+    base = _build(VerifierSettings, values, section)
+    model = base.model
+    if model and not Path(model).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
+        model = str((Path(source).parent / Path(model).expanduser()).resolve())
+    try:
+        return dataclasses.replace(base, model=model, **numbers)
+    except ConfigError as exc:
+        raise ConfigError(f"[{section}]: {exc}") from None
+
+
+def _stream_verifiers(streams: Any, verifier: dict[str, Any], source: str) -> tuple[tuple[str, VerifierSettings], ...]:
+    """``[streams.<id>.verifier]`` tables: the stream's ``[verifier]`` with the keys its table sets replaced."""
+    out = []
+    for stream_id, values in (streams or {}).items():
+        if isinstance(values, dict) and "verifier" in values:
+            own = values["verifier"]
+            if not isinstance(own, dict) or set(own) - {"enabled", "gate", "threshold"}:
+                raise ConfigError(f"{source}: [streams.{stream_id}.verifier] takes enabled, gate and threshold")
+            out.append((stream_id, _verifier({**verifier, **own}, f"streams.{stream_id}.verifier", source)))
+    return tuple(out)
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     data = dict(data)
-    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics", "streams"}
+    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics", "streams", "verifier"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -168,12 +206,16 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
             raise ConfigError(f"{source}: [{name}] must be a table")
         parts[name] = _decision(values) if name == "decision" else _build(cls, values, name)
     pipeline_values = data.get("pipeline", {})
-    nested = set(pipeline_values) & (set(_SECTIONS) | {"stream_decisions"}) if isinstance(pipeline_values, dict) \
+    sections = set(_SECTIONS) | {"stream_decisions", "verifier", "stream_verifiers"}
+    nested = set(pipeline_values) & sections if isinstance(pipeline_values, dict) \
         else set()
     if nested:
         raise ConfigError(f"[pipeline]: unknown key(s) {', '.join(sorted(nested))}")
     base_pipeline = _build(PipelineSettings, pipeline_values, "pipeline") if pipeline_values else PipelineSettings()
     parts["stream_decisions"] = _stream_decisions(data.get("streams", {}), data.get("decision", {}), source)
+    verifier_values = data.get("verifier", {})
+    parts["verifier"] = _verifier(verifier_values, "verifier", source)
+    parts["stream_verifiers"] = _stream_verifiers(data.get("streams", {}), verifier_values, source)
     pipeline = dataclasses.replace(base_pipeline, **parts)
     publish = _build(PublishSettings, data.get("publish", {}), "publish")
     model_section = data.get("model", {})

@@ -1,8 +1,9 @@
 """``Detector``: voxwatch as a library. Feed audio chunks, get judgements back; synchronous, no threads or sockets.
 
 It runs the daemon's stages with the daemon's settings: a ``StreamFront`` (VAD gate, windower, feature frame cache),
-the ``OnnxClassifier`` and an ``UtteranceDecider``, so the same audio gives the same window scores, verdicts and
-alerts as ``Pipeline`` (tests/test_detector.py compares them). No torch is needed.
+the ``OnnxClassifier`` and an ``UtteranceDecider``, and, where a verifier is loaded, the same cascade as the daemon
+(voxwatch.pipeline.cascade; here the verifier runs inline when an utterance ends), so the same audio gives the same
+window scores, verdicts and alerts as ``Pipeline`` (tests/test_detector.py compares them). No torch is needed.
 
 ::
 
@@ -23,7 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from voxwatch.config import Config, load_config
-from voxwatch.model_loading import load_classifier
+from voxwatch.model_loading import load_classifier, load_verifier
+from voxwatch.pipeline.cascade import VerifierAlerts, below_gate, filter_settings, gated, resolve_rule, verified
 from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
 from voxwatch.pipeline.features import as_float_audio
 from voxwatch.pipeline.front import FrontWindow, StreamFront
@@ -39,30 +41,43 @@ _MAX_BLOCK = SAMPLE_RATE // 2  # longer chunks go to the front in pieces, as the
 class FileScore:
     """What ``voxwatch score`` reports for one file or array, plus the judgements behind it."""
 
-    score: float | None  # the utterance scores aggregated as ``decision.aggregate`` says; None: no speech
-    verdict: Literal["fake", "real", "no-speech"]
+    score: float | None  # the utterance filter scores aggregated as ``decision.aggregate`` says; None: no speech
+    verdict: Literal["fake", "real", "uncertain", "no-speech"]
     threshold: float
     model_id: str
     utterances: tuple[Judgement, ...]  # one verdict per scored utterance
     alerts: tuple[Judgement, ...]  # what the daemon's decision rules would have raised
     path: str = ""
     windows: tuple[Judgement, ...] = ()  # every scored window, in stream order (the score over time)
+    verifier_id: str = ""  # the cascade's verifier where one judged this file's utterances
 
     @property
     def fake_utterances(self) -> int:
         return sum(u.verdict == "fake" for u in self.utterances)
 
+    @property
+    def verified_utterances(self) -> int:
+        """Utterances the cascade's verifier judged (0 without a verifier)."""
+        return sum(u.stage == "verifier" for u in self.utterances)
+
     def record(self, spans: bool = False) -> dict[str, Any]:
         """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's span
-        and score). One place for the layout, so ``score --json`` and the web API (``POST /api/score``) agree."""
+        and score, and with the cascade the stage that decided and both scores). One place for the layout, so
+        ``score --json`` and the web API (``POST /api/score``) agree."""
         record: dict[str, Any] = {
             "file": self.path, "score": None if self.score is None else round(self.score, 4),
             "verdict": self.verdict, "utterances": len(self.utterances), "fake_utterances": self.fake_utterances,
             "threshold": round(self.threshold, 4), "model": self.model_id}
+        if self.verifier_id:
+            record.update(verifier=self.verifier_id, verified_utterances=self.verified_utterances)
         if spans:
             record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
                                 "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
                                for u in self.utterances]
+            if self.verifier_id:
+                for span, u in zip(record["spans"], self.utterances, strict=True):
+                    span.update(stage=u.stage, filter_score=_round(u.filter_score),
+                                verifier_score=_round(u.verifier_score))
         return record
 
 
@@ -72,8 +87,12 @@ class _Stream:
     def __init__(self, detector: Detector, sample_rate: int) -> None:
         settings = detector.config.pipeline
         self.resampler = StreamResampler(sample_rate) if sample_rate != SAMPLE_RATE else None
-        self.front = StreamFront(settings.features, settings.vad, settings.window)
-        self.decider = UtteranceDecider(settings.decision, detector.threshold)
+        verifier = detector.verifier
+        keep = verifier.card.features.max_s if verifier is not None else 0.0
+        self.front = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
+        self.rule = resolve_rule(settings.verifier, verifier.card) if verifier is not None else None
+        self.decider = UtteranceDecider(filter_settings(settings.decision, self.rule), detector.threshold)
+        self.alerts = VerifierAlerts()
         self.position = 0
 
 
@@ -82,9 +101,11 @@ class Detector:
     and ``score_audio`` judge a whole recording on a stream of their own (the streaming state is left alone)."""
 
     def __init__(self, model: str | Path | None = None, config: Config | str | Path | None = None,
-                 sample_rate: int = SAMPLE_RATE) -> None:
+                 sample_rate: int = SAMPLE_RATE, verifier: str | Path | None = None) -> None:
+        """``verifier``: a verifier .onnx (with its card), ``"none"`` for the filter alone; default ``[verifier]``."""
         self.config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
         self.classifier = load_classifier(None if model is None else str(model), self.config)
+        self.verifier = load_verifier(self.config, None if verifier is None else str(verifier), self.classifier.sha256)
         self.threshold = resolve_threshold(self.config.pipeline.decision, self.classifier.threshold)
         self.sample_rate = sample_rate
         self._stream = _Stream(self, sample_rate)
@@ -116,11 +137,20 @@ class Detector:
         judgements += self._judge(stream, stream.front.flush())
         verdicts = tuple(j for j in judgements if j.kind == "verdict")
         alerts = tuple(j for j in judgements if j.kind == "alert")
-        score = (aggregate_scores([v.score for v in verdicts], self.config.pipeline.decision.aggregate)
-                 if verdicts else None)
-        verdict = "no-speech" if score is None else verdict_for(score, self.threshold)
+        decision = self.config.pipeline.decision
+        filter_scores = [v.score if v.filter_score is None else v.filter_score for v in verdicts]
+        score = aggregate_scores(filter_scores, decision.aggregate) if verdicts else None
+        if score is None:
+            verdict = "no-speech"
+        elif stream.rule is not None:
+            # every utterance has had its second opinion: the file is as bad as its worst utterance
+            labels = {v.verdict for v in verdicts}
+            verdict = "fake" if "fake" in labels else "uncertain" if "uncertain" in labels else "real"
+        else:
+            verdict = verdict_for(score, self.threshold, decision.uncertain_band)
         windows = tuple(j for j in judgements if j.kind == "window")
-        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path, windows)
+        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path, windows,
+                         self.verifier.model_id if self.verifier is not None and stream.rule is not None else "")
 
     def score_file(self, path: str | Path) -> FileScore:
         """``score_audio`` of an audio file (WAV, FLAC, OGG; any rate and channels). Unreadable files raise
@@ -151,5 +181,24 @@ class Detector:
                                      verdict_for(score, self.threshold), 1))
                 out += stream.decider.on_score(spec, score)
             else:
-                out += stream.decider.on_end(item)
+                out += self._cascade(stream, item, stream.decider.on_end(item))
         return out
+
+    def _cascade(self, stream: _Stream, end, decided: list[Judgement]) -> list[Judgement]:
+        """The pipeline's routing of an utterance's filter judgements, with the verifier called inline."""
+        verdict = next((d for d in decided if d.kind == "verdict"), None)
+        if stream.rule is None or verdict is None or self.verifier is None:
+            return decided
+        decision = self.config.pipeline.decision
+        if not gated(verdict, stream.rule):
+            return [below_gate(verdict, stream.rule, decision)]
+        audio = stream.front.utterance_audio(end)
+        if audio is None or not len(audio):
+            return decided
+        final = verified(verdict, self.verifier.score(audio), stream.rule, decision)
+        alert = stream.alerts.alert_for(final, decision)
+        return [final] if alert is None else [alert, final]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

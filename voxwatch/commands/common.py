@@ -28,13 +28,17 @@ def require_torch() -> None:
 
 MODEL_HELP = "ONNX model with its .json card (default: the config's [model] path, else the bundled model)"
 CONFIG_HELP = "TOML config (default: built-in; 'voxwatch config --default' prints it with every key explained)"
+VERIFIER_HELP = ("the cascade's verifier: an ONNX model with its .json card, or 'none' for the filter alone "
+                 "(default: the config's [verifier] model, else the bundled verifier)")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, config_help: str = CONFIG_HELP) -> None:
-    """``--model`` and ``--config``, as every command that judges audio takes them; ``config_help`` says what a
-    command uses the config for when that is more than the defaults."""
+def add_model_arguments(parser: argparse.ArgumentParser, config_help: str = CONFIG_HELP,
+                        verifier_help: str = VERIFIER_HELP) -> None:
+    """``--model``, ``--config`` and ``--verifier``, as every command that judges audio takes them; the helps say
+    what a command uses the config and the cascade's verifier for when that is more than the defaults."""
     parser.add_argument("--model", metavar="PATH", help=MODEL_HELP)
     parser.add_argument("--config", metavar="PATH", help=config_help)
+    parser.add_argument("--verifier", metavar="PATH", help=verifier_help)
 
 
 def add_stdin_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,3 +77,4 @@ def publisher_from_args(args: argparse.Namespace, publish: PublishSettings) -> E
         publish = dataclasses.replace(publish, daemon_id=args.daemon_id)
     curve = curve_from_args(args, binds=bool(publish.bind), connects=bool(publish.connect))
     return EventPublisher(publish, configure_socket=curve)
+

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.config import load_config
     from voxwatch.daemon.wiring import published_pipeline
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_classifier
+    from voxwatch.model_loading import load_classifier, load_verifier
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
 
@@ -54,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     classifier = load_classifier(args.model, config)
+    verifier = load_verifier(config, args.verifier, classifier.sha256)
     collector = SummaryCollector()
     publisher = None
     if not args.no_publish:
         publisher = publisher_from_args(args, config.publish)
-    pipeline = published_pipeline(config.pipeline, classifier, publisher, (collector,))
+    pipeline = published_pipeline(config.pipeline, classifier, publisher, (collector,), verifier=verifier)
     if publisher:
         publisher.start()
         if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):

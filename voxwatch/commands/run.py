@@ -1,7 +1,7 @@
 """``voxwatch run``: the long-running daemon (``voxwatch.daemon.service``) under the command's signals.
 
-SIGINT/SIGTERM drain and exit 0 (a second one exits at once, status 1); SIGHUP reloads ``[decision]`` and
-``[streams.<id>]``.
+SIGINT/SIGTERM drain and exit 0 (a second one exits at once, status 1); SIGHUP reloads ``[decision]``, the
+``[verifier]`` gate and threshold, and ``[streams.<id>]``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system-audio", action="store_true",
                         help="also capture what this computer plays (the default output's monitor: a call's "
                              "remote side) as the stream 'system-audio' (or [capture] system_audio = true)")
-    add_model_arguments(parser, f"{CONFIG_HELP}; SIGHUP re-reads its [decision] section")
+    add_model_arguments(parser, f"{CONFIG_HELP}; SIGHUP re-reads its [decision], [verifier] gate/threshold and "
+                                "[streams.*]")
     parser.add_argument("--publish", action="append", metavar="URL",
                         help=f"bind the event publisher here (repeatable; default from config, {DEFAULT_PUBLISH_URL})")
     parser.add_argument("--connect", action="append", metavar="URL",
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.transport.endpoints import check_endpoints
 
     check_endpoints((*(args.publish or ()), *(args.connect or ())))  # before opening any device
-    options = ServiceOptions(config_path=args.config, model=args.model, devices=tuple(args.device or ()),
+    options = ServiceOptions(config_path=args.config, model=args.model, verifier=args.verifier,
+                             devices=tuple(args.device or ()),
                              system_audio=args.system_audio,
                              evidence=not args.no_evidence, metrics_port=args.metrics_port,
                              drain_timeout=args.drain_timeout)

@@ -1,7 +1,9 @@
 """``voxwatch score FILE...``: offline scoring of whole files with ``Detector`` (the daemon's stages, no sockets).
 
-One line per file: the file score is the aggregate (``decision.aggregate``) of its utterances' scores (each of
-which aggregates that utterance's windows, as the daemon does); the verdict compares it with the threshold.
+One line per file: the file score is the aggregate (``decision.aggregate``) of its utterances' filter scores
+(each of which aggregates that utterance's windows, as the daemon does). Without a verifier the verdict compares it
+with the threshold; with the cascade (voxwatch.pipeline.cascade) each utterance has its own final verdict and the
+file is as bad as its worst utterance (fake, else uncertain, else real).
 Files in which the VAD found no scorable speech say ``no-speech``.
 """
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.pipeline.stdin import STDIN_NAME, read_all
 
     raw = raw_format_from_args(args)
-    detector = Detector(model=args.model, config=args.config)
+    detector = Detector(model=args.model, config=args.config, verifier=args.verifier)
     failed = 0
     for path in args.files:
         try:
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(result.record(spans=True)))
         else:
             shown = "-" if result.score is None else f"{result.score:.4f}"
+            verified = f"\tverified={result.verified_utterances}" if result.verifier_id else ""
             print(f"{path}\t{result.verdict}\tscore={shown}\tutterances={len(result.utterances)}"
-                  f"\tfake={result.fake_utterances}")
+                  f"\tfake={result.fake_utterances}{verified}")
     return 1 if failed else 0

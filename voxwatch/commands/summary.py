@@ -18,6 +18,8 @@ class StreamSummary:
     source: str
     utterances: int = 0
     fake: int = 0
+    uncertain: int = 0
+    verified: int = 0  # verdicts the cascade's verifier gave
     alerts: int = 0
     max_score: float | None = None
     scores: list[float] = field(default_factory=list)
@@ -46,6 +48,8 @@ class SummaryCollector:
                 else:
                     summary.utterances += 1
                     summary.fake += j.verdict == "fake"
+                    summary.uncertain += j.verdict == "uncertain"
+                    summary.verified += j.stage == "verifier"
                     summary.scores.append(j.score)
                     summary.max_score = j.score if summary.max_score is None else max(summary.max_score, j.score)
 
@@ -55,6 +59,7 @@ def summary_rows(collector: SummaryCollector) -> list[dict]:
     for stream, s in collector.streams.items():
         rows.append({
             "stream": stream, "source": s.source, "state": s.state, "utterances": s.utterances, "fake": s.fake,
+            "uncertain": s.uncertain, "verified": s.verified,
             "alerts": s.alerts, "max_score": None if s.max_score is None else round(s.max_score, 4),
             "error": s.detail if s.state == "error" else "",
         })
@@ -67,11 +72,18 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
     if as_json:
         print(json.dumps({"model": classifier.model_id, "threshold": classifier.threshold, "streams": rows}))
         return
+    cascade = any(row["verified"] or row["uncertain"] for row in rows)  # columns only where they say something
     table = Table(title=f"voxwatch replay — model {classifier.model_id}")
-    for column in ("stream", "utterances", "fake verdicts", "alerts", "max score", "status"):
+    columns = ["stream", "utterances", "fake verdicts", "alerts", "max score", "status"]
+    if cascade:
+        columns[3:3] = ["uncertain", "by verifier"]
+    for column in columns:
         table.add_column(column, justify="right" if column not in ("stream", "status") else "left")
     for row in rows:
         status = "[red]error[/red]" if row["state"] == "error" else row["state"]
         max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
-        table.add_row(row["stream"], str(row["utterances"]), str(row["fake"]), str(row["alerts"]), max_score, status)
+        cells = [row["stream"], str(row["utterances"]), str(row["fake"]), str(row["alerts"]), max_score, status]
+        if cascade:
+            cells[3:3] = [str(row["uncertain"]), str(row["verified"])]
+        table.add_row(*cells)
     (console or Console()).print(table)

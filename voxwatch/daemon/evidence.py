@@ -192,7 +192,7 @@ class EvidenceStore:
         flac = self.dir / f"{name}.flac"
         sidecar = {
             "schema": SCHEMA_VERSION, "type": "alert", "daemon": self.daemon, "stream": event.stream, "ts": ts,
-            **judgement_fields(j, event.model_id, event.model_sha256),
+            **judgement_fields(j, event.model_id, event.model_sha256, event.verifier_id),
             "source": self._sources.get(event.stream, ""),
             "clip": {"file": flac.name, "sample_rate": SAMPLE_RATE, "start_s": round(start / SAMPLE_RATE, 3),
                      "end_s": round(end / SAMPLE_RATE, 3)},

@@ -6,7 +6,9 @@ as things happen, both without blocking: the inference time per batch (``Pipelin
 stream, the decision latency of each alert/verdict (from the audio that completed it to the decision).
 
 Also served: ``voxwatch_build_info`` (the voxwatch version and the model's id and sha256, so a dashboard can tell
-which build and model flagged what) and prometheus-client's process collector (``process_cpu_seconds_total``,
+which build and model flagged what; with a verifier, its id too) and, where the cascade runs, its counters:
+utterances gated to the verifier, verified, and those whose filter verdict stood because the verifier's queue was
+full and prometheus-client's process collector (``process_cpu_seconds_total``,
 ``process_resident_memory_bytes``, open file descriptors, start time: the daemon's own cost and restarts).
 """
 
@@ -62,11 +64,19 @@ class _StatsCollector:
         for key, help_text in (("events_published", "Events published"),
                                ("events_dropped", "Events dropped (publisher queue full or subscriber HWM)"),
                                ("evidence_saved", "Alert clips saved as evidence"),
-                               ("evidence_failed", "Alert clips that could not be written (read-only or full)")):
+                               ("evidence_failed", "Alert clips that could not be written (read-only or full)"),
+                               ("gated", "Utterances whose filter score reached the verifier's gate"),
+                               ("verifier_verified", "Utterances the verifier judged"),
+                               ("verifier_queue_full",
+                                "Gated utterances whose filter verdict stood: verifier queue full")):
             if key in stats:
                 family = CounterMetricFamily(f"voxwatch_{key}", help_text)
                 family.add_metric([], float(stats[key]))
                 yield family
+        if "verifier_queue_depth" in stats:
+            depth = GaugeMetricFamily("voxwatch_verifier_queue_depth", "Utterances waiting for the verifier")
+            depth.add_metric([], float(stats["verifier_queue_depth"]))
+            yield depth
 
 
 class MetricsServer:
@@ -89,7 +99,7 @@ class MetricsServer:
                                    buckets=buckets, registry=self.registry)
         self.decision = Histogram("voxwatch_decision_latency_seconds",
                                   "From reading the deciding audio to the alert/verdict, per stream",
-                                  ["stream", "kind"], buckets=buckets, registry=self.registry)
+                                  ["stream", "kind", "stage"], buckets=buckets, registry=self.registry)
         self._server: Any = None
         self.port = settings.port
 
@@ -112,7 +122,8 @@ class MetricsServer:
 
     def __call__(self, event: PipelineEvent) -> None:
         if isinstance(event, JudgementEvent):
-            self.decision.labels(event.stream, event.judgement.kind).observe(time.monotonic() - event.t_ready)
+            self.decision.labels(event.stream, event.judgement.kind, event.judgement.stage).observe(
+                time.monotonic() - event.t_ready)
 
     def close(self) -> None:
         if self._server is not None:

@@ -12,7 +12,8 @@ Lifecycle:
   verdicts for utterances in progress) within ``drain_timeout``, pending evidence is written and a last
   ``voxwatch.status`` with ``state: "stopping"`` goes out.
 * ``reload`` set (SIGHUP): the config file is read again and its ``[decision]`` settings (threshold, aggregate,
-  early alert, refractory period) and per-stream ``[streams.<id>]`` overrides apply through
+  early alert, refractory period, uncertain band), the ``[verifier]`` gate and threshold and per-stream
+  ``[streams.<id>]`` overrides apply through
   ``Pipeline.reconfigure``: capture and the queued audio are untouched. Other sections need a restart; a config
   that does not parse is logged and the old settings stay.
 
@@ -34,7 +35,7 @@ from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
 from voxwatch.daemon.wiring import published_pipeline
 from voxwatch.errors import VoxwatchError
-from voxwatch.model_loading import load_classifier
+from voxwatch.model_loading import load_classifier, load_verifier
 from voxwatch.transport.events import unique_stream_ids
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class ServiceOptions:
 
     config_path: str | None = None  # re-read on reload
     model: str | None = None
+    verifier: str | None = None  # --verifier: a verifier .onnx, or "none"
     devices: tuple[str, ...] = ()  # empty: [capture] devices, else the system default input
     system_audio: bool = False  # also capture the default output's monitor (or [capture] system_audio)
     evidence: bool = True  # False: --no-evidence
@@ -81,6 +83,7 @@ class DaemonService:
         system = system_audio_source(config.capture) if wants_system else None
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
         self.classifier = load_classifier(options.model, config)
+        self.verifier = load_verifier(config, options.verifier, self.classifier.sha256)
         self.mics = dict(zip(device_stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
         if system:
             self.mics[SYSTEM_AUDIO_STREAM] = system
@@ -100,12 +103,14 @@ class DaemonService:
             metrics_settings = config.metrics
             if options.metrics_port is not None:
                 metrics_settings = dataclasses.replace(metrics_settings, enabled=True, port=options.metrics_port)
-            self.metrics = MetricsServer(metrics_settings, self.stats,
-                                         build={"model_id": self.classifier.model_id,
-                                                "model_sha256": self.classifier.sha256})
+            build = {"model_id": self.classifier.model_id, "model_sha256": self.classifier.sha256}
+            if self.verifier is not None:
+                build["verifier_id"] = self.verifier.model_id
+            self.metrics = MetricsServer(metrics_settings, self.stats, build=build)
             sinks.append(self.metrics)
         self.metrics_address = config.metrics.address
-        self.pipeline = published_pipeline(config.pipeline, self.classifier, self.publisher, tuple(sinks), self.stats)
+        self.pipeline = published_pipeline(config.pipeline, self.classifier, self.publisher, tuple(sinks), self.stats,
+                                           self.verifier)
         if self.metrics:
             self.pipeline.batch_observers.append(self.metrics.observe_batch)
 
@@ -130,7 +135,8 @@ class DaemonService:
         settings = self.publisher.settings
         endpoints = [f"bound {url}" for url in self.publisher.bound or settings.bind]
         endpoints += [f"connected to {url}" for url in settings.connect]
-        parts = [f"model {self.classifier.model_id} ({self.classifier.path})", f"streams: {streams}",
+        verifier = f"verifier {self.verifier.model_id}" if self.verifier is not None else "no verifier"
+        parts = [f"model {self.classifier.model_id} ({self.classifier.path}), {verifier}", f"streams: {streams}",
                  f"events: {', '.join(endpoints)}"]
         if self.metrics:
             parts.append(f"metrics http://{self.metrics_address}:{self.metrics.port}/metrics")
@@ -185,7 +191,8 @@ class DaemonService:
 
 
 def reload_decision(config_path: str | None, pipeline: Pipeline) -> None:
-    """SIGHUP: apply the config file's ``[decision]`` section from the next window on; a broken file changes nothing."""
+    """SIGHUP: apply the config file's ``[decision]``, ``[verifier]`` gate/threshold and ``[streams.*]`` from the
+    next window on; a broken file changes nothing."""
     if not config_path:
         log.warning("SIGHUP: no --config file to reload; keeping the current settings")
         return
@@ -195,6 +202,8 @@ def reload_decision(config_path: str | None, pipeline: Pipeline) -> None:
         log.error("SIGHUP: keeping the current settings: %s", exc)
         return
     decision = settings.decision
-    pipeline.reconfigure(decision, settings.stream_decisions)
-    log.warning("SIGHUP: reloaded [decision] and [streams.*] from %s (threshold %s)", config_path,
-                "model" if decision.threshold is None else decision.threshold)
+    pipeline.reconfigure(decision, settings.stream_decisions, settings.verifier, settings.stream_verifiers)
+    log.warning("SIGHUP: reloaded [decision], [verifier] and [streams.*] from %s (threshold %s, verifier gate %s, "
+                "verifier threshold %s)", config_path, "model" if decision.threshold is None else decision.threshold,
+                "model" if settings.verifier.gate is None else settings.verifier.gate,
+                "model" if settings.verifier.threshold is None else settings.verifier.threshold)

@@ -2,8 +2,8 @@
 
 The wiring is short but it has rules that are easy to get half right when written twice: every event goes to the
 publisher and to every other sink (evidence, metrics, a replay summary) through one ``fan_out``; the publisher's
-heartbeats carry the counters of what feeds it; and every heartbeat names the model, so a fleet's consumers can
-tell which model judged what.
+heartbeats carry the counters of what feeds it; and every heartbeat names the model (and the cascade's verifier,
+where one runs), so a fleet's consumers can tell which model judged what.
 """
 
 from __future__ import annotations
@@ -16,24 +16,30 @@ from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, fan_out
 if TYPE_CHECKING:
     from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.pipeline.runner import Pipeline
+    from voxwatch.pipeline.verifier import OnnxVerifier
     from voxwatch.transport.publisher import EventPublisher
 
 
-def model_info(classifier: OnnxClassifier) -> dict[str, str]:
-    """The model as events and heartbeats name it."""
-    return {"id": classifier.model_id, "sha256": classifier.sha256}
+def model_info(classifier: OnnxClassifier, verifier: OnnxVerifier | None = None) -> dict[str, str]:
+    """The model as events and heartbeats name it (with the cascade's verifier's id where one runs)."""
+    info = {"id": classifier.model_id, "sha256": classifier.sha256}
+    if verifier is not None:
+        info["verifier"] = verifier.model_id
+    return info
 
 
 def published_pipeline(settings: PipelineSettings, classifier: OnnxClassifier, publisher: EventPublisher | None,
                        sinks: tuple[Callable[[PipelineEvent], None], ...] = (),
-                       stats: Callable[[], dict[str, Any]] | None = None) -> Pipeline:
-    """A ``Pipeline`` whose events go to ``publisher`` (None: no socket) and to ``sinks``; the publisher's heartbeats
-    report ``stats`` (default: the pipeline's own counters) and the model. Nothing is started."""
+                       stats: Callable[[], dict[str, Any]] | None = None,
+                       verifier: OnnxVerifier | None = None) -> Pipeline:
+    """A ``Pipeline`` (with the cascade's ``verifier`` behind its filter, if given) whose events go to ``publisher``
+    (None: no socket) and to ``sinks``; the publisher's heartbeats report ``stats`` (default: the pipeline's own
+    counters) and the model. Nothing is started."""
     from voxwatch.pipeline.runner import Pipeline
 
     emit = fan_out(*((publisher.submit,) if publisher else ()), *sinks)
-    pipeline = Pipeline(settings, classifier, emit)
+    pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
     if publisher:
         publisher.attach_stats(stats or pipeline.stats)
-        publisher.set_status_extra(model=model_info(classifier))
+        publisher.set_status_extra(model=model_info(classifier, verifier))
     return pipeline

@@ -9,6 +9,10 @@
 * No alert before the utterance holds ``min_alert_s`` seconds of judged speech (first window start to last window
   end): very short utterances carry little evidence and raise most false alarms on real speech. Their verdicts
   are still published.
+* Uncertain: with ``uncertain_band`` > 0, a score within that distance of the deciding threshold gives the verdict
+  ``uncertain`` instead of forcing fake or real (:func:`verdict_for`, the one place of this rule, used by the
+  filter and by the cascade's verifier alike); an uncertain utterance raises no alert unless
+  ``alert_on_uncertain``.
 * At most one alert per utterance, and none within ``refractory_s`` of stream time after the previous alert
   (so a long fake monologue split by pauses does not flood subscribers). Verdicts are never suppressed.
 """
@@ -26,7 +30,8 @@ from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 AGGREGATES = ("mean", "median", "max")
 JudgementKind = Literal["window", "verdict", "alert"]
-Verdict = Literal["fake", "real"]
+Verdict = Literal["fake", "real", "uncertain"]
+Stage = Literal["filter", "verifier"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class DecisionSettings:
     refractory_s: float = 5.0
     early_of: int = 0  # 0: the early windows must be consecutive; n >= early_windows: k of the last n
     min_alert_s: float = 0.0
+    uncertain_band: float = 0.0  # 0: off; else scores within this distance of the threshold are "uncertain"
+    alert_on_uncertain: bool = False
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
@@ -47,6 +54,13 @@ class DecisionSettings:
             raise ConfigError("decision.early_windows, refractory_s and min_alert_s must be >= 0")
         if self.early_of and self.early_of < self.early_windows:
             raise ConfigError("decision.early_of must be 0 or at least decision.early_windows")
+        if not 0.0 <= self.uncertain_band < 0.5:
+            raise ConfigError("decision.uncertain_band must be in [0, 0.5)")
+
+
+def alerts_on(verdict: str, settings: DecisionSettings) -> bool:
+    """Whether a verdict may raise an alert: fake always, uncertain only when the settings ask for it."""
+    return verdict == "fake" or (verdict == "uncertain" and settings.alert_on_uncertain)
 
 
 def resolve_threshold(decision: DecisionSettings, model_threshold: float) -> float:
@@ -58,8 +72,11 @@ def resolve_threshold(decision: DecisionSettings, model_threshold: float) -> flo
     return decision.threshold if decision.threshold is not None else model_threshold
 
 
-def verdict_for(score: float, threshold: float) -> Verdict:
-    """A score at or over the threshold is fake: the one comparison every verdict and alert is made by."""
+def verdict_for(score: float, threshold: float, band: float = 0.0) -> Verdict:
+    """A score at or over the threshold is fake: the one comparison every verdict and alert is made by; with an
+    uncertain ``band`` > 0, a score within that distance of the threshold is ``uncertain`` instead."""
+    if band > 0 and abs(score - threshold) < band:
+        return "uncertain"
     return "fake" if score >= threshold else "real"
 
 
@@ -97,14 +114,18 @@ class Judgement:
     end: int
     score: float
     threshold: float
-    verdict: Verdict
+    verdict: Verdict  # "fake", "real" or "uncertain" (verdict_for)
     windows: int
     early: bool = False
     refractory_s: float = 0.0
+    stage: Stage = "filter"  # what decided: "filter" or "verifier" (the cascade, voxwatch.pipeline.cascade)
+    filter_score: float | None = None  # the filter's utterance score (verdicts; also where the verifier decided)
+    verifier_score: float | None = None  # the verifier network's score where the utterance reached it
 
     def __post_init__(self) -> None:
-        if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict):
-            raise ValueError(f"not a judgement: kind {self.kind!r}, verdict {self.verdict!r}")
+        if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict) \
+                or self.stage not in get_args(Stage):
+            raise ValueError(f"not a judgement: kind {self.kind!r}, verdict {self.verdict!r}, stage {self.stage!r}")
 
     @property
     def start_s(self) -> float:
@@ -152,13 +173,14 @@ class UtteranceDecider:
         if not self._scores:
             return []
         agg = aggregate_scores(self._scores, self.settings.aggregate)
+        label = verdict_for(agg, self.threshold, self.settings.uncertain_band)
         verdict = Judgement(
-            "verdict", end.utterance, end.start, end.end, agg, self.threshold,
-            verdict_for(agg, self.threshold), len(self._scores),
+            "verdict", end.utterance, end.start, end.end, agg, self.threshold, label, len(self._scores),
+            filter_score=agg,
         )
         out = [verdict]
-        if verdict.verdict == "fake" and self._long_enough() and self._may_alert(end.end):
-            out.insert(0, self._alert(end.end, agg, early=False))
+        if alerts_on(label, self.settings) and self._long_enough() and self._may_alert(end.end):
+            out.insert(0, self._alert(end.end, agg, early=False, verdict=label))
         self._scores = []
         return out
 
@@ -191,10 +213,11 @@ class UtteranceDecider:
             return True
         return at - self._last_alert_end >= self.settings.refractory_s * SAMPLE_RATE
 
-    def _alert(self, at: int, score: float, early: bool) -> Judgement:
+    def _alert(self, at: int, score: float, early: bool, verdict: Verdict = "fake") -> Judgement:
         self._alerted = True
         self._last_alert_end = at
         return Judgement(
-            "alert", self._utterance, self._start, at, score, self.threshold, "fake", len(self._scores), early,
-            self.settings.refractory_s,
+            "alert", self._utterance, self._start, at, score, self.threshold, verdict, len(self._scores), early,
+            self.settings.refractory_s, filter_score=score,
         )
+

@@ -15,6 +15,7 @@ import numpy as np
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.framecache import StreamFeatureBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.utterance_audio import UtteranceAudio
 from voxwatch.pipeline.vad import SpeechEvent, VadGate, VadSettings
 from voxwatch.pipeline.windower import UtteranceEnd, Windower, WindowSettings, WindowSpec
 
@@ -34,11 +35,12 @@ class StreamFront:
     """Per-stream VAD, windowing and incremental features. Blocks must come in order (gaps are allowed).
 
     ``stage_seconds`` (optional) is a dict whose ``"vad"`` and ``"features"`` entries get this front's thread CPU
-    time added, so a runner can report the cost per stage.
+    time added, so a runner can report the cost per stage. ``keep_audio_s`` > 0 keeps that much of each
+    utterance's audio for the cascade's verifier (``utterance_audio``).
     """
 
     def __init__(self, features: FeatureSettings, vad: VadSettings, window: WindowSettings,
-                 stage_seconds: dict[str, float] | None = None) -> None:
+                 stage_seconds: dict[str, float] | None = None, keep_audio_s: float = 0.0) -> None:
         self.vad = VadGate(vad)
         self.windower = Windower(window)
         hang = vad.hangover_ms * SAMPLE_RATE // 1000
@@ -49,6 +51,7 @@ class StreamFront:
         self.samples_in = 0
         self.windows = 0
         self.utterances = 0
+        self.audio = UtteranceAudio(keep_audio_s) if keep_audio_s > 0 else None
 
     def process(self, start: int, audio: np.ndarray) -> list[FrontOutput]:
         """Feed a block whose first sample has absolute index ``start``; returns the windows and utterance ends
@@ -57,6 +60,8 @@ class StreamFront:
         events = self.vad.process(audio, start)
         self.stage_seconds["vad"] += time.thread_time() - t0
         self.feats.append(start, audio)
+        if self.audio is not None:
+            self.audio.append(start, audio)
         self.samples_in += len(audio)
         self.expected = start + len(audio)
         return self._cut(events)
@@ -67,6 +72,11 @@ class StreamFront:
         events = self.vad.flush()
         self.stage_seconds["vad"] += time.thread_time() - t0
         return self._cut(events)
+
+    def utterance_audio(self, end: UtteranceEnd) -> np.ndarray | None:
+        """The last ``keep_audio_s`` of an utterance that just ended (None when no audio is kept). Call it as
+        soon as the utterance's end comes out of ``process``/``flush``: older audio is overwritten."""
+        return None if self.audio is None else self.audio.utterance(end.start, end.end)
 
     def _cut(self, events: list[SpeechEvent]) -> list[FrontOutput]:
         out: list[FrontOutput] = []

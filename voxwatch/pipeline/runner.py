@@ -10,7 +10,13 @@ Threads and what each owns:
   streams reach inference together, so they share an onnxruntime call; a pass longer than 5 ms hands its
   windows on every 5 ms, so inference overlaps it); at most ``queue_windows`` windows wait;
 * the **inference worker**: takes up to ``max_batch`` windows from the queue (from any streams), scores them in one
-  onnxruntime call, then runs each stream's ``UtteranceDecider`` in order and hands events to ``emit``.
+  onnxruntime call, then runs each stream's ``UtteranceDecider`` in order and hands events to ``emit``;
+* with a verifier (the cascade, voxwatch.pipeline.cascade), the **verifier worker**: the front worker keeps each
+  stream's last seconds of audio and hands an ended utterance's audio on with its end; an utterance whose filter
+  score reaches the gate goes to the verifier's bounded queue (never waiting: when it is full the filter's verdict
+  stands, counted as ``verifier_queue_full``) and the verifier worker emits its verdict and any alert. Verdicts
+  of one stream may then come out of utterance order (``utterance`` orders them); a stream's end event follows
+  its last verdict.
 
 ``emit`` receives ``StreamEvent``/``JudgementEvent`` objects and must not block (the daemon's publisher puts
 them on its own bounded queue). ``stats()`` gives a snapshot of the counters for heartbeats and the benchmark.
@@ -29,6 +35,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from voxwatch.errors import VoxwatchError
+from voxwatch.pipeline.cascade import (
+    CascadeRule,
+    VerifierAlerts,
+    VerifierSettings,
+    below_gate,
+    filter_settings,
+    gated,
+    resolve_rule,
+    verified,
+)
 from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider, resolve_threshold
 from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
@@ -36,6 +52,7 @@ from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, PipelineSettings, StreamEvent
+from voxwatch.pipeline.verifier import OnnxVerifier, VerifierWorker, VerifyJob
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 log = logging.getLogger(__name__)
@@ -55,6 +72,7 @@ class _UtteranceItem:
     stream: str
     end: UtteranceEnd
     t_ready: float
+    audio: np.ndarray | None = None  # its last seconds, kept for the verifier (None without one)
 
 
 @dataclass
@@ -68,6 +86,8 @@ class _StreamEndItem:
 class _ReconfigureItem:
     decision: DecisionSettings
     stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None
+    verifier: VerifierSettings | None = None
+    stream_verifiers: tuple[tuple[str, VerifierSettings], ...] | None = None
 
 
 class _WakingRing(RingBuffer):
@@ -88,11 +108,11 @@ class _StreamState:
     """Everything the front worker keeps for one stream (only the front worker touches it after start)."""
 
     def __init__(self, stream_id: str, source: Source, settings: PipelineSettings, wake: threading.Event,
-                 stage_seconds: dict[str, float]) -> None:
+                 stage_seconds: dict[str, float], keep_audio_s: float = 0.0) -> None:
         self.id = stream_id
         self.source = source
         self.ring = _WakingRing(int(settings.ring_seconds * SAMPLE_RATE), wake)
-        self.front = StreamFront(settings.features, settings.vad, settings.window, stage_seconds)
+        self.front = StreamFront(settings.features, settings.vad, settings.window, stage_seconds, keep_audio_s)
         self.source_done = threading.Event()
         self.failure: str | None = None
         self.closed = False
@@ -100,7 +120,8 @@ class _StreamState:
 
 
 class Pipeline:
-    """Many streams, one classifier. ``add_stream`` any time; ``stop`` drains and joins everything."""
+    """Many streams, one classifier (and optionally one verifier behind it). ``add_stream`` any time; ``stop``
+    drains and joins everything."""
 
     def __init__(
         self,
@@ -108,9 +129,17 @@ class Pipeline:
         classifier: OnnxClassifier,
         emit: Callable[[PipelineEvent], None],
         read_block_s: float = 0.5,
+        verifier: OnnxVerifier | None = None,
     ) -> None:
         self.settings = settings
         self.classifier = classifier
+        self.verifier = verifier
+        self._verifier_worker = (VerifierWorker(verifier, settings.verifier.queue_utterances, self._verified)
+                                 if verifier is not None else None)
+        self._rules: dict[str, CascadeRule | None] = {}  # inference worker: each stream's resolved cascade rule
+        self._verifier_alerts: dict[str, VerifierAlerts] = {}  # verifier worker only
+        self._verifier_alert_counts: dict[str, int] = {}  # verifier worker only
+        self.gated = 0  # utterances that reached the gate (inference worker)
         self._emit = emit
         self._read_block = int(read_block_s * SAMPLE_RATE)
         self._streams: dict[str, _StreamState] = {}
@@ -152,6 +181,8 @@ class Pipeline:
             self._started = True
             self._front.start()
             self._infer.start()
+            if self._verifier_worker is not None:
+                self._verifier_worker.start()
 
     def add_stream(self, stream_id: str, source: Source) -> None:
         if self._closing.is_set():
@@ -159,7 +190,8 @@ class Pipeline:
         with self._streams_lock:
             if stream_id in self._streams:
                 raise VoxwatchError(f"stream id {stream_id!r} is already in use")
-            state = _StreamState(stream_id, source, self.settings, self._wake, self.stage_seconds)
+            keep = self.verifier.card.features.max_s if self.verifier is not None else 0.0
+            state = _StreamState(stream_id, source, self.settings, self._wake, self.stage_seconds, keep)
             self._streams[stream_id] = state
         self._emit(StreamEvent(stream_id, "started", source=source.description))
         state.thread = threading.Thread(target=self._source_loop, args=(state,), name=f"src-{stream_id}", daemon=True)
@@ -175,7 +207,12 @@ class Pipeline:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             if thread.is_alive():
                 thread.join(remaining)
-        return not (self._front.is_alive() or self._infer.is_alive())
+        workers_done = not (self._front.is_alive() or self._infer.is_alive())
+        verifier_done = True
+        if self._verifier_worker is not None and workers_done:  # inference has handed on its last utterance
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            verifier_done = self._verifier_worker.close(remaining)
+        return workers_done and verifier_done
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop sources now, then drain what was already captured (final verdicts), within ``timeout``."""
@@ -183,10 +220,13 @@ class Pipeline:
         return self.finish(timeout)
 
     def reconfigure(self, decision: DecisionSettings,
-                    stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None = None) -> None:
-        """New decision settings (thresholds etc.) without touching audio; applied in order by the inference worker.
-        ``stream_decisions`` replaces the per-stream overrides (None keeps them)."""
-        self._queue.put(_ReconfigureItem(decision, stream_decisions))
+                    stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None = None,
+                    verifier: VerifierSettings | None = None,
+                    stream_verifiers: tuple[tuple[str, VerifierSettings], ...] | None = None) -> None:
+        """New decision settings (thresholds etc.) and cascade gate/threshold without touching audio; applied in
+        order by the inference worker. ``stream_decisions``/``stream_verifiers`` replace the per-stream overrides,
+        ``verifier`` the common verifier settings (None keeps them; its model and queue need a restart)."""
+        self._queue.put(_ReconfigureItem(decision, stream_decisions, verifier, stream_verifiers))
 
     # ----------------------------------------------------------------- source threads
     def _source_loop(self, state: _StreamState) -> None:
@@ -278,7 +318,7 @@ class Pipeline:
             if isinstance(item, FrontWindow):
                 self._stage(_WindowItem(state.id, item.spec, item.feats, t_ready))
             else:
-                self._stage(_UtteranceItem(state.id, item, t_ready))
+                self._stage(_UtteranceItem(state.id, item, t_ready, state.front.utterance_audio(item)))
 
     def _stage(self, item: object) -> None:
         """Add an item to this pass's list; a window first takes one of the ``queue_windows`` slots."""
@@ -360,21 +400,72 @@ class Pipeline:
                 for judgement in self._decider(item.stream).on_score(item.spec, score):
                     self._judged(item.stream, judgement, item.t_ready)
             elif isinstance(item, _UtteranceItem):
-                for judgement in self._decider(item.stream).on_end(item.end):
-                    self._judged(item.stream, judgement, item.t_ready)
+                self._route(item, self._decider(item.stream).on_end(item.end))
             elif isinstance(item, _StreamEndItem):
                 self._deciders.pop(item.stream, None)
+                self._rules.pop(item.stream, None)
                 with self._streams_lock:
                     source = self._streams[item.stream].source.description
-                self._emit(StreamEvent(item.stream, item.state, item.detail, source))
+                event = StreamEvent(item.stream, item.state, item.detail, source)
+                if self._verifier_worker is not None:  # after the stream's verdicts still waiting for the verifier
+                    self._verifier_worker.then(lambda event=event: self._emit(event))
+                else:
+                    self._emit(event)
             elif isinstance(item, _ReconfigureItem):
-                self._threshold = self._resolve_threshold(item.decision)
-                overrides = self.settings.stream_decisions if item.stream_decisions is None else item.stream_decisions
-                self.settings = replace(self.settings, decision=item.decision, stream_decisions=overrides)
-                for stream, decider in self._deciders.items():
-                    settings = self.settings.decision_for(stream)
-                    decider.reconfigure(settings, self._resolve_threshold(settings))
+                self._reconfigure(item)
         self.stage_seconds["decision"] += time.thread_time() - t0
+
+    def _reconfigure(self, item: _ReconfigureItem) -> None:
+        self._threshold = self._resolve_threshold(item.decision)
+        overrides = self.settings.stream_decisions if item.stream_decisions is None else item.stream_decisions
+        verifier = self.settings.verifier if item.verifier is None else item.verifier
+        verifiers = self.settings.stream_verifiers if item.stream_verifiers is None else item.stream_verifiers
+        self.settings = replace(self.settings, decision=item.decision, stream_decisions=overrides,
+                                verifier=verifier, stream_verifiers=verifiers)
+        for stream, decider in self._deciders.items():
+            self._rules[stream] = self._resolve_rule(stream)
+            settings = filter_settings(self.settings.decision_for(stream), self._rules[stream])
+            decider.reconfigure(settings, self._resolve_threshold(settings))
+
+    def _resolve_rule(self, stream: str) -> CascadeRule | None:
+        if self.verifier is None:
+            return None
+        card = self.verifier.card
+        return resolve_rule(self.settings.verifier_for(stream), card)
+
+    def _rule(self, stream: str) -> CascadeRule | None:
+        if stream not in self._rules:
+            self._rules[stream] = self._resolve_rule(stream)
+        return self._rules[stream]
+
+    def _route(self, item: _UtteranceItem, judgements: list[Judgement]) -> None:
+        """An utterance's filter judgements: as they are, under the gate, or to the verifier."""
+        rule = self._rule(item.stream)
+        verdict = next((j for j in judgements if j.kind == "verdict"), None)
+        if rule is None or verdict is None or self._verifier_worker is None:
+            for judgement in judgements:
+                self._judged(item.stream, judgement, item.t_ready)
+            return
+        decision = self.settings.decision_for(item.stream)
+        if not gated(verdict, rule):
+            self._judged(item.stream, below_gate(verdict, rule, decision), item.t_ready)
+            return
+        self.gated += 1
+        if item.audio is not None and len(item.audio) and self._verifier_worker.submit(
+                VerifyJob(item.stream, verdict, item.audio, decision, rule, item.t_ready)):
+            return
+        for judgement in judgements:  # queue full: the filter's verdict (and alert) stands
+            self._judged(item.stream, judgement, item.t_ready)
+
+    def _verified(self, job: VerifyJob, score: float) -> None:
+        """On the verifier worker: the verifier's verdict on a gated utterance, and its alert if any."""
+        verdict = verified(job.verdict, score, job.rule, job.decision)
+        alerts = self._verifier_alerts.setdefault(job.stream, VerifierAlerts())
+        alert = alerts.alert_for(verdict, job.decision)
+        if alert is not None:
+            self._verifier_alert_counts[job.stream] = self._verifier_alert_counts.get(job.stream, 0) + 1
+            self._emit_judgement(job.stream, alert, job.t_ready)
+        self._emit_judgement(job.stream, verdict, job.t_ready)
 
     def _score(self, window_items: list[_WindowItem]) -> np.ndarray:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -391,7 +482,7 @@ class Pipeline:
     def _decider(self, stream: str) -> UtteranceDecider:
         decider = self._deciders.get(stream)
         if decider is None:
-            settings = self.settings.decision_for(stream)
+            settings = filter_settings(self.settings.decision_for(stream), self._rule(stream))
             decider = self._deciders[stream] = UtteranceDecider(settings, self._resolve_threshold(settings))
         return decider
 
@@ -399,7 +490,11 @@ class Pipeline:
         self.judgements += 1
         if judgement.kind == "alert":
             self._alerts[stream] = self._alerts.get(stream, 0) + 1
-        self._emit(JudgementEvent(stream, judgement, self.classifier.model_id, self.classifier.sha256, t_ready))
+        self._emit_judgement(stream, judgement, t_ready)
+
+    def _emit_judgement(self, stream: str, judgement: Judgement, t_ready: float) -> None:
+        self._emit(JudgementEvent(stream, judgement, self.classifier.model_id, self.classifier.sha256, t_ready,
+                                  self.verifier.model_id if judgement.stage == "verifier" and self.verifier else ""))
 
     def _resolve_threshold(self, decision: DecisionSettings) -> float:
         return resolve_threshold(decision, self.classifier.threshold)
@@ -414,8 +509,11 @@ class Pipeline:
 
     @property
     def worker_threads(self) -> dict[str, threading.Thread]:
-        """The front and inference worker threads by name (the benchmark reads their CPU clocks)."""
-        return {"front": self._front, "inference": self._infer}
+        """The worker threads by name (the benchmark reads their CPU clocks)."""
+        threads = {"front": self._front, "inference": self._infer}
+        if self._verifier_worker is not None:
+            threads["verifier"] = self._verifier_worker.thread
+        return threads
 
     # ----------------------------------------------------------------- stats
     def stats(self) -> dict:
@@ -427,13 +525,14 @@ class Pipeline:
                 "speech_s": round(s.front.vad.speech_samples / SAMPLE_RATE, 3),
                 "windows": s.front.windows,
                 "utterances": s.front.utterances,
-                "alerts": self._alerts.get(s.id, 0),
+                "alerts": self._alerts.get(s.id, 0) + self._verifier_alert_counts.get(s.id, 0),
                 "dropped_s": round(s.ring.dropped / SAMPLE_RATE, 3),
                 "ring_fill": round(s.ring.available() / s.ring.capacity, 3),
                 "threshold": round(self.threshold_for(s.id), 6),
                 "state": "ended" if s.closed else ("speech" if s.front.vad.in_speech else "silence"),
             }
         lat = sorted(self._latencies)
+        verifier = {"gated": self.gated, **self._verifier_worker.stats()} if self._verifier_worker else {}
         return {
             "streams": streams,
             "audio_s": round(sum(v["audio_s"] for v in streams.values()), 3),
@@ -444,4 +543,5 @@ class Pipeline:
             "queue_depth": max(0, self._windows_put - self._windows_taken),  # windows waiting for inference
             "inference_ms_p50": round(lat[len(lat) // 2], 3) if lat else None,
             "inference_ms_p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3) if lat else None,
+            **verifier,
         }

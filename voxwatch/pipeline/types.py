@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from voxwatch.errors import ConfigError
+from voxwatch.pipeline.cascade import VerifierSettings
 from voxwatch.pipeline.decision import DecisionSettings, Judgement
 from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.vad import VadSettings
@@ -29,6 +30,8 @@ class PipelineSettings:
     inference_threads: int = 1
     # (stream id, its own decision settings): a noisy room and a quiet headset need not share one threshold
     stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
+    verifier: VerifierSettings = field(default_factory=VerifierSettings)  # the cascade (voxwatch.pipeline.cascade)
+    stream_verifiers: tuple[tuple[str, VerifierSettings], ...] = ()  # [streams.<id>.verifier]
 
     def __post_init__(self) -> None:
         if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
@@ -37,6 +40,10 @@ class PipelineSettings:
     def decision_for(self, stream: str) -> DecisionSettings:
         """The stream's own decision settings where it has some, else the common ``decision``."""
         return dict(self.stream_decisions).get(stream, self.decision)
+
+    def verifier_for(self, stream: str) -> VerifierSettings:
+        """The stream's own verifier settings where it has some, else the common ``verifier``."""
+        return dict(self.stream_verifiers).get(stream, self.verifier)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class JudgementEvent:
     model_id: str
     model_sha256: str
     t_ready: float
+    verifier_id: str = ""  # the verifier's model id where it decided
 
 
 PipelineEvent = StreamEvent | JudgementEvent

@@ -2,15 +2,19 @@
 
 Every message is two ZeroMQ frames: ``[topic, json_body]`` (UTF-8). Topics:
 
-* ``voxwatch.alert.<stream>``   an utterance judged fake (early, mid-utterance, or at its end)
-* ``voxwatch.verdict.<stream>`` every scored utterance's final verdict (fake or real)
+* ``voxwatch.alert.<stream>``   an utterance judged fake (early, mid-utterance, or at its end; ``uncertain`` ones
+  only with ``[decision] alert_on_uncertain``)
+* ``voxwatch.verdict.<stream>`` every scored utterance's final verdict (fake, real or uncertain)
 * ``voxwatch.stream.<stream>``  a stream's life: started / ended / error / recovered
 * ``voxwatch.status``           the daemon's heartbeat with counters (``voxwatch.status.broker`` for a broker)
 
 Body fields common to all: ``schema`` (int, this module's SCHEMA_VERSION), ``type``, ``daemon`` ({id, host, pid}),
 ``stream`` (or null), ``seq`` (per publisher, +1 per message, so a gap means loss), ``ts`` (unix time at publish).
-README.md shows an example of each. ``decode_message`` is what every consumer (tail, monitor, broker) uses: it
-rejects anything malformed with ``MalformedMessage`` instead of crashing.
+Alerts and verdicts say which stage decided (``stage``: ``filter`` or ``verifier``, the cascade's second
+model), with ``filter_score`` and ``verifier_score`` (null where the utterance did not reach the verifier);
+``score`` and ``threshold`` are the deciding stage's. README.md shows an example of each. ``decode_message`` is
+what every consumer (tail, monitor, broker) uses: it rejects anything malformed with ``MalformedMessage`` instead
+of crashing.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
-from voxwatch.pipeline.decision import Judgement
+from voxwatch.pipeline.decision import Judgement, Stage, Verdict
 
 SCHEMA_VERSION = 1
 PREFIX = "voxwatch"
 EVENT_TYPES = ("alert", "verdict", "stream", "status")
+VERDICTS = get_args(Verdict)  # fake, real, uncertain: the decision stage's own list
+STAGES = get_args(Stage)  # filter, verifier
 MAX_MESSAGE_BYTES = 1 << 20
 _STREAM_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
 
@@ -69,8 +75,17 @@ def topic_for(event_type: str, stream: str | None = None) -> str:
     return f"{PREFIX}.{event_type}.{stream}"
 
 
-def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> dict[str, Any]:
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str, verifier_id: str = "") -> dict[str, Any]:
     """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms)."""
+    filter_score = judgement.score if judgement.filter_score is None and judgement.stage == "filter" \
+        else judgement.filter_score
+    model: dict[str, Any] = {"id": model_id, "sha256": model_sha256}
+    if verifier_id:
+        model["verifier"] = verifier_id
     fields: dict[str, Any] = {
         "utterance": judgement.utterance,
         "start_s": round(judgement.start_s, 3),
@@ -80,7 +95,10 @@ def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> 
         "verdict": judgement.verdict,
         "windows": judgement.windows,
         "early": judgement.early,
-        "model": {"id": model_id, "sha256": model_sha256},
+        "stage": judgement.stage,
+        "filter_score": _rounded(filter_score),
+        "verifier_score": _rounded(judgement.verifier_score),
+        "model": model,
     }
     if judgement.kind == "alert":
         fields["refractory_s"] = judgement.refractory_s
@@ -124,8 +142,10 @@ def decode_message(frames: list[bytes], max_bytes: int = MAX_MESSAGE_BYTES) -> t
     if missing:
         raise MalformedMessage(f"{kind} without {', '.join(missing)}")
     if kind in ("alert", "verdict"):
-        if body.get("verdict") not in ("fake", "real"):
+        if body.get("verdict") not in VERDICTS:
             raise MalformedMessage("verdict invalid")
+        if body.get("stage", "filter") not in STAGES:
+            raise MalformedMessage("stage invalid")
         for key in ("score", "threshold", "start_s", "end_s", "latency_ms"):
             if not isinstance(body.get(key), int | float) or isinstance(body.get(key), bool):
                 raise MalformedMessage(f"{key} is not a number")

@@ -175,7 +175,7 @@ class EventPublisher:
 
     def _publish(self, sock: zmq.Socket, item: Any) -> None:
         if isinstance(item, JudgementEvent):
-            fields = judgement_fields(item.judgement, item.model_id, item.model_sha256)
+            fields = judgement_fields(item.judgement, item.model_id, item.model_sha256, item.verifier_id)
             fields["latency_ms"] = round((time.monotonic() - item.t_ready) * 1000, 3)
             self._send(sock, item.judgement.kind, item.stream, fields)
         elif isinstance(item, StreamEvent):

@@ -1,0 +1,49 @@
+"""``UtteranceAudio``: the recent audio of one stream, so the cascade's verifier can see a whole utterance.
+
+The filter only ever needs a 2-second window; the verifier judges the last ``keep_s`` seconds of an utterance. A
+fixed circular buffer of ``keep_s`` plus a margin (the VAD's hangover and one read block, which may lie between an
+utterance's end and the newest audio) holds them: memory per stream is bounded whatever the utterance length, and
+nothing is allocated at all when no verifier is in use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+
+_MARGIN_S = 3.0  # hangover (0.4 s by default) + a read block (0.5 s) + slack
+
+
+class UtteranceAudio:
+    """Circular history of a stream's audio by absolute sample index (blocks in order; gaps read as zeros)."""
+
+    def __init__(self, keep_s: float) -> None:
+        self.keep = int(round(keep_s * SAMPLE_RATE))
+        self.capacity = self.keep + int(_MARGIN_S * SAMPLE_RATE)
+        self._buf = np.zeros(self.capacity, np.float32)
+        self._end = 0  # absolute index after the newest sample held
+
+    def append(self, start: int, audio: np.ndarray) -> None:
+        if start > self._end:  # a gap: what it covers reads as silence
+            self._write(self._end, np.zeros(min(start - self._end, self.capacity), np.float32))
+            self._end = start
+        self._write(start, np.asarray(audio, np.float32))
+        self._end = max(self._end, start + len(audio))
+
+    def _write(self, start: int, audio: np.ndarray) -> None:
+        if len(audio) > self.capacity:
+            start, audio = start + len(audio) - self.capacity, audio[-self.capacity :]
+        pos = start % self.capacity
+        first = min(len(audio), self.capacity - pos)
+        self._buf[pos : pos + first] = audio[:first]
+        self._buf[: len(audio) - first] = audio[first:]
+
+    def utterance(self, start: int, end: int) -> np.ndarray:
+        """Audio [start, end) of the stream, at most its last ``keep_s`` seconds and only what is still held."""
+        start = max(start, end - self.keep, self._end - self.capacity)
+        end = min(end, self._end)
+        if end <= start:
+            return np.zeros(0, np.float32)
+        idx = np.arange(start, end) % self.capacity
+        return self._buf[idx].copy()
