@@ -106,3 +106,8 @@ def test_tail_text_format_is_one_readable_line_per_event():
         "stream call-7 2.5-6.5 s: ALERT fake 0.99 (threshold 0.33, early)"
     ended = {"type": "stream", "stream": "call-7", "state": "error", "detail": "cannot decode"}
     assert format_text("voxwatch.stream.call-7", ended) == "stream call-7: error (cannot decode)"
+    cascade = {**verdict, "score": 0.97, "threshold": 0.8, "stage": "verifier", "filter_score": 0.62}
+    assert format_text("voxwatch.verdict.call-7", cascade) == \
+        "stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62)"
+    unsure = {**cascade, "verdict": "uncertain", "score": 0.79}
+    assert format_text("voxwatch.verdict.call-7", unsure).startswith("stream call-7 2.5-6.5 s: UNCERTAIN 0.79")

@@ -189,3 +189,18 @@ def test_live_monitor_quits_on_q_and_on_ctrl_c():
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def test_uncertain_and_verifier_verdicts_show_with_their_stage():
+    state = MonitorState()
+    state.apply("voxwatch.status", status("d", 0, {"mic": {"state": "speech"}}, verifier_verified=4,
+                                          verifier_queue_full=1), now=0.0)
+    state.apply("voxwatch.verdict.mic", judged("verdict", "d", 1, "mic", 0.52, "uncertain") | {"stage": "verifier"},
+                now=0.1)
+    state.apply("voxwatch.alert.mic", judged("alert", "d", 2, "mic", 0.97, "fake", 2) | {"stage": "verifier"},
+                now=0.2)
+    row = state.streams[("d", "mic")]
+    assert row.last_verdict == "uncertain" and row.last_stage == "verifier" and row.uncertain == 1
+    assert [(a.stage, a.verdict) for a in state.alerts] == [("verifier", "fake")]
+    out = text_of(render(state, 0.5), width=200)
+    assert "uncertain (verifier)" in out and "4 (1 full)" in out

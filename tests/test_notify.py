@@ -253,3 +253,28 @@ def test_notify_command_delivers_alerts_and_survives_bad_receivers(receiver, tmp
     assert "exec " in err and "Traceback" not in err
     assert "delivered alert event of stream system-audio" in err  # --verbose: each delivery logged
     assert pub.events_dropped == 0
+
+
+def test_verdict_filter_keeps_only_the_chosen_verdicts_and_describe_names_uncertain():
+    from voxwatch.notify.notifier import Notifier
+
+    class Sink:
+        name = "list"
+
+        def __init__(self):
+            self.got = []
+
+        def send(self, event, body):  # noqa: ARG002
+            self.got.append(event["verdict"] if "verdict" in event else event["type"])
+
+    sink = Sink()
+    notifier = Notifier([sink], FAST, frozenset({"uncertain"}))
+    notifier.start()
+    for verdict in ("fake", "uncertain", "real"):
+        notifier.deliver(alert() | {"type": "verdict", "verdict": verdict})
+    notifier.deliver({"type": "stream", "state": "ended", "stream": "s"})
+    notifier.close(5.0)
+    assert sink.got == ["uncertain", "stream"] and notifier.filtered == 2
+    assert "2 filtered out by --verdict" in notifier.report()[0]
+    title, text = describe(alert() | {"verdict": "uncertain", "stage": "verifier"})
+    assert "uncertain" in title and "by the verifier" in text

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"daemon or broker endpoint (repeatable; default {DEFAULT_PUBLISH_URL})")
     parser.add_argument("--topic", action="append", metavar="PREFIX",
                         help=f"topic prefix to deliver (repeatable; default {DEFAULT_TOPIC}, i.e. alerts only)")
+    parser.add_argument("--verdict", action="append", choices=("fake", "uncertain", "real"),
+                        help="deliver only alerts/verdicts with this verdict (repeatable; default all), e.g. "
+                             "--topic voxwatch.verdict. --verdict uncertain for a review queue")
     sinks = parser.add_argument_group("receivers (at least one)")
     sinks.add_argument("--webhook", action="append", metavar="URL",
                        help="POST each event's JSON to this http(s) URL (repeatable; https is verified)")
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.transport.subscriber import EventSubscriber
 
     settings = DeliverySettings(queue_size=args.queue, retries=args.retries)
-    notifier = Notifier(build_sinks(args), settings)
+    notifier = Notifier(build_sinks(args), settings, frozenset(args.verdict) if args.verdict else None)
     curve = curve_from_args(args, binds=False, connects=True)
     notifier.start()  # a receiver that connects (MQTT) fails here, with one line, before any event is read
     try:

@@ -25,7 +25,9 @@ class StreamRow:
     last_score: float | None = None
     scores: deque = field(default_factory=lambda: deque(maxlen=24))
     last_verdict: str = ""
+    last_stage: str = ""  # which cascade stage gave the last verdict: "filter" or "verifier"
     verdicts: int = 0
+    uncertain: int = 0
     alerts: int = 0
     detail: str = ""  # last stream event detail (errors)
     dropped_s: float = 0.0
@@ -57,6 +59,8 @@ class AlertEntry:
     end_s: float
     early: bool
     latency_ms: float | None
+    stage: str = "filter"
+    verdict: str = "fake"
 
 
 class MonitorState:
@@ -100,12 +104,15 @@ class MonitorState:
                 row.last_score = score
                 row.scores.append(score)
                 row.last_verdict = str(body["verdict"])
+                row.last_stage = str(body.get("stage", "filter"))
                 row.verdicts += 1
+                row.uncertain += row.last_verdict == "uncertain"
             else:
                 row.alerts += 1
                 self.alerts.append(AlertEntry(now, float(body.get("ts", 0.0)), daemon_id, row.stream, score,
                                               float(body.get("start_s", 0.0)), float(body.get("end_s", 0.0)),
-                                              bool(body.get("early", False)), _number(body.get("latency_ms"))))
+                                              bool(body.get("early", False)), _number(body.get("latency_ms")),
+                                              str(body.get("stage", "filter")), str(body.get("verdict", "fake"))))
         elif kind == "stream" and isinstance(body.get("stream"), str):
             row = self._row(daemon_id, body["stream"])
             row.state = str(body.get("state", "?"))

@@ -17,6 +17,7 @@ from voxwatch.monitor.state import MonitorState, sparkline
 
 STATE_STYLES = {"speech": "bold green", "silence": "dim", "error": "bold red", "ended": "yellow",
                 "recovered": "cyan", "started": "cyan"}
+VERDICT_STYLES = {"fake": "bold red", "uncertain": "bold yellow", "real": "green"}
 
 
 def _fmt(value: object, fmt: str = "{:.2f}", missing: str = "-") -> str:
@@ -50,12 +51,15 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
             note = "(broker)" if daemon.role == "broker" else "(no streams)"
             streams.add_row(daemon_label, Text(note, style="dim"), "", "", "", "", "", "", "")
         for i, row in enumerate(rows):
-            verdict_style = "bold red" if row.last_verdict == "fake" else "green" if row.last_verdict else ""
+            verdict_style = VERDICT_STYLES.get(row.last_verdict, "")
+            verdict = row.last_verdict or "-"
+            if row.last_stage == "verifier":
+                verdict += " (verifier)"
             state_text = Text(row.state, style=STATE_STYLES.get(row.state, ""))
             if row.state == "error" and row.detail:
                 state_text.append(f" ({row.detail[:40]})", style="red")
             streams.add_row(daemon_label if i == 0 else "", row.stream, state_text, _fmt(row.last_score),
-                            sparkline(row.scores), Text(row.last_verdict or "-", style=verdict_style),
+                            sparkline(row.scores), Text(verdict, style=verdict_style),
                             Text(str(row.alerts), style="bold red" if row.alerts else ""),
                             _fmt(row.dropped_s, "{:.1f}"), str(row.overflows))
         streams.add_section()
@@ -63,7 +67,7 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
 
     health = Table(title="health", title_justify="left", expand=True)
     for column in ("daemon", "host", "state", "heartbeat age", "audio s", "dropped s", "queue", "p50 ms",
-                   "p99 ms", "events lost"):
+                   "p99 ms", "verified", "events lost"):
         health.add_column(column, justify="left" if column in ("daemon", "host", "state") else "right",
                           no_wrap=True)
     gaps = state.gaps()
@@ -75,20 +79,30 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
                        Text(_fmt(age, "{:.1f} s"), style="bold red" if stale else ""),
                        _fmt(c.get("audio_s"), "{:.0f}"), _fmt(c.get("dropped_s"), "{:.1f}"),
                        _fmt(c.get("queue_depth"), "{:.0f}"), _fmt(c.get("inference_ms_p50")),
-                       _fmt(c.get("inference_ms_p99")),
+                       _fmt(c.get("inference_ms_p99")), _verifier_cell(c),
                        Text(str(gaps.get(daemon.id, 0)), style="bold yellow" if gaps.get(daemon.id) else ""))
     parts.append(health)
 
     log = Table(title="alerts (newest last)", title_justify="left", expand=True)
-    for column in ("time", "daemon", "stream", "score", "span s", "early", "latency ms"):
+    for column in ("time", "daemon", "stream", "score", "span s", "early", "stage", "latency ms"):
         log.add_column(column, justify="right" if column in ("score", "latency ms") else "left", no_wrap=True)
     for alert in list(state.alerts)[-alert_lines:]:
         log.add_row(time.strftime("%H:%M:%S", time.localtime(alert.ts)), alert.daemon, alert.stream,
-                    Text(f"{alert.score:.2f}", style="bold red"), f"{alert.start_s:.1f}-{alert.end_s:.1f}",
-                    "yes" if alert.early else "", _fmt(alert.latency_ms, "{:.1f}"))
+                    Text(f"{alert.score:.2f}", style=VERDICT_STYLES.get(alert.verdict, "bold red")),
+                    f"{alert.start_s:.1f}-{alert.end_s:.1f}", "yes" if alert.early else "",
+                    alert.stage if alert.verdict == "fake" else f"{alert.stage}, {alert.verdict}",
+                    _fmt(alert.latency_ms, "{:.1f}"))
     if not state.alerts:
-        log.add_row(Text("no alerts yet", style="dim"), "", "", "", "", "", "")
+        log.add_row(Text("no alerts yet", style="dim"), "", "", "", "", "", "", "")
     parts.append(log)
     footer = Text(f"{state.events} events, {state.malformed} malformed skipped · q or Ctrl-C quits", style="dim")
     parts.append(footer)
     return Panel(Group(*parts), title=title, border_style="blue")
+
+
+def _verifier_cell(counters: dict) -> Text:
+    """Utterances the cascade's verifier judged, and those left to the filter because its queue was full."""
+    if "verifier_verified" not in counters:
+        return Text("-", style="dim")
+    full = counters.get("verifier_queue_full", 0)
+    return Text(f"{counters['verifier_verified']} ({full} full)", style="bold yellow" if full else "")

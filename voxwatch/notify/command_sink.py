@@ -69,10 +69,11 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
     daemon = (event.get("daemon") or {}).get("id", "?")
     stream = event.get("stream") or "-"
     if event.get("type") in ("alert", "verdict"):
-        title = ("voxwatch: machine-generated speech" if event.get("verdict") == "fake"
-                 else "voxwatch: real speech") + f" on {stream}"
-        text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f}), "
-                f"{event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s")
+        titles = {"fake": "machine-generated speech", "uncertain": "uncertain speech (review)"}
+        title = f"voxwatch: {titles.get(str(event.get('verdict')), 'real speech')} on {stream}"
+        stage = " by the verifier" if event.get("stage") == "verifier" else ""
+        text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f})"
+                f"{stage}, {event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s")
         return title, text
     return f"voxwatch: {event.get('type')} on {stream}", f"{daemon}/{stream}: {event.get('state', '')}"
 

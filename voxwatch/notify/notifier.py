@@ -10,11 +10,18 @@ from voxwatch.notify.delivery import Delivery, DeliveryCounters, DeliverySetting
 
 
 class Notifier:
-    """Many receivers, one event stream. ``deliver`` never blocks (each receiver queues on its own)."""
+    """Many receivers, one event stream. ``deliver`` never blocks (each receiver queues on its own).
 
-    def __init__(self, sinks: list[Sink], settings: DeliverySettings) -> None:
+    ``verdicts`` (optional) keeps only the alerts and verdicts with one of these verdicts (``fake``, ``uncertain``,
+    ``real``); stream and status events always pass. Filtered events are counted, not delivered.
+    """
+
+    def __init__(self, sinks: list[Sink], settings: DeliverySettings,
+                 verdicts: frozenset[str] | None = None) -> None:
         self.deliveries = [Delivery(sink, settings) for sink in sinks]
+        self.verdicts = verdicts
         self.received = 0
+        self.filtered = 0
 
     def start(self) -> None:
         """Open every receiver and start its worker; if one cannot open, close those already open and re-raise."""
@@ -27,6 +34,10 @@ class Notifier:
 
     def deliver(self, event: dict[str, Any]) -> None:
         self.received += 1
+        if self.verdicts is not None and event.get("type") in ("alert", "verdict") \
+                and event.get("verdict") not in self.verdicts:
+            self.filtered += 1
+            return
         body = json.dumps(event, separators=(",", ":")).encode()
         for delivery in self.deliveries:
             delivery.offer(event, body)
@@ -42,4 +53,5 @@ class Notifier:
 
     def report(self) -> list[str]:
         """Counter lines: the events received, then one line per receiver."""
-        return [f"{self.received} event(s) received", *(c.line() for c in self.counters())]
+        filtered = f", {self.filtered} filtered out by --verdict" if self.verdicts is not None else ""
+        return [f"{self.received} event(s) received{filtered}", *(c.line() for c in self.counters())]
