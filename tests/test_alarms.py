@@ -103,3 +103,33 @@ def test_rule_selection_prefers_rules_that_silence_short_real_utterances():
     assert best.rules.min_alert_s >= 2.0 and best.threshold <= 0.7
     plain = next(s for s in ranked if s.rules == base)
     assert plain.catch_rate == 0.0  # without the rule, only a threshold above 0.8 keeps the real speech quiet
+
+
+def with_verifier(trace, scores):
+    """The trace with these verifier scores on its utterance ends, in order."""
+    import dataclasses
+
+    it = iter(scores)
+    steps = tuple(dataclasses.replace(s, verifier_score=next(it)) if s.score is None else s for s in trace.steps)
+    return dataclasses.replace(trace, steps=steps)
+
+
+def test_the_cascade_re_runs_on_a_trace_for_any_verifier_threshold():
+    from voxwatch.pipeline.cascade import CascadeRule
+
+    # three utterances: the filter flags the first two (0.9), the third stays under the gate (0.2)
+    trace = with_verifier(stream([[0.9, 0.9, 0.9], [0.9, 0.9], [0.2, 0.2]], gap_s=10.0), [0.3, 0.8, 0.99])
+    rule = CascadeRule(gate=0.5, threshold=0.5)
+    judged = alarms.decide(trace, RULES, 0.5, rule)
+    verdicts = [(j.verdict, j.stage) for j in judged if j.kind == "verdict"]
+    assert verdicts == [("real", "verifier"), ("fake", "verifier"), ("real", "filter")]
+    assert [(j.kind, j.utterance, j.early) for j in judged if j.kind == "alert"] == [("alert", 1, False)]
+    assert alarms.alerts(trace, RULES, 0.5) == 2  # the filter alone: an early alert on each of the first two
+    assert alarms.flag_score(trace, RULES, rule, 0.5) == pytest.approx(0.8)  # the third never reaches it
+    assert alarms.threshold_for_false_alarms([trace], RULES, 0.0, rule, 0.5) == pytest.approx(np.nextafter(0.8, 2))
+    point = alarms.operating_point([trace], DecisionSettings(early_windows=3, uncertain_band=0.15), 0.5,
+                                   CascadeRule(0.5, 0.7))
+    assert point.uncertain == 1 and point.utterances == 3 and point.threshold == 0.7  # 0.8 is within 0.15
+    curve = alarms.sweep([trace], RULES, points=11, rule=rule, filter_threshold=0.5)
+    assert [p.false_alarms for p in curve] == sorted([p.false_alarms for p in curve], reverse=True)
+    assert alarms.catch_at_false_alarms([[0.1, 5.0, 0.9], [0.5, 1.0, 0.6], [0.9, 0.0, 0.2]], 2.0) == 0.6

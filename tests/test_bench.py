@@ -120,3 +120,23 @@ def test_bench_refuses_a_bad_block_size(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "voxwatch", "bench", "--short", "--block-ms", "-5"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--block-ms must be positive" in proc.stderr
+
+
+def test_the_cascade_part_forces_the_gated_share_and_measures_the_verifier(tmp_path):
+    from helpers import build_verifier_model
+
+    model = build_mean_model(tmp_path / "mean.onnx", scale=2.0, offset=-9.5)
+    verifier = build_verifier_model(tmp_path / "v.onnx")
+    config = tmp_path / "loud.toml"
+    config.write_text('[features]\nkind = "logfbank"\nnfilt = 40\nnormalize = "none"\n')
+    result, stdout = _bench(tmp_path, "--model", str(model), "--config", str(config), "--verifier", str(verifier),
+                            "--no-int8", "--gated", "0,50,100", "--latency-streams", "2")
+    runs = result["cascade"]["throughput"]
+    assert [r["forced_share"] for r in runs] == [0.0, 0.5, 1.0]
+    shares = [r["cascade"]["gated_share"] for r in runs]
+    assert shares[0] == 0.0 and 0.2 < shares[1] < 0.8 and shares[2] == 1.0
+    assert runs[0]["cascade"]["verified"] == 0 < runs[1]["cascade"]["verified"] < runs[2]["cascade"]["verified"]
+    assert runs[2]["cascade"]["verifier_us_per_audio_s"] > 0 and runs[2]["rtf_per_core"] > 0
+    latency = result["cascade"]["latency"]["cascade"]
+    assert latency["queue_and_score_ms"]["p99"] is not None and latency["verdict_latency_ms"]["verdicts"] > 0
+    assert "Cascade" in stdout and "verifier latency" in stdout

@@ -87,3 +87,23 @@ def test_with_decision_replaces_only_the_decision_table_and_catch_rate_reads_the
     curves = {"corpus-test": [[0.0, 500.0, 1.0], [0.5, 10.0, 0.9], [0.9, 0.0, 0.5]]}
     assert catch_rate_at(curves, 0.6) == {"corpus-test": 0.9}
     assert catch_rate_at(curves, 0.95) == {"corpus-test": 0.5}
+
+
+def test_with_a_verifier_calibrate_sets_the_verifier_threshold(site, tmp_path, capsys):
+    from helpers import build_verifier_model
+
+    base, files = site
+    verifier = build_verifier_model(tmp_path / "v.onnx", offset=-9.0, gate=0.3, threshold=0.3)
+    config = tmp_path / "cascade.toml"
+    config.write_text(base.read_text() + f'\n[verifier]\nmodel = "{verifier}"\n')
+    assert _alerts(config, files) > 0  # the verifier's card threshold still cries wolf here
+    out = tmp_path / "calibrated.toml"
+    assert main(["calibrate", *map(str, files), "--config", str(config), "--out", str(out),
+                 "--max-false-alarms-per-hour", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "verifier threshold" in said and "0 false alarm(s)" in said
+    calibrated = load_config(out)
+    assert calibrated.pipeline.decision == load_config(config).pipeline.decision  # the filter's rules untouched
+    assert calibrated.pipeline.verifier.model == str(verifier) and calibrated.pipeline.verifier.gate is None
+    assert 0.3 < calibrated.pipeline.verifier.threshold <= 1.0
+    assert _alerts(out, files) == 0

@@ -123,6 +123,8 @@ class RunResult:
     thread_cpu_s: dict[str, float]
     peak_rss_mb: float
     latency_ms: list[float] = field(default_factory=list, repr=False)
+    verdict_scores: list[float] = field(default_factory=list, repr=False)  # the filter's utterance scores
+    cascade: dict[str, Any] = field(default_factory=dict)  # gated share, verifier CPU and latency (with a verifier)
 
     @property
     def rtf_per_core(self) -> float:
@@ -130,7 +132,7 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         lat = np.asarray(self.latency_ms, dtype=float)
-        out = {k: v for k, v in self.__dict__.items() if k != "latency_ms"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("latency_ms", "verdict_scores")}
         out["rtf_per_core"] = self.rtf_per_core
         out["rtf_wall"] = self.audio_s / self.wall_s if self.wall_s > 0 else math.inf
         out["cpu_share_per_stream"] = self.cpu_s / self.wall_s / self.streams if self.wall_s > 0 else math.nan
@@ -202,7 +204,12 @@ class Bench:
         self.subscriber.close()
         self.publisher.close(timeout=2)
 
-    def run(self, classifier, streams: int, seconds: float, realtime: bool) -> RunResult:
+    def run(self, classifier, streams: int, seconds: float, realtime: bool, verifier=None,
+            gate: float | None = None) -> RunResult:
+        """One measured run; with ``verifier`` the cascade runs behind the filter with this ``gate`` on the
+        filter's utterance score (the bench picks it so that a chosen share of utterances is gated)."""
+        import dataclasses
+
         from voxwatch.pipeline.runner import Pipeline
         from voxwatch.pipeline.types import JudgementEvent
 
@@ -214,13 +221,23 @@ class Bench:
             classifier.score(np.zeros((self.settings.max_batch, classifier.card.n_frames,
                                        self.settings.features.n_features), dtype=np.float32))
         judgements = [0]
+        verdict_scores: list[float] = []
+        verifier_latency: list[float] = []
 
         def emit(event) -> None:
             if isinstance(event, JudgementEvent):
                 judgements[0] += 1
+                if event.judgement.kind == "verdict":
+                    verdict_scores.append(event.judgement.filter_score or event.judgement.score)
+                    if event.judgement.stage == "verifier":  # from reading the utterance's end to its verdict
+                        verifier_latency.append((time.monotonic() - event.t_ready) * 1000)
                 self.publisher.submit(event)
 
-        pipeline = Pipeline(self.settings, classifier, emit)
+        settings = self.settings
+        if verifier is not None:
+            settings = dataclasses.replace(settings, verifier=dataclasses.replace(settings.verifier, enabled=True,
+                                                                                  gate=gate))
+        pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
         self.publisher.attach_stats(pipeline.stats)
         samples = int(seconds * SAMPLE_RATE)
         stride = len(self.pool) // max(1, streams)
@@ -250,9 +267,25 @@ class Bench:
         thread_cpu["publisher"] = publish_cpu
         thread_cpu["sources and rest"] = max(0.0, cpu - sum(thread_cpu.values()))
         stage_us = {k: v * 1e6 / audio_s if audio_s else math.nan for k, v in stage.items()}
+        cascade: dict[str, Any] = {}
+        if verifier is not None:
+            utterances = len(verdict_scores)
+            lat = np.asarray(verifier_latency, dtype=float)
+            verifier_cpu = stats.get("verifier_cpu_s", 0.0)  # the worker's own clock: exact even for short runs
+            cascade = {
+                "gate": gate, "utterances": utterances, "gated": stats.get("gated", 0),
+                "gated_share": stats.get("gated", 0) / utterances if utterances else math.nan,
+                "verified": stats.get("verifier_verified", 0), "queue_full": stats.get("verifier_queue_full", 0),
+                "verifier_cpu_s": verifier_cpu,
+                "verifier_us_per_audio_s": verifier_cpu * 1e6 / audio_s if audio_s else math.nan,
+                "verdict_latency_ms": ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                                        "max": float(lat.max()), "verdicts": int(lat.size)} if lat.size else None),
+                "queue_and_score_ms": {"p50": stats.get("verifier_ms_p50"), "p99": stats.get("verifier_ms_p99")},
+            }
         return RunResult(streams, realtime, audio_s, stats["speech_s"], wall, cpu, stats["windows_scored"],
                          stats["batches"], judgements[0], len(got["latency_ms"]), got["seq_gaps"],
-                         stats["dropped_s"], stage_us, thread_cpu, peak_rss_mb(), got["latency_ms"])
+                         stats["dropped_s"], stage_us, thread_cpu, peak_rss_mb(), got["latency_ms"], verdict_scores,
+                         cascade)
 
 
 # ----------------------------------------------------------------------------------------------- INT8
@@ -352,3 +385,31 @@ def int8_comparison(args, bench: Bench, classifier, model_path: Path, settings, 
         q_rtf = median_run(q_runs)["rtf_per_core"]
         out.update(float_rtf_per_core=f_rtf, int8_rtf_per_core=q_rtf, pipeline_speedup=q_rtf / f_rtf)
         return out
+
+
+# ----------------------------------------------------------------------------------------------- cascade
+def gate_for_share(filter_scores: list[float], share: float) -> float:
+    """A gate on the filter's utterance score that lets about ``share`` of these utterances through (the
+    benchmark's way of forcing the gated share on audio whose scores it cannot choose)."""
+    if share <= 0 or not filter_scores:
+        return 1.0
+    return float(np.quantile(np.asarray(filter_scores, dtype=float), 1.0 - share))
+
+
+def cascade_runs(bench: Bench, classifier, verifier, filter_scores: list[float], shares: list[float],
+                 streams: int, seconds: float, repeat: int, latency_streams: int, latency_seconds: float,
+                 latency_share: float) -> dict[str, Any]:
+    """The cascade's cost at each forced gated share (fed as fast as taken), and the verifier's latency at
+    ``latency_streams`` real-time streams with ``latency_share`` of utterances gated."""
+    out: dict[str, Any] = {"verifier": verifier.model_id, "throughput": []}
+    for share in shares:
+        gate = gate_for_share(filter_scores, share)
+        runs = [bench.run(classifier, streams, seconds, realtime=False, verifier=verifier, gate=gate)
+                for _ in range(repeat)]
+        median = median_run(runs)
+        out["throughput"].append({"forced_share": share, **median})
+    if latency_streams > 0:
+        gate = gate_for_share(filter_scores, latency_share)
+        run = bench.run(classifier, latency_streams, latency_seconds, realtime=True, verifier=verifier, gate=gate)
+        out["latency"] = {"forced_share": latency_share, **run.summary()}
+    return out

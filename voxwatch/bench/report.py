@@ -44,6 +44,28 @@ def print_report(result: dict[str, Any]) -> None:
                           str(lat["events"]), f"{100 * run['cpu_s'] / run['wall_s']:.2f}%",
                           f"{100 * run['cpu_share_per_stream']:.3f}%", f"{run['dropped_s']:.2f}")
         console.print(table)
+    cascade = result.get("cascade")
+    if cascade:
+        table = Table(title=f"Cascade: verifier {cascade['verifier']} behind the filter, share of utterances gated "
+                            "forced by the gate")
+        for col in ("forced share", "gated (measured)", "RTF per core", "total µs per audio s",
+                    "verifier µs per audio s", "queue full"):
+            table.add_column(col, justify="right")
+        for run in cascade["throughput"]:
+            c = run["cascade"]
+            table.add_row(f"{100 * run['forced_share']:.0f}%", f"{100 * c['gated_share']:.1f}%",
+                          f"{run['rtf_per_core']:.0f}x", f"{sum(run['stage_us'].values()):.1f}",
+                          f"{c['verifier_us_per_audio_s']:.1f}", str(c["queue_full"]))
+        console.print(table)
+        lat = cascade.get("latency")
+        if lat:
+            c = lat["cascade"]
+            verdict = c["verdict_latency_ms"] or {"p50": math.nan, "p99": math.nan, "verdicts": 0}
+            own = c["queue_and_score_ms"]
+            console.print(f"verifier latency at {lat['streams']} real-time streams, "
+                          f"{100 * c['gated_share']:.1f}% gated: utterance end read -> verifier verdict p50 "
+                          f"{verdict['p50']:.1f} ms, p99 {verdict['p99']:.1f} ms ({verdict['verdicts']} verdicts); "
+                          f"queue + scoring p50 {own['p50']} ms, p99 {own['p99']} ms; queue full {c['queue_full']}")
     q = result.get("int8")
     if q:
         table = Table(title=f"INT8 ({q['method']}) vs float")

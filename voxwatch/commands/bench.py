@@ -19,6 +19,11 @@ Reported (Rich table, and JSON with ``--json``):
 * INT8 next to float: ``--int8-model``, else the bundled ``default-int8.onnx`` when the float model is the bundled
   default, else the float model quantised here with ``onnxruntime.quantization.quantize_dynamic``: inference-only
   speed-up on full batches, full-pipeline throughput, and the dev EER of both as their model cards record it;
+* the cascade (with a verifier: ``--verifier``, else ``[verifier]``/the bundled one): throughput and cost per
+  audio second with ``--gated`` shares of utterances sent to the verifier (the share is forced by setting the gate
+  at that quantile of the filter's utterance scores from the first throughput run), the verifier thread's own
+  cost, and at ``--streams`` real-time streams with 10% gated the verifier's latency: from reading an
+  utterance's end to its verifier verdict, and its queue plus scoring time, p50/p99;
 * peak RSS of the process.
 
 ``--short`` is the CI mode (a few seconds; the numbers are only checked to be finite). See docs/performance.md.
@@ -42,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=60.0,
                         help="audio seconds per stream in the throughput run (60); with --realtime: wall seconds")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (1)")
-    add_model_arguments(parser)
+    add_model_arguments(parser, verifier_help="the cascade's verifier (default: [verifier] model, else the bundled "
+                        "one; 'none': skip the cascade part)")
     parser.add_argument("--files", nargs="+", metavar="FILE", help="replay these files (looped) instead of "
                         "generated speech-like audio")
     parser.add_argument("--json", metavar="OUT", help="write all results as JSON to OUT")
@@ -58,18 +64,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="real-time runs: block size of the simulated capture (default: [capture] block_ms)")
     parser.add_argument("--no-latency", action="store_true", help="skip the real-time latency runs")
     parser.add_argument("--no-int8", action="store_true", help="skip the INT8 comparison")
+    parser.add_argument("--gated", default="0,10,50", metavar="PCT,PCT,...",
+                        help="cascade runs with these percentages of utterances forced through the verifier "
+                             "(0,10,50)")
     parser.add_argument("--int8-model", metavar="PATH",
                         help="an INT8 model with its card (default: the bundled default-int8.onnx for the bundled "
                         "model, else --model quantised with quantize_dynamic)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.bench.measure import Bench, int8_comparison, machine_info, median_run, peak_rss_mb
+    from voxwatch.bench.measure import Bench, cascade_runs, int8_comparison, machine_info, median_run, peak_rss_mb
     from voxwatch.bench.report import print_report
     from voxwatch.bench.workload import audio_pool
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_classifier, resolve_model
+    from voxwatch.model_loading import load_classifier, load_verifier, resolve_model
     from voxwatch.pipeline.classifier import OnnxClassifier
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
@@ -79,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise VoxwatchError(f"--latency-streams: expected numbers like 1,10,100, not {args.latency_streams!r}") \
             from None
+    try:
+        shares = [float(v) / 100.0 for v in args.gated.split(",") if v.strip()]
+    except ValueError:
+        raise VoxwatchError(f"--gated: expected percentages like 0,10,50, not {args.gated!r}") from None
+    if any(not 0.0 <= s <= 1.0 for s in shares):
+        raise VoxwatchError("--gated: percentages must be between 0 and 100")
     config = load_config(args.config)
     settings = config.pipeline
     if args.threads != settings.inference_threads:
@@ -87,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, inference_threads=args.threads)
         config = dataclasses.replace(config, pipeline=settings)
     classifier = load_classifier(args.model, config)
+    verifier = load_verifier(config, args.verifier, classifier.sha256)
     model_path = resolve_model(args.model, config)
     streams, seconds, repeat, lat_seconds = args.streams, args.seconds, args.repeat, args.latency_seconds
     if args.short:
@@ -116,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
             if not args.no_latency:
                 result["latency"] = [bench.run(classifier, n, lat_seconds, realtime=True).summary()
                                      for n in latency_streams]
+            if verifier is not None and shares:
+                result["cascade"] = cascade_runs(bench, classifier, verifier, runs[0].verdict_scores, shares,
+                                                 streams, seconds, repeat,
+                                                 0 if args.no_latency else streams, lat_seconds, 0.1)
             if not args.no_int8:
                 result["int8"] = int8_comparison(args, bench, classifier, model_path, settings, streams,
                                             seconds, repeat, OnnxClassifier)

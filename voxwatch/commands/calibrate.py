@@ -1,5 +1,6 @@
 """``voxwatch calibrate REAL_AUDIO...``: a ``[decision]`` threshold that keeps false alarms under a budget on the
-site's own real speech (voxwatch.training.calibration)."""
+site's own real speech (voxwatch.training.calibration); with the cascade's verifier, its ``[verifier]``
+threshold."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import sys
 
 HELP = ("choose the alert threshold on your own real speech: at most F false alarms per hour on it "
-        "(writes a [decision] config)")
+        "(writes a [decision] config, or with the cascade's verifier its [verifier] threshold)")
 SHORT_AUDIO_S = 1800.0  # under half an hour, a budget of a few alarms per hour allows none
 
 
@@ -23,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the config here (default: standard output); with --config, that config with "
                              "its [decision] table replaced")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    add_model_arguments(parser, "your config: its model, features and decision rules are used, and copied to --out")
+    add_model_arguments(parser, "your config: its model, features and decision rules are used, and copied to --out",
+                        "the cascade's verifier (default: [verifier] model, else the bundled one); with one, its "
+                        "threshold is what is calibrated; 'none': the filter's threshold")
 
 
 def _audio_files(inputs: list[str]) -> list[str]:
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
+    from voxwatch.model_loading import load_verifier
     from voxwatch.training import alarms
     from voxwatch.training.calibration import catch_rate_at, decision_table, with_decision
     from voxwatch.training.datasets import Clip
@@ -64,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and not args.force:
         raise VoxwatchError(f"{out} exists; choose another --out or add --force")
     files = _audio_files(args.audio)
-    detector = Detector(model=args.model, config=args.config)
+    detector = Detector(model=args.model, config=args.config, verifier="none")  # traces: the filter's scores
     rules = detector.config.pipeline.decision
+    verifier = load_verifier(detector.config, args.verifier, detector.classifier.sha256)
+    if verifier is not None:
+        return _calibrate_verifier(args, detector, verifier, files, out, budget)
     clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
     traces = alarms.trace_clips(detector, clips, label="real audio")
     hours = sum(t.duration_s for t in traces) / 3600.0
@@ -99,6 +106,61 @@ def run(args: argparse.Namespace) -> int:
         print(f"cost: fake utterances caught on the shipped evaluation sets: {shown}", file=say)
     else:
         print("cost: this model's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
+    if hours * 3600.0 < SHORT_AUDIO_S:
+        print(f"note: {60 * hours:.1f} min of audio is little to measure a rate per hour on; half an hour or more "
+              "of typical speech gives a threshold you can trust", file=say)
+    if out is not None:
+        print(f"wrote {out}: use it with --config {out}", file=say)
+    return 0
+
+
+def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: list[str], out, budget: float) -> int:
+    """The cascade: the verifier's threshold for the budget, the filter and the gate as configured."""
+    import datetime
+    from dataclasses import asdict, replace
+    from pathlib import Path
+
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.pipeline.cascade import resolve_rule
+    from voxwatch.training import alarms
+    from voxwatch.training.calibration import catch_rate_at, verifier_table, with_decision
+    from voxwatch.training.datasets import Clip
+
+    rules = detector.config.pipeline.decision
+    settings = detector.config.pipeline.verifier
+    rule = resolve_rule(replace(settings, enabled=True), verifier.card)
+    assert rule is not None
+    clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
+    traces = alarms.trace_clips(detector, clips, label="real audio")
+    hours = sum(t.duration_s for t in traces) / 3600.0
+    if not any(t.candidates for t in traces):
+        raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
+    traces = alarms.with_verifier_scores(traces, verifier, label="verifier")
+    threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold)
+    before = alarms.operating_point(traces, rules, detector.threshold, rule)
+    after = alarms.operating_point(traces, rules, detector.threshold, replace(rule, threshold=threshold))
+    curves = verifier.card.metrics.get("operating_curves", {})
+    cost_before, cost_after = catch_rate_at(curves, rule.threshold), catch_rate_at(curves, threshold)
+    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: filter {detector.model_id}, verifier "
+             f"{verifier.model_id} (gate {rule.gate:.4f}), {len(files)} file(s), {60 * hours:.1f} min of real audio",
+             f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
+             f"{budget:g}/h) at this verifier threshold, {before.false_alarms} at the previous {rule.threshold:.4f}"]
+    for name, rate in cost_after.items():
+        notes.append(f"fake utterances caught by the cascade on the verifier's {name} evaluation set: "
+                     f"{100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)")
+    base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
+    table = verifier_table(base, threshold, notes)
+    text = with_decision(Path(args.config).read_text(), table, "verifier") if args.config else table
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+    say = sys.stderr if out is None else sys.stdout
+    print(f"verifier threshold {threshold:.4f} (was {rule.threshold:.4f}): {after.false_alarms} false alarm(s) in "
+          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
+          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    if not cost_after:
+        print("cost: the verifier's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
     if hours * 3600.0 < SHORT_AUDIO_S:
         print(f"note: {60 * hours:.1f} min of audio is little to measure a rate per hour on; half an hour or more "
               "of typical speech gives a threshold you can trust", file=say)

@@ -15,9 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
                         help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
+    parser.add_argument("--budget", type=float, default=2.0, metavar="FA_PER_HOUR",
+                        help="report each curve's best catch rate within this many false alarms per hour of real "
+                             "speech (default 2)")
     parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
     add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
-                                "alerts, min_alert_s, refractory); features checked against the model")
+                                "alerts, min_alert_s, refractory); features checked against the model",
+                        "the cascade's verifier (default: [verifier] model, else the bundled one; 'none': the filter "
+                        "alone). With one, every set is reported twice: filter alone and cascade")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
     parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                         help="which split to evaluate (default: test)")
@@ -26,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
     parser.add_argument("--write-card", action="store_true",
                         help="store each set's daemon-path operating curve (clean) and headline figures in the "
-                             "model's .json card, where 'voxwatch calibrate' reads what a threshold costs")
+                             "model's .json card (and the cascade's in the verifier's), where 'voxwatch "
+                             "calibrate' reads what a threshold costs")
 
 
 def set_names(paths: list[str]) -> list[str]:
@@ -50,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     from voxwatch.config import load_config
     from voxwatch.detector import Detector
-    from voxwatch.model_loading import resolve_model
+    from voxwatch.model_loading import load_verifier, resolve_model
+    from voxwatch.pipeline.cascade import resolve_rule
     from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.training import alarms
     from voxwatch.training.datasets import DatasetError, load_dataset, select
@@ -66,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
                            window=replace(config.pipeline.window, window_s=card.window_s))
         config = replace(config, pipeline=pipeline)
     settings = config.pipeline
-    detector = Detector(model=model_path, config=config)
+    detector = Detector(model=model_path, config=config, verifier="none")  # traces: the filter's scores
+    verifier = load_verifier(config, args.verifier, classifier.sha256)
+    rule = (resolve_rule(replace(settings.verifier, enabled=True), verifier.card)
+            if verifier is not None else None)
     trained_on = set(classifier.card.training.get("splits", {}).get("train", {}).get("sources", {}))
     results = []
     for name, path in zip(set_names(args.data), args.data, strict=True):
@@ -82,12 +92,21 @@ def run(args: argparse.Namespace) -> int:
             scores = score_clips(classifier, clips, settings.window, settings.vad, settings.decision.aggregate,
                                  bandlimit, args.workers or None)
             traces = alarms.trace_clips(detector, clips, bandlimit, f"{name} {cond} streams")
-            daemon = alarms.summarize(traces, settings.decision, detector.threshold, unseen)
-            conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon))
+            daemon = alarms.summarize(traces, settings.decision, detector.threshold, unseen,
+                                      budget_per_hour=args.budget)
+            cascade = None
+            if verifier is not None and rule is not None:
+                traces = alarms.with_verifier_scores(traces, verifier, bandlimit, f"{name} {cond} verifier")
+                cascade = alarms.summarize(traces, settings.decision, detector.threshold, unseen, rule, args.budget)
+            conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon,
+                                        cascade))
         results.append(SetResult(name, str(path), clips, conditions))
-    report = write_report(Path(args.report), classifier.model_id, args.split, results)
+    report = write_report(Path(args.report), classifier.model_id, args.split, results,
+                          verifier.model_id if verifier is not None else "")
     if args.write_card:
         _write_card(model_path, args.split, results)
+        if verifier is not None:
+            _write_card(verifier.path, args.split, results, "cascade")
     for result in results:
         for line in headline(result):
             print(line)
@@ -95,8 +114,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_card(model_path, split: str, results) -> None:
-    """Operating curves and headline figures into the card (the .onnx, and so its hash, is untouched)."""
+def _write_card(model_path, split: str, results, which: str = "daemon") -> None:
+    """Operating curves and headline figures into the card (the .onnx, and so its hash, is untouched): the
+    filter's daemon-path curves into the filter's card, the cascade's (``which="cascade"``, over the verifier's
+    threshold) into the verifier's."""
     import json
 
     from voxwatch.pipeline.modelcard import card_path
@@ -106,7 +127,9 @@ def _write_card(model_path, split: str, results) -> None:
     curves = card.setdefault("metrics", {}).setdefault("operating_curves", {})
     figures = card["metrics"].setdefault("evaluation", {})
     for result in results:
-        daemon = result.conditions[0].daemon
+        daemon = getattr(result.conditions[0], which)
+        if not daemon:
+            continue
         key = f"{result.name}-{split}"
         curves[key] = [[round(v, 6) for v in point] for point in daemon["curve"]]
         figures[key] = {k: daemon[k] for k in ("eer", "threshold", "false_alarms_per_hour", "catch_rate")}

@@ -12,22 +12,28 @@ the trace for any threshold or rule, so a threshold sweep costs no further infer
   window (``min_segment_s``) are never judged, as in the daemon, and do not count.
 * Clip flag score: the highest threshold at which the clip raises at least one alert (alerting only grows as the
   threshold falls); a clip with no judged utterance is never flagged. The daemon-path EER uses it.
+* The cascade (``rule``, voxwatch.pipeline.cascade): every utterance end of a trace also carries the verifier's
+  score of that utterance (``with_verifier_scores``: the audio the daemon would hand the verifier), so the same
+  rules re-run for any gate and verifier threshold; the cascade's sweep moves the verifier threshold at a fixed
+  gate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxwatch.pipeline.cascade import CascadeRule, VerifierAlerts, below_gate, filter_settings, gated, verified
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 if TYPE_CHECKING:
     from voxwatch.detector import Detector
+    from voxwatch.pipeline.verifier import OnnxVerifier
     from voxwatch.training.datasets import Clip
 
 NEVER_FLAGGED = -1.0  # flag score of a clip that raises no alert at any threshold in [0, 1]
@@ -42,6 +48,7 @@ class TraceStep:
     end: int
     score: float | None = None
     windows: int = 0
+    verifier_score: float | None = None  # utterance ends: the verifier's score of the utterance (cascade traces)
 
 
 @dataclass(frozen=True)
@@ -83,48 +90,86 @@ def trace_from_judgements(judgements: Iterable, duration_s: float, label: int, s
     return ClipTrace(tuple(steps), duration_s, label, source, path)
 
 
-def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> list[Judgement]:
-    """The daemon's verdicts and alerts for this stream at ``threshold``."""
-    decider = UtteranceDecider(settings, threshold)
+def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float,
+           rule: CascadeRule | None = None) -> list[Judgement]:
+    """The daemon's verdicts and alerts for this stream at the filter ``threshold`` (and the cascade ``rule``)."""
+    decider = UtteranceDecider(filter_settings(settings, rule), threshold)
+    verifier_alerts = VerifierAlerts()
     out: list[Judgement] = []
     for step in trace.steps:
         if step.score is None:
-            out += decider.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+            decided = decider.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+            verdict = next((j for j in decided if j.kind == "verdict"), None)
+            if rule is not None and verdict is not None:
+                if not gated(verdict, rule):
+                    decided = [below_gate(verdict, rule, settings)]
+                elif step.verifier_score is not None:
+                    final = verified(verdict, step.verifier_score, rule, settings)
+                    alert = verifier_alerts.alert_for(final, settings)
+                    decided = [final] if alert is None else [alert, final]
+            out += decided
         else:
             out += decider.on_score(WindowSpec(step.utterance, step.start, step.end), step.score)
     return out
 
 
-def alerts(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> int:
-    return sum(j.kind == "alert" for j in decide(trace, settings, threshold))
+def cascade_candidates(trace: ClipTrace, settings: DecisionSettings, filter_threshold: float,
+                       rule: CascadeRule) -> list[float]:
+    """Every verifier threshold at which the cascade's decisions can change: the verifier's deciding scores of
+    the utterances that pass the gate (they do not depend on its threshold)."""
+    return sorted({j.score for j in decide(trace, settings, filter_threshold, rule)
+                   if j.kind == "verdict" and j.stage == "verifier"})
 
 
-def caught_utterances(trace: ClipTrace, settings: DecisionSettings, threshold: float) -> tuple[int, int]:
+def _candidates(trace: ClipTrace, settings: DecisionSettings, filter_threshold: float,
+                rule: CascadeRule | None) -> list[float]:
+    return trace.candidates if rule is None else cascade_candidates(trace, settings, filter_threshold, rule)
+
+
+def alerts(trace: ClipTrace, settings: DecisionSettings, threshold: float, rule: CascadeRule | None = None) -> int:
+    return sum(j.kind == "alert" for j in decide(trace, settings, threshold, rule))
+
+
+def caught_utterances(trace: ClipTrace, settings: DecisionSettings, threshold: float,
+                      rule: CascadeRule | None = None) -> tuple[int, int]:
     """(caught, judged) utterances of the clip (see the module docstring)."""
-    judged = caught = 0
+    return _count_utterances(decide(trace, settings, threshold, rule), settings)[:2]
+
+
+def _count_utterances(judgements: list[Judgement], settings: DecisionSettings) -> tuple[int, int, int]:
+    """(caught, judged, uncertain) among a stream's judgements."""
+    judged = caught = uncertain = 0
     last_alert_end: int | None = None
     alerted: set[int] = set()
-    for j in decide(trace, settings, threshold):
+    for j in judgements:
         if j.kind == "alert":
             alerted.add(j.utterance)
             last_alert_end = j.end
             continue
         judged += 1
+        uncertain += j.verdict == "uncertain"
         held = (last_alert_end is not None and j.verdict == "fake"
                 and j.end - last_alert_end <= settings.refractory_s * SAMPLE_RATE)
         caught += j.utterance in alerted or held
-    return caught, judged
+    return caught, judged, uncertain
 
 
-def flag_score(trace: ClipTrace, settings: DecisionSettings) -> float:
-    """The highest threshold at which the clip raises an alert (``NEVER_FLAGGED`` if none)."""
-    candidates = trace.candidates
-    if not candidates or not alerts(trace, settings, candidates[0]):
+def flag_score(trace: ClipTrace, settings: DecisionSettings, rule: CascadeRule | None = None,
+               filter_threshold: float = 0.5) -> float:
+    """The highest threshold at which the clip raises an alert (``NEVER_FLAGGED`` if none); for the cascade the
+    verifier's threshold at the rule's gate (the filter's ``filter_threshold`` then plays no part)."""
+    candidates = _candidates(trace, settings, filter_threshold, rule)
+
+    def alerting(t: float) -> bool:
+        return bool(alerts(trace, settings, t, None) if rule is None
+                    else alerts(trace, settings, filter_threshold, replace(rule, threshold=t)))
+
+    if not candidates or not alerting(candidates[0]):
         return NEVER_FLAGGED
     lo, hi = 0, len(candidates) - 1  # alerts at candidates[lo]; search the last index that still alerts
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if alerts(trace, settings, candidates[mid]):
+        if alerting(candidates[mid]):
             lo = mid
         else:
             hi = mid - 1
@@ -141,6 +186,12 @@ class OperatingPoint:
     caught: int
     fake_utterances: int
     per_source: dict[str, tuple[int, int]] = field(default_factory=dict)  # fake source -> (caught, judged)
+    uncertain: int = 0  # utterances (real and fake) with verdict "uncertain"
+    utterances: int = 0  # all judged utterances, real and fake
+
+    @property
+    def uncertain_share(self) -> float:
+        return self.uncertain / self.utterances if self.utterances else 0.0
 
     @property
     def false_alarms_per_hour(self) -> float:
@@ -151,47 +202,68 @@ class OperatingPoint:
         return self.caught / self.fake_utterances if self.fake_utterances else float("nan")
 
 
-def operating_point(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float) -> OperatingPoint:
-    false_alarms, caught, judged = 0, 0, 0
+def operating_point(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float,
+                    rule: CascadeRule | None = None) -> OperatingPoint:
+    """Figures at the filter ``threshold`` (and the cascade ``rule``; the point's threshold is then the rule's)."""
+    false_alarms, caught, judged, uncertain, utterances = 0, 0, 0, 0, 0
     per_source: dict[str, tuple[int, int]] = {}
     real_s = 0.0
     for trace in traces:
+        judgements = decide(trace, settings, threshold, rule)
+        c, n, u = _count_utterances(judgements, settings)
+        uncertain, utterances = uncertain + u, utterances + n
         if trace.label == 0:
             real_s += trace.duration_s
-            false_alarms += alerts(trace, settings, threshold)
+            false_alarms += sum(j.kind == "alert" for j in judgements)
         else:
-            c, n = caught_utterances(trace, settings, threshold)
             caught, judged = caught + c, judged + n
             old = per_source.get(trace.source, (0, 0))
             per_source[trace.source] = (old[0] + c, old[1] + n)
-    return OperatingPoint(threshold, false_alarms, real_s / 3600.0, caught, judged, per_source)
+    shown = threshold if rule is None else rule.threshold
+    return OperatingPoint(shown, false_alarms, real_s / 3600.0, caught, judged, per_source, uncertain, utterances)
 
 
-def sweep(traces: Sequence[ClipTrace], settings: DecisionSettings, points: int = 200) -> list[OperatingPoint]:
-    """Operating points over thresholds from 0 to 1 (the DET-style curve: false alarms per hour vs misses)."""
+def sweep(traces: Sequence[ClipTrace], settings: DecisionSettings, points: int = 200,
+          rule: CascadeRule | None = None, filter_threshold: float = 0.5) -> list[OperatingPoint]:
+    """Operating points over thresholds from 0 to 1 (the DET-style curve: false alarms per hour vs misses): the
+    filter's threshold, or with a cascade ``rule`` the verifier's at the rule's gate."""
+    values = [c for t in traces for c in _candidates(t, settings, filter_threshold, rule)]
     grid = np.unique(np.concatenate([np.linspace(0.0, 1.0, points), np.quantile(
-        [c for t in traces for c in t.candidates] or [0.5], np.linspace(0, 1, points))]))
-    return [operating_point(traces, settings, float(t)) for t in grid]
+        values or [0.5], np.linspace(0, 1, points))]))
+    if rule is None:
+        return [operating_point(traces, settings, float(t)) for t in grid]
+    return [operating_point(traces, settings, filter_threshold, replace(rule, threshold=float(t))) for t in grid]
+
+
+def catch_at_false_alarms(curve: Sequence[Sequence[float]], max_per_hour: float) -> float:
+    """The best catch rate on a sweep's curve ([threshold, false alarms/h, catch rate] rows) within the budget."""
+    rates = [c for _, fa, c in curve if fa <= max_per_hour and c == c]
+    return max(rates) if rates else 0.0
 
 
 def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSettings,
-                               max_per_hour: float) -> float:
+                               max_per_hour: float, rule: CascadeRule | None = None,
+                               filter_threshold: float = 0.5) -> float:
     """The lowest threshold whose false alarms per hour on the (real) traces stay at or under ``max_per_hour``.
 
     Alerts on real audio only fall as the threshold rises, so the candidates (every window score and utterance
     aggregate of the real traces) are searched from the top; the threshold returned sits just above the last
-    candidate that would raise one alarm too many."""
+    candidate that would raise one alarm too many. With a cascade ``rule`` it is the verifier's threshold (at
+    the rule's gate, the filter at ``filter_threshold``) that is searched, over the verifier's utterance scores."""
     real = [t for t in traces if t.label == 0]
     hours = sum(t.duration_s for t in real) / 3600.0
     if not real or hours == 0:
         raise ValueError("no real audio to calibrate on")
     allowed = max_per_hour * hours
-    candidates = sorted({c for t in real for c in t.candidates})
+    candidates = sorted({c for t in real for c in _candidates(t, settings, filter_threshold, rule)})
     if not candidates:
         return 0.0  # no speech judged at all: nothing can raise an alarm
 
     def too_many(threshold: float) -> bool:
-        return sum(alerts(t, settings, threshold) for t in real) > allowed
+        if rule is None:
+            return sum(alerts(t, settings, threshold) for t in real) > allowed
+        at = replace(rule, threshold=threshold)
+        return sum(alerts(t, settings, filter_threshold, at) for t in real) > allowed
 
     if not too_many(0.0):
         return 0.0
@@ -209,8 +281,37 @@ def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSe
     return float(candidates[lo])
 
 
-def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings) -> np.ndarray:
-    return np.array([flag_score(t, settings) for t in traces])
+def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings, rule: CascadeRule | None = None,
+                     filter_threshold: float = 0.5) -> np.ndarray:
+    return np.array([flag_score(t, settings, rule, filter_threshold) for t in traces])
+
+
+def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, bandlimit: int = 0,
+                         label: str = "verifier") -> list[ClipTrace]:
+    """Each utterance end of each trace with the verifier's score of that utterance: its last ``max_s`` seconds,
+    as the daemon's ``UtteranceAudio`` hands them on (so a sweep over gate and threshold needs no more inference)."""
+    from dataclasses import replace
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from voxwatch.pipeline.sources import load_audio
+    from voxwatch.training.augment import band_limit
+
+    keep = verifier.card.features.max_samples
+    out = []
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(label, total=len(traces))
+        for trace in traces:
+            audio = load_audio(trace.path)
+            if bandlimit:
+                audio = band_limit(audio, bandlimit)
+            steps = tuple(replace(s, verifier_score=verifier.score(audio[max(s.start, s.end - keep) : s.end]))
+                          if s.score is None and s.end > s.start else s for s in trace.steps)
+            out.append(replace(trace, steps=steps))
+            progress.advance(task)
+    return out
 
 
 def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0,
@@ -240,22 +341,30 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0,
 
 
 def summarize(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float,
-              unseen_sources: Iterable[str] = ()) -> dict:
+              unseen_sources: Iterable[str] = (), rule: CascadeRule | None = None,
+              budget_per_hour: float = 2.0) -> dict:
     """The daemon-path figures of one set at ``threshold``: EER of clip flag scores (a clip with no judged
     utterance is not flagged), false alarms per hour, fake utterances caught (overall, per source, and for
-    sources training never saw), and the sweep behind the false-alarm plot."""
+    sources training never saw), the share of uncertain verdicts, the best catch rate within ``budget_per_hour``
+    false alarms, and the sweep behind the false-alarm plot. With a cascade ``rule`` (the filter at
+    ``threshold``) the figures are the cascade's and the sweep moves the verifier's threshold."""
     from voxwatch.training import metrics
 
     labels = np.array([t.label for t in traces])
-    flags = clip_flag_scores(traces, settings)
+    flags = clip_flag_scores(traces, settings, rule, threshold)
     rate, eer_threshold = metrics.eer(labels, flags)
-    point = operating_point(traces, settings, threshold)
+    point = operating_point(traces, settings, threshold, rule)
     unseen = sorted(set(unseen_sources) & set(point.per_source))
     unseen_caught = sum(point.per_source[s][0] for s in unseen)
     unseen_judged = sum(point.per_source[s][1] for s in unseen)
-    curve = sweep(traces, settings)
+    curve = [[p.threshold, p.false_alarms_per_hour, p.catch_rate]
+             for p in sweep(traces, settings, rule=rule, filter_threshold=threshold)]
     return {
-        "eer": rate, "eer_threshold": eer_threshold, "threshold": threshold,
+        "stage": "cascade" if rule is not None else "filter",
+        "gate": None if rule is None else rule.gate,
+        "eer": rate, "eer_threshold": eer_threshold, "threshold": threshold if rule is None else rule.threshold,
+        "uncertain_share": point.uncertain_share, "budget_per_hour": budget_per_hour,
+        "catch_at_budget": catch_at_false_alarms(curve, budget_per_hour),
         "real_hours": point.real_hours, "false_alarms": point.false_alarms,
         "false_alarms_per_hour": point.false_alarms_per_hour,
         "fake_utterances": point.fake_utterances, "caught": point.caught, "catch_rate": point.catch_rate,
@@ -265,7 +374,8 @@ def summarize(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold
                        for s, (c, n) in sorted(point.per_source.items())},
         "unseen": {"sources": unseen, "caught": unseen_caught, "utterances": unseen_judged,
                    "catch_rate": unseen_caught / unseen_judged if unseen_judged else None},
-        "curve": [[p.threshold, p.false_alarms_per_hour, p.catch_rate] for p in curve],
+        "curve": curve,
+        "flag_scores": [round(float(f), 6) for f in flags],
     }
 
 

@@ -5,6 +5,10 @@ Two views of every clip, per set (each dataset is reported apart):
 * the daemon path (primary, voxwatch.training.alarms): each clip replayed as a stream through ``Detector``, the
   daemon's decision rules raising alerts; EER of the clips' flag scores, false alarms per hour of real speech and
   fake utterances caught at the threshold in use, with the generators training never saw apart;
+* the cascade (when a verifier is given): the same streams with the verifier judging the utterances that reach
+  the gate, against the filter alone: EER, false alarms per hour, fake utterances caught, the share of uncertain
+  verdicts, and each one's best catch rate within a false-alarm budget (default 2 per hour); both curves go on
+  the DET and false-alarm plots;
 * tiled clips (secondary): clips are windowed by the daemon's rules (voxwatch.training.windows), short clips
   tiled to a window, scored by ``OnnxClassifier`` (the daemon's classifier); a clip's score is
   ``aggregate_scores`` of its window scores (the daemon's utterance rule). Reported: EER with its threshold,
@@ -43,6 +47,7 @@ class Condition:
     scores: np.ndarray
     summary: dict[str, Any]
     daemon: dict[str, Any] | None = None
+    cascade: dict[str, Any] | None = None  # the daemon path with the verifier behind the filter
 
 
 @dataclass
@@ -108,10 +113,39 @@ def headline(result: SetResult) -> list[str]:
         lines.append(f"{result.name} {c.name}: {daemon}clip EER (tiled) {_pct(s['eer'])}  ROC-AUC "
                      f"{s['roc_auc']:.4f}  accuracy {_pct(s['accuracy'])} at threshold {s['threshold']:.4f}  "
                      f"({s['real']} real / {s['fake']} fake clips)")
+        if c.cascade and d:
+            k = c.cascade
+            lines.append(f"{result.name} {c.name} cascade: EER {_pct(k['eer'])}  false alarms "
+                         f"{k['false_alarms_per_hour']:.1f}/h  caught {_pct(k['catch_rate'])}  uncertain "
+                         f"{_pct(k['uncertain_share'])}; within {k['budget_per_hour']:g} false alarms/h: cascade "
+                         f"catches {_pct(k['catch_at_budget'])}, filter alone {_pct(d['catch_at_budget'])}")
     return lines
 
 
-def markdown_report(model: str, split: str, results: list[SetResult]) -> str:
+def cascade_markdown(results: list[SetResult], verifier: str) -> list[str]:
+    """The filter alone against the cascade, one row each per set and condition."""
+    rows = [(r, c) for r in results for c in r.conditions if c.cascade and c.daemon]
+    if not rows:
+        return []
+    budget = rows[0][1].cascade["budget_per_hour"]  # type: ignore[index]
+    lines = [f"## Filter alone against the cascade (verifier `{verifier}`)", "",
+             "Each clip replayed as a stream; the cascade's verifier judges the utterances whose filter score "
+             "reaches its gate. `caught within budget`: the best share of fake utterances caught by any threshold "
+             f"(the filter's, or the verifier's at the gate) with at most {budget:g} false alarms per hour of the "
+             "set's real speech, read off the curves in `alarms.png`.", "",
+             "| set | condition | stage | EER | false alarms / h | fake utterances caught | uncertain | "
+             f"caught within {budget:g} FA/h | threshold |", "|---|---|---|---|---|---|---|---|---|"]
+    for r, c in rows:
+        for stage, s in (("filter alone", c.daemon), ("cascade", c.cascade)):
+            assert s is not None
+            gate = f" (gate {s['gate']:.3f})" if s.get("gate") is not None else ""
+            lines.append(f"| {r.name} | {c.name} | {stage} | {_pct(s['eer'])} | {s['false_alarms_per_hour']:.1f} | "
+                         f"{_pct(s['catch_rate'])} | {_pct(s.get('uncertain_share', 0.0))} | "
+                         f"**{_pct(s['catch_at_budget'])}** | {s['threshold']:.4f}{gate} |")
+    return lines + [""]
+
+
+def markdown_report(model: str, split: str, results: list[SetResult], verifier: str = "") -> str:
     lines = [f"# voxwatch evaluation: {model}", "", f"Split `{split}` of each set, reported apart. Primary: the "
              "daemon path (each clip replayed as a stream, alerts by the daemon's decision rules). Secondary: "
              "tiled clips (clip score = mean of the clip's window scores; short clips tiled to a window). "
@@ -130,6 +164,7 @@ def markdown_report(model: str, split: str, results: list[SetResult]) -> str:
             lines.append(f"| {r.name} | {c.name} | {daemon} | {_pct(s['eer'])} | {s['roc_auc']:.4f} | "
                          f"{s['threshold']:.4f} |")
     lines += ["", "False alarms per hour against missed fake utterances: `alarms.png`.", ""]
+    lines += cascade_markdown(results, verifier)
     for r in results:
         lines += [f"## {r.name}", "", f"Data: `{r.data}`.", ""]
         for c in r.conditions:
@@ -161,11 +196,12 @@ def markdown_report(model: str, split: str, results: list[SetResult]) -> str:
     return "\n".join(lines)
 
 
-def write_report(report_dir: Path, model: str, split: str, results: list[SetResult]) -> Path:
+def write_report(report_dir: Path, model: str, split: str, results: list[SetResult], verifier: str = "") -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"model": model, "split": split, "sets": {
+    payload = {"model": model, "verifier": verifier or None, "split": split, "sets": {
         r.name: {"data": r.data, "conditions": {c.name: c.summary for c in r.conditions},
-                 "daemon": {c.name: c.daemon for c in r.conditions if c.daemon}} for r in results}}
+                 "daemon": {c.name: c.daemon for c in r.conditions if c.daemon},
+                 "cascade": {c.name: c.cascade for c in r.conditions if c.cascade}} for r in results}}
     (report_dir / "metrics.json").write_text(json.dumps(payload, indent=1) + "\n")
     for r in results:
         with open(report_dir / f"{r.name}-scores.csv", "w", newline="") as handle:
@@ -175,7 +211,7 @@ def write_report(report_dir: Path, model: str, split: str, results: list[SetResu
                 writer.writerow([str(clip.path), clip.label_name, clip.source]
                                 + [f"{c.scores[i]:.6f}" for c in r.conditions])
     report = report_dir / "report.md"
-    report.write_text(markdown_report(model, split, results))
+    report.write_text(markdown_report(model, split, results, verifier))
     try:
         _figures(report_dir, results)
     except ImportError:
@@ -195,10 +231,15 @@ def _figures(report_dir: Path, results: list[SetResult]) -> None:
             roc[c.name] = metrics.roc_curve(labels[ok], c.scores[ok])
             _, fpr, fnr = metrics.error_rates(labels[ok], c.scores[ok])
             det[c.name] = (fpr, fnr)
-            if c.daemon:
-                points = np.array(c.daemon["curve"], dtype=np.float64)
-                curves[f"{r.name} {c.name}"] = (points[:, 1], 1.0 - points[:, 2])
-                marks[f"{r.name} {c.name}"] = (c.daemon["false_alarms_per_hour"], 1.0 - c.daemon["catch_rate"])
+            for stage, summary in (("", c.daemon), (" cascade", c.cascade)):
+                if not summary:
+                    continue
+                points = np.array(summary["curve"], dtype=np.float64)
+                curves[f"{r.name} {c.name}{stage}"] = (points[:, 1], 1.0 - points[:, 2])
+                marks[f"{r.name} {c.name}{stage}"] = (summary["false_alarms_per_hour"], 1.0 - summary["catch_rate"])
+            if c.cascade and c.daemon:  # both daemon-path curves on the DET plot: clip flag scores
+                for stage, summary in (("filter", c.daemon), ("cascade", c.cascade)):
+                    det[f"{c.name} {stage} (daemon path)"] = _flag_det(summary, labels)
         plots.roc_plot(roc, report_dir / f"{r.name}-roc.png")
         plots.det_plot(det, report_dir / f"{r.name}-det.png")
         first = r.conditions[0]
@@ -207,3 +248,10 @@ def _figures(report_dir: Path, results: list[SetResult]) -> None:
                               first.summary["threshold"], report_dir / f"{r.name}-hist.png")
     if curves:
         plots.alarm_plot(curves, report_dir / "alarms.png", marks)
+
+
+def _flag_det(summary: dict[str, Any], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rate, miss rate) of a daemon-path sweep, over clips: from its stored clip flag scores."""
+    flags = np.asarray(summary["flag_scores"], dtype=np.float64)
+    _, fpr, fnr = metrics.error_rates(labels, flags)
+    return fpr, fnr
