@@ -1,0 +1,87 @@
+"""The verifier's training and runtime share one feature function, and a tiny training run exports a verifier the
+runtime loads (torch for the training part; it skips without torch unless VOXWATCH_REQUIRE_ALL_TESTS is set)."""
+
+import csv
+import json
+
+import numpy as np
+from helpers import silence, speech_like, write_wav
+from test_training import require_torch
+
+from voxwatch.pipeline import verifier_features as runtime_features
+from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.sources import load_audio
+from voxwatch.pipeline.verifier import OnnxVerifier
+from voxwatch.pipeline.verifier_features import VerifierFeatureSettings, verifier_audio, verifier_features
+from voxwatch.training.verifier import data
+from voxwatch.training.windows import trim
+
+
+def _dataset(root, n_train=6, n_dev=3):
+    """Real: low, steady voices; fake: high, loud ones (a toy difference the network can learn in a few steps)."""
+    rows = []
+    for split, n in (("train", n_train), ("dev", n_dev)):
+        for i in range(n):
+            for label, f0, level in (("bonafide", 110.0, 0.1), ("spoof", 230.0, 0.4)):
+                name = f"{label}/{split}{i}.wav"
+                (root / label).mkdir(parents=True, exist_ok=True)
+                audio = np.concatenate([silence(0.3, seed=i), speech_like(2.5 + 0.3 * i, level, seed=i, f0=f0),
+                                        silence(0.4, seed=i)])
+                write_wav(root / name, audio)
+                rows.append([name, label, "toy", f"{label}{i}", split, "", ""])
+    # a use=test row: a system kept for evaluation only is never trained on
+    write_wav(root / "spoof/held.wav", speech_like(2.0, 0.4, seed=99, f0=230.0))
+    rows.append(["spoof/held.wav", "spoof", "held-out", "h", "train", "", "test"])
+    with open(root / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "use"])
+        writer.writerows(rows)
+    return root
+
+
+def test_training_computes_the_runtime_features():
+    assert data.verifier_features is runtime_features.verifier_features  # one function, imported, not copied
+
+
+def test_clip_features_are_the_runtime_features_of_the_trimmed_clip(tmp_path):
+    path = write_wav(tmp_path / "a.wav", np.concatenate([silence(1.0), speech_like(3.0), silence(1.0)]))
+    settings = VerifierFeatureSettings()
+    (clean,) = data.clip_features(str(path), settings, copies=1, seed=0, index=0)
+    expected = verifier_features(trim(load_audio(path)), settings)
+    np.testing.assert_allclose(clean.astype(np.float32), expected, rtol=1e-3, atol=1e-3)  # float16 storage
+    assert clean.shape[1] == 128 and len(clean) < len(verifier_features(load_audio(path), settings))
+
+
+def test_verifier_audio_keeps_the_last_seconds_and_tiles_short_utterances():
+    settings = VerifierFeatureSettings(spectrum=FeatureSettings(kind="linfbank", nfilt=64), max_s=3.0, min_s=2.0)
+    long = np.arange(5 * 16000, dtype=np.float32) / 1e5
+    np.testing.assert_array_equal(verifier_audio(long, settings), long[-3 * 16000 :])
+    short = np.arange(16000, dtype=np.float32) / 1e5
+    tiled = verifier_audio(short, settings)
+    assert len(tiled) == 2 * 16000 and np.array_equal(tiled[16000:], short)
+    assert VerifierFeatureSettings.from_dict(settings.to_dict()) == settings
+    assert settings.digest() != VerifierFeatureSettings().digest()
+
+
+def test_use_column_keeps_evaluation_only_rows_out_of_training(tmp_path):
+    root = _dataset(tmp_path / "toy", n_train=1, n_dev=1)
+    clips = data.load_training_clips([str(root)])
+    assert not any(c.source == "held-out" for c in clips) and len(clips) == 4
+
+
+def test_a_tiny_training_run_exports_a_verifier_the_runtime_loads(tmp_path):
+    require_torch()
+    from voxwatch.training.verifier.__main__ import main
+
+    root = _dataset(tmp_path / "toy")
+    out = tmp_path / "run"
+    assert main(["--data", str(root), "--out", str(out), "--epochs", "2", "--max-steps", "3", "--copies", "1",
+                 "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64", "--ema", "0.9"]) == 0
+    verifier = OnnxVerifier(out / "verifier.onnx")
+    card = json.loads((out / "verifier.json").read_text())
+    assert card["kind"] == "verifier" and card["features"]["spectrum"]["nfilt"] == 64
+    assert 0.0 <= verifier.card.gate <= 1.0 and 0.0 <= verifier.card.threshold <= 1.0
+    assert card["metrics"]["parity_max_abs_diff"] <= 1e-4 and card["filter"]["sha256"]
+    assert card["training"]["splits"]["train"]["clips"] == 12  # the use=test row is not among them
+    scores = [verifier.score(load_audio(root / f"{label}/dev0.wav")) for label in ("bonafide", "spoof")]
+    assert all(0.0 <= s <= 1.0 for s in scores)

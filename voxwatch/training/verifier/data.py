@@ -1,0 +1,120 @@
+"""Verifier training data: every clip trimmed like the daemon trims speech, then ``verifier_features``.
+
+Features are computed once per clip (and per augmented copy) in a small process pool and cached as one
+``.npz`` (float16 frames of all clips end to end, with offsets), so that candidates trained on the same data
+do not recompute them. Copy 0 of a clip is clean; later copies go through the filter's own augmentation
+(noise, reverberation, band limit, gain), so both models see the same nuisances.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voxwatch.pipeline.sources import load_audio
+from voxwatch.pipeline.verifier_features import VerifierFeatureSettings, verifier_features
+from voxwatch.training.augment import AugmentSettings, augment
+from voxwatch.training.datasets import Clip, load_dataset
+from voxwatch.training.windows import trim
+
+
+@dataclass
+class UtteranceSet:
+    """Variable-length feature matrices of clips (and copies): ``item(i)`` is (frames, bands) float16."""
+
+    frames: np.ndarray  # (total_frames, bands) float16
+    offsets: np.ndarray  # (N + 1,) int64
+    y: np.ndarray  # (N,) int8, 1 = fake
+    clip: np.ndarray  # (N,) int32 index into the clip list
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def item(self, i: int) -> np.ndarray:
+        return self.frames[self.offsets[i] : self.offsets[i + 1]]
+
+    def save(self, path: Path) -> None:
+        np.savez(path, frames=self.frames, offsets=self.offsets, y=self.y, clip=self.clip)
+
+    @classmethod
+    def load(cls, path: Path) -> UtteranceSet:
+        with np.load(path) as data:
+            return cls(data["frames"], data["offsets"], data["y"], data["clip"])
+
+
+def load_training_clips(paths: list[str]) -> list[Clip]:
+    """Clips of every dataset; rows of a manifest with a ``use`` column count only where ``use`` is ``train``
+    (a data builder can mark evaluation-only systems that no training may see)."""
+    clips: list[Clip] = []
+    for path in paths:
+        root = Path(path)
+        loaded = load_dataset(root)
+        manifest = root / "manifest.csv"
+        if manifest.is_file():
+            with open(manifest, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            if rows and "use" in rows[0]:
+                banned = {str(root / r["path"]) for r in rows if (r.get("use") or "train").strip() != "train"}
+                loaded = [c for c in loaded if str(c.path) not in banned]
+        clips.extend(loaded)
+    return clips
+
+
+def clip_features(path: str, settings: VerifierFeatureSettings, copies: int, seed: int, index: int) -> list:
+    audio = trim(load_audio(path))
+    out = []
+    for copy in range(copies):
+        x = audio if copy == 0 else augment(audio, np.random.default_rng([seed, index, copy]), AugmentSettings())
+        out.append(verifier_features(x, settings).astype(np.float16))
+    return out
+
+
+def _task(args: tuple) -> tuple[int, list]:
+    index, path, settings, copies, seed = args
+    return index, clip_features(path, settings, copies, seed, index)
+
+
+def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1, seed: int = 0, workers: int = 2,
+          cache_dir: Path | None = None, label: str = "features") -> UtteranceSet:
+    """Features of ``clips`` (``copies`` per clip), with a progress bar; cached in ``cache_dir`` when given."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    key = hashlib.sha256(json.dumps({"s": settings.to_dict(), "c": copies, "seed": seed,
+                                     "clips": [str(c.path) for c in clips]}).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"verifier-{label}-{key}.npz" if cache_dir else None
+    if cache is not None and cache.is_file():
+        return UtteranceSet.load(cache)
+    results: dict[int, list] = {}
+    jobs = [(i, str(c.path), settings, copies, seed) for i, c in enumerate(clips)]
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(label, total=len(jobs))
+        if workers <= 1:
+            for job in jobs:
+                i, feats = _task(job)
+                results[i] = feats
+                progress.advance(task)
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for i, feats in pool.map(_task, jobs, chunksize=8):
+                    results[i] = feats
+                    progress.advance(task)
+    mats, ys, cs = [], [], []
+    for i, clip in enumerate(clips):
+        for m in results[i]:
+            mats.append(m)
+            ys.append(clip.label)
+            cs.append(i)
+    offsets = np.concatenate([[0], np.cumsum([len(m) for m in mats])]).astype(np.int64)
+    out = UtteranceSet(np.concatenate(mats), offsets, np.asarray(ys, np.int8), np.asarray(cs, np.int32))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        out.save(cache)
+    return out

@@ -1,0 +1,148 @@
+"""The verifier's operating point on dev, by the daemon's own rules (voxwatch.training.alarms).
+
+Every dev clip is replayed as a stream through the filter (``Detector`` without a verifier); each utterance also
+gets the verifier's score of the audio the daemon would hand it. Then:
+
+* the **gate** is the highest filter utterance score that still lets ``gate_pass`` of the fake dev utterances
+  through (below it the filter's "real" stands);
+* the **fusion** (unless turned off) is a class-balanced logistic regression of the label on the logits of the
+  filter's and the network's scores of the gated dev utterances: three numbers, so that the verifier decides with
+  the filter's evidence instead of throwing it away;
+* the **threshold** is the lowest verifier threshold whose cascade alerts stay within ``budget`` false alarms per
+  hour of the dev real speech (the rule the filter's own card threshold follows).
+
+The filter alone and the cascade are both summarised at those points for the card (catch within the budget).
+``python -m voxwatch.training.verifier.operating VERIFIER.onnx --data DIR...`` chooses them again for an exported
+verifier and rewrites its card (the .onnx is untouched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxwatch.detector import Detector
+from voxwatch.pipeline.cascade import CascadeRule
+from voxwatch.pipeline.verifier import OnnxVerifier
+from voxwatch.training import alarms
+from voxwatch.training.datasets import Clip
+
+
+def fake_utterance_scores(traces: list[alarms.ClipTrace], detector: Detector) -> np.ndarray:
+    """The filter's utterance scores (the decision's aggregate) of the fake traces."""
+    settings = detector.config.pipeline.decision
+    return np.array([j.score for t in traces if t.label == 1
+                     for j in alarms.decide(t, settings, detector.threshold) if j.kind == "verdict"])
+
+
+def choose_gate(fake_scores: np.ndarray, gate_pass: float) -> float:
+    """The highest gate that passes at least ``gate_pass`` of these fake utterance scores."""
+    fake = np.sort(fake_scores[~np.isnan(fake_scores)])
+    if len(fake) == 0:
+        return 0.0
+    return float(fake[int(np.floor((1.0 - gate_pass) * len(fake)))])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def fit_fusion(filter_scores: np.ndarray, verifier_scores: np.ndarray, labels: np.ndarray,
+               l2: float = 1e-2) -> tuple[float, float, float]:
+    """Class-balanced logistic regression (Newton steps, a little L2) of the label on both logits."""
+    x = np.c_[_logit(filter_scores), _logit(verifier_scores), np.ones(len(labels))]
+    y = labels.astype(float)
+    n_fake = max(1.0, y.sum())
+    n_real = max(1.0, len(y) - y.sum())
+    weight = np.where(y == 1, len(y) / (2 * n_fake), len(y) / (2 * n_real))
+    w = np.zeros(3)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (weight * (p - y)) + l2 * np.r_[w[:2], 0.0]
+        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + l2 * np.diag([1.0, 1.0, 0.0]) + 1e-9 * np.eye(3)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1]), float(w[2])
+
+
+def gated_pairs(traces: list[alarms.ClipTrace], detector: Detector, gate: float) -> tuple[np.ndarray, ...]:
+    """(filter score, network score, label) of every utterance that reaches the gate."""
+    settings = detector.config.pipeline.decision
+    rows = [(j.filter_score, j.verifier_score, t.label) for t in traces
+            for j in alarms.decide(t, settings, detector.threshold, CascadeRule(gate, 0.5))
+            if j.kind == "verdict" and j.stage == "verifier"]
+    f, v, y = (np.array(c, dtype=float) for c in zip(*rows, strict=True)) if rows else (np.zeros(0),) * 3
+    return f, v, y
+
+
+def operating_point(verifier: OnnxVerifier, dev_clips: list[Clip], filter_model: str | None = None,
+                    gate_pass: float = 0.98, budget: float = 2.0, fusion: bool = True) -> dict[str, Any]:
+    detector = Detector(model=filter_model, verifier="none")
+    settings = detector.config.pipeline.decision
+    traces = alarms.trace_clips(detector, dev_clips, label="dev streams")
+    gate = choose_gate(fake_utterance_scores(traces, detector), gate_pass)
+    traces = alarms.with_verifier_scores(traces, verifier, label="dev verifier")
+    weights = None
+    if fusion:
+        f, v, y = gated_pairs(traces, detector, gate)
+        if len(set(y.tolist())) == 2:
+            weights = fit_fusion(f, v, y)
+    rule = CascadeRule(gate, 0.5, weights)
+    threshold = alarms.threshold_for_false_alarms(traces, settings, budget, rule, detector.threshold)
+    rule = replace(rule, threshold=threshold)
+    filter_alone = alarms.summarize(traces, settings, detector.threshold, budget_per_hour=budget)
+    cascade = alarms.summarize(traces, settings, detector.threshold, rule=rule, budget_per_hour=budget)
+    keys = ("eer", "false_alarms_per_hour", "catch_rate", "catch_at_budget", "real_hours", "fake_utterances")
+    return {"gate": gate, "threshold": threshold, "gate_pass": gate_pass, "budget_per_hour": budget,
+            "fusion": {} if weights is None else dict(zip(("filter", "verifier", "bias"), weights, strict=True)),
+            "filter": {"model_id": detector.model_id, "sha256": detector.classifier.sha256},
+            "dev_filter_alone": {k: filter_alone[k] for k in keys},
+            "dev_cascade": {k: cascade[k] for k in keys}}
+
+
+def refit_card(model: Path, data: list[str], filter_model: str | None, gate_pass: float, budget: float,
+               fusion: bool) -> dict[str, Any]:
+    """Choose gate, fusion and threshold again on the dev splits of ``data`` and rewrite ``model``'s card."""
+    from voxwatch.training.datasets import select
+    from voxwatch.training.verifier.data import load_training_clips
+
+    card_path = Path(model).with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    point = operating_point(OnnxVerifier(model), select(load_training_clips(data), "dev"), filter_model,
+                            gate_pass, budget, fusion)
+    card.update(gate=point["gate"], threshold=point["threshold"], filter=point["filter"], fusion=point["fusion"])
+    dev = card.setdefault("metrics", {}).setdefault("dev", {})
+    dev.update({k: v for k, v in point.items() if k not in ("gate", "threshold", "filter", "fusion")})
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return point
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m voxwatch.training.verifier.operating",
+                                description="choose an exported verifier's gate, fusion and threshold on dev again "
+                                            "and rewrite its card")
+    p.add_argument("model", help="verifier .onnx (its .json card beside it is rewritten)")
+    p.add_argument("--data", action="append", required=True, help="dataset whose dev split decides (repeatable)")
+    p.add_argument("--filter-model", default="", help="the filter (default: bundled)")
+    p.add_argument("--gate-pass", type=float, default=0.98)
+    p.add_argument("--budget", type=float, default=2.0)
+    p.add_argument("--no-fusion", action="store_true", help="the network's score decides alone")
+    args = p.parse_args(argv)
+    point = refit_card(Path(args.model), args.data, args.filter_model or None, args.gate_pass, args.budget,
+                       not args.no_fusion)
+    print(json.dumps(point, indent=2, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

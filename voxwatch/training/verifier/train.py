@@ -1,0 +1,130 @@
+"""The verifier's training loop (torch, CPU): random crops of cached utterance features, best epoch on dev.
+
+* Each step sees random ``crop_frames`` spans of the train utterances (or, with ``max_crop_frames``, spans of a
+  length drawn per batch up to that: the runtime scores up to 8 s; shorter utterances tiled, as the runtime tiles
+  audio), with one frequency band and one time span masked (SpecAugment); each item's loss is weighted so that
+  both classes weigh the same (times ``real_weight`` for real speech). ``epoch_items`` draws that many items
+  per epoch, so that a large set is evaluated on dev more often.
+* AdamW with a one-cycle schedule; fixed seeds. With ``ema`` > 0 the weights evaluated and kept are an
+  exponential moving average of the trained ones (smooths the epoch-to-epoch swings of a small dev set).
+* After every epoch the dev utterances are scored whole (as the runtime scores them) and the dev EER decides the
+  best epoch; training stops after ``patience`` epochs without improvement.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from voxwatch.training import metrics
+from voxwatch.training.verifier.data import UtteranceSet
+from voxwatch.training.verifier.model import VerifierNet, n_parameters
+
+
+@dataclass(frozen=True)
+class VerifierTrainSettings:
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    crop_frames: int = 250
+    max_crop_frames: int = 0  # > crop_frames: each batch draws its crop length from [crop_frames, this]
+    freq_mask: int = 16
+    time_mask: int = 40
+    patience: int = 4
+    epoch_items: int = 0  # 0: every train item once per epoch; else this many, drawn anew each epoch
+    real_weight: float = 1.0  # the real class weighs this much more than the fake one (false alarms cost more)
+    ema: float = 0.0  # decay of the weights' moving average per step (0: off)
+    seed: int = 0
+    threads: int = 1
+    max_steps: int = 0  # 0: full epochs; smoke tests set a few
+
+
+def _crop(mat: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+    if len(mat) < frames:
+        return np.resize(mat, (frames, mat.shape[1]))  # tile, like short audio is tiled
+    start = int(rng.integers(0, len(mat) - frames + 1))
+    return mat[start : start + frames]
+
+
+def _batch(data: UtteranceSet, idx: np.ndarray, s: VerifierTrainSettings, rng: np.random.Generator) -> torch.Tensor:
+    frames = s.crop_frames
+    if s.max_crop_frames > s.crop_frames:  # the lengths the runtime sees (up to max_s), not one fixed crop
+        frames = int(rng.integers(s.crop_frames, s.max_crop_frames + 1))
+    x = np.stack([_crop(data.item(int(i)), frames, rng) for i in idx]).astype(np.float32)
+    for row in x:
+        f0 = int(rng.integers(0, max(1, x.shape[2] - s.freq_mask)))
+        row[:, f0 : f0 + int(rng.integers(0, s.freq_mask + 1))] = 0.0
+        t0 = int(rng.integers(0, max(1, x.shape[1] - s.time_mask)))
+        row[t0 : t0 + int(rng.integers(0, s.time_mask + 1))] = 0.0
+    return torch.from_numpy(x)[:, None]
+
+
+def score_set(net: nn.Module, data: UtteranceSet) -> np.ndarray:
+    """Probability of fake for every utterance, each scored whole (batch of one, like the runtime)."""
+    net.eval()
+    out = np.zeros(len(data), np.float32)
+    with torch.no_grad():
+        for i in range(len(data)):
+            x = torch.from_numpy(data.item(i).astype(np.float32))[None, None]
+            out[i] = torch.sigmoid(net(x)).item()
+    return out
+
+
+def train(train_set: UtteranceSet, dev_set: UtteranceSet, net: VerifierNet, s: VerifierTrainSettings,
+          log=print) -> tuple[VerifierNet, list[dict]]:
+    torch.manual_seed(s.seed)
+    torch.set_num_threads(s.threads)
+    rng = np.random.default_rng(s.seed)
+    y = train_set.y.astype(np.float32)
+    weights = np.where(y == 1, len(y) / (2 * max(1, y.sum())),
+                       s.real_weight * len(y) / (2 * max(1, len(y) - y.sum())))
+    per_epoch = min(len(y), s.epoch_items) if s.epoch_items else len(y)
+    steps = per_epoch // s.batch_size if not s.max_steps else min(s.max_steps, per_epoch // s.batch_size)
+    steps = max(1, steps)
+    opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=steps * s.epochs)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+    averaged = torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(s.ema), use_buffers=True) if s.ema else None
+    best, best_eer, history, stale = copy.deepcopy(net), float("inf"), [], 0
+    log(f"verifier: {n_parameters(net)} parameters, {len(y)} train items, {len(dev_set)} dev utterances")
+    for epoch in range(1, s.epochs + 1):
+        t0 = time.time()
+        net.train()
+        order = rng.permutation(len(y))[:per_epoch]
+        total = 0.0
+        for step in range(steps):
+            idx = order[step * s.batch_size : (step + 1) * s.batch_size]
+            x = _batch(train_set, idx, s, rng)
+            target = torch.from_numpy(y[idx])
+            w = torch.from_numpy(weights[idx].astype(np.float32))
+            loss = (loss_fn(net(x), target) * w).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            if averaged is not None:
+                averaged.update_parameters(net)
+            total += loss.item()
+        judged = net if averaged is None else averaged.module
+        dev_scores = score_set(judged, dev_set)
+        dev_eer, dev_thr = metrics.eer(dev_set.y, dev_scores)
+        row = {"epoch": epoch, "loss": total / steps, "dev_eer": dev_eer, "dev_threshold": dev_thr,
+               "dev_auc": metrics.roc_auc(dev_set.y, dev_scores), "seconds": round(time.time() - t0, 1)}
+        history.append(row)
+        log(f"epoch {epoch:2d}  loss {row['loss']:.4f}  dev EER {dev_eer:.2%}  AUC {row['dev_auc']:.4f}  "
+            f"({row['seconds']} s)")
+        if dev_eer < best_eer:
+            best, best_eer, stale = copy.deepcopy(judged), dev_eer, 0
+        else:
+            stale += 1
+            if stale >= s.patience:
+                log(f"no dev improvement for {s.patience} epochs: stopping")
+                break
+    return best.eval(), history
