@@ -264,8 +264,14 @@ def test_verdict_filter_keeps_only_the_chosen_verdicts_and_describe_names_uncert
         def __init__(self):
             self.got = []
 
+        def open(self):
+            pass
+
         def send(self, event, body):  # noqa: ARG002
             self.got.append(event["verdict"] if "verdict" in event else event["type"])
+
+        def close(self):
+            pass
 
     sink = Sink()
     notifier = Notifier([sink], FAST, frozenset({"uncertain"}))
