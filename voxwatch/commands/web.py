@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.web.scoring import ScoreService
     from voxwatch.web.server import serve
 
-    scorer = ScoreService(Detector(model=args.model, config=config), settings.max_duration_s)
+    scorer = ScoreService(Detector(model=args.model, config=config, verifier=args.verifier), settings.max_duration_s)
     feed = LiveFeed(list(settings.connect), configure_socket=curve, stale_s=args.stale)
     app = create_app(settings, scorer, feed, EvidenceReview(settings.evidence_dir))
     serve(app, settings, log_level="info" if getattr(args, "verbose", 0) else "warning")
