@@ -20,7 +20,7 @@ def format_text(topic: str, body: dict[str, Any]) -> str:
     kind, stream = body.get("type"), body.get("stream")
     if kind in ("verdict", "alert"):
         label = "ALERT fake" if kind == "alert" else str(body["verdict"]).upper()
-        early = ", early" if body.get("early") else ""
+        early = ", early" if body.get("early") else ", after an early alert" if body.get("early_alert") else ""
         return (f"stream {stream} {body['start_s']:.1f}-{body['end_s']:.1f} s: {label} {body['score']:.2f} "
                 f"(threshold {body['threshold']:.2f}{early})")
     if kind == "stream":

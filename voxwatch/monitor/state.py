@@ -25,6 +25,7 @@ class StreamRow:
     last_score: float | None = None
     scores: deque = field(default_factory=lambda: deque(maxlen=24))
     last_verdict: str = ""
+    last_early_alert: bool = False  # the last verdict's utterance raised an early alert
     verdicts: int = 0
     alerts: int = 0
     detail: str = ""  # last stream event detail (errors)
@@ -100,6 +101,7 @@ class MonitorState:
                 row.last_score = score
                 row.scores.append(score)
                 row.last_verdict = str(body["verdict"])
+                row.last_early_alert = bool(body.get("early_alert", False))
                 row.verdicts += 1
             else:
                 row.alerts += 1

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from voxwatch.monitor.state import MonitorState, sparkline
+from voxwatch.monitor.state import MonitorState, StreamRow, sparkline
 
 STATE_STYLES = {"speech": "bold green", "silence": "dim", "error": "bold red", "ended": "yellow",
                 "recovered": "cyan", "started": "cyan"}
@@ -21,6 +21,11 @@ STATE_STYLES = {"speech": "bold green", "silence": "dim", "error": "bold red", "
 
 def _fmt(value: object, fmt: str = "{:.2f}", missing: str = "-") -> str:
     return missing if not isinstance(value, int | float) or isinstance(value, bool) else fmt.format(value)
+
+
+def verdict_text(row: StreamRow) -> str:
+    """The last verdict; a real one whose utterance raised an early alert says so, next to that alert."""
+    return (row.last_verdict or "-") + (" (early alert)" if row.last_early_alert else "")
 
 
 def render(state: MonitorState, now: float, endpoints: list[str] | None = None, alert_lines: int = 8,
@@ -55,7 +60,7 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
             if row.state == "error" and row.detail:
                 state_text.append(f" ({row.detail[:40]})", style="red")
             streams.add_row(daemon_label if i == 0 else "", row.stream, state_text, _fmt(row.last_score),
-                            sparkline(row.scores), Text(row.last_verdict or "-", style=verdict_style),
+                            sparkline(row.scores), Text(verdict_text(row), style=verdict_style),
                             Text(str(row.alerts), style="bold red" if row.alerts else ""),
                             _fmt(row.dropped_s, "{:.1f}"), str(row.overflows))
         streams.add_section()

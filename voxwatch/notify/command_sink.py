@@ -72,7 +72,8 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
         title = ("voxwatch: machine-generated speech" if event.get("verdict") == "fake"
                  else "voxwatch: real speech") + f" on {stream}"
         text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f}), "
-                f"{event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s")
+                f"{event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s"
+                + (", after an early alert" if event.get("early_alert") else ""))
         return title, text
     return f"voxwatch: {event.get('type')} on {stream}", f"{daemon}/{stream}: {event.get('state', '')}"
 

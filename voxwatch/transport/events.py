@@ -70,7 +70,8 @@ def topic_for(event_type: str, stream: str | None = None) -> str:
 
 
 def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> dict[str, Any]:
-    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms)."""
+    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms). A verdict
+    says ``early_alert``: whether its utterance already raised an early alert (whose score may differ)."""
     fields: dict[str, Any] = {
         "utterance": judgement.utterance,
         "start_s": round(judgement.start_s, 3),
@@ -84,6 +85,8 @@ def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str) -> 
     }
     if judgement.kind == "alert":
         fields["refractory_s"] = judgement.refractory_s
+    if judgement.kind == "verdict":
+        fields["early_alert"] = judgement.early_alert
     return fields
 
 
