@@ -47,6 +47,7 @@ class FileScore:
     alerts: tuple[Judgement, ...]  # what the daemon's decision rules would have raised
     path: str = ""
     windows: tuple[Judgement, ...] = ()  # every scored window, in stream order (the score over time)
+    stream: str | None = None  # judged as this stream id (its [streams.<id>] settings), if one was given
 
     @property
     def fake_utterances(self) -> int:
@@ -59,6 +60,8 @@ class FileScore:
             "file": self.path, "score": None if self.score is None else round(self.score, 4),
             "verdict": self.verdict, "utterances": len(self.utterances), "fake_utterances": self.fake_utterances,
             "threshold": round(self.threshold, 4), "model": self.model_id}
+        if self.stream is not None:
+            record = {"file": self.path, "stream": self.stream, **record}
         if spans:
             record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
                                 "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
@@ -67,13 +70,16 @@ class FileScore:
 
 
 class _Stream:
-    """One stream's state: resampler, front, decider and the number of samples fed."""
+    """One stream's state: resampler, front, decider and the number of samples fed. ``stream_id`` picks the
+    stream's own ``[streams.<id>]`` decision settings, as the pipeline does for a stream of that id."""
 
-    def __init__(self, detector: Detector, sample_rate: int) -> None:
+    def __init__(self, detector: Detector, sample_rate: int, stream_id: str | None = None) -> None:
         settings = detector.config.pipeline
         self.resampler = StreamResampler(sample_rate) if sample_rate != SAMPLE_RATE else None
         self.front = StreamFront(settings.features, settings.vad, settings.window)
-        self.decider = UtteranceDecider(settings.decision, detector.threshold)
+        self.decision = settings.decision if stream_id is None else settings.decision_for(stream_id)
+        self.threshold = resolve_threshold(self.decision, detector.classifier.threshold)
+        self.decider = UtteranceDecider(self.decision, self.threshold)
         self.position = 0
 
 
@@ -109,23 +115,24 @@ class Detector:
         """Forget the current stream without judging what is pending."""
         self._stream = _Stream(self, self.sample_rate)
 
-    def score_audio(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, path: str = "") -> FileScore:
-        """A whole recording at once: per-utterance verdicts, alerts, and the file-level score."""
-        stream = _Stream(self, sample_rate)
-        judgements = self._feed(stream, audio)
-        judgements += self._judge(stream, stream.front.flush())
+    def score_audio(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, path: str = "",
+                    stream: str | None = None) -> FileScore:
+        """A whole recording at once: per-utterance verdicts, alerts, and the file-level score. ``stream``: judge
+        it as the stream of that id (its ``[streams.<id>]`` settings, if the config has some)."""
+        state = _Stream(self, sample_rate, stream)
+        judgements = self._feed(state, audio)
+        judgements += self._judge(state, state.front.flush())
         verdicts = tuple(j for j in judgements if j.kind == "verdict")
         alerts = tuple(j for j in judgements if j.kind == "alert")
-        score = (aggregate_scores([v.score for v in verdicts], self.config.pipeline.decision.aggregate)
-                 if verdicts else None)
-        verdict = "no-speech" if score is None else verdict_for(score, self.threshold)
+        score = aggregate_scores([v.score for v in verdicts], state.decision.aggregate) if verdicts else None
+        verdict = "no-speech" if score is None else verdict_for(score, state.threshold)
         windows = tuple(j for j in judgements if j.kind == "window")
-        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path, windows)
+        return FileScore(score, verdict, state.threshold, self.model_id, verdicts, alerts, path, windows, stream)
 
-    def score_file(self, path: str | Path) -> FileScore:
+    def score_file(self, path: str | Path, stream: str | None = None) -> FileScore:
         """``score_audio`` of an audio file (WAV, FLAC, OGG; any rate and channels). Unreadable files raise
         ``AudioDecodeError``."""
-        return self.score_audio(load_audio(path), SAMPLE_RATE, str(path))
+        return self.score_audio(load_audio(path), SAMPLE_RATE, str(path), stream)
 
     # ------------------------------------------------------------------ internals
     def _feed(self, stream: _Stream, chunk: np.ndarray) -> list[Judgement]:
@@ -147,8 +154,8 @@ class Detector:
             if isinstance(item, FrontWindow):
                 score = float(next(scores))
                 spec = item.spec
-                out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, self.threshold,
-                                     verdict_for(score, self.threshold), 1))
+                out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, stream.threshold,
+                                     verdict_for(score, stream.threshold), 1))
                 out += stream.decider.on_score(spec, score)
             else:
                 out += stream.decider.on_end(item)

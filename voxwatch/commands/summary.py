@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voxwatch.pipeline.classifier import OnnxClassifier
@@ -68,10 +69,12 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
         print(json.dumps({"model": classifier.model_id, "threshold": classifier.threshold, "streams": rows}))
         return
     table = Table(title=f"voxwatch replay — model {classifier.model_id}")
-    for column in ("stream", "utterances", "fake verdicts", "alerts", "max score", "status"):
-        table.add_column(column, justify="right" if column not in ("stream", "status") else "left")
+    for column in ("stream", "file", "utterances", "fake verdicts", "alerts", "max score", "status"):
+        table.add_column(column, justify="right" if column not in ("stream", "file", "status") else "left",
+                         overflow="fold")
     for row in rows:
         status = "[red]error[/red]" if row["state"] == "error" else row["state"]
         max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
-        table.add_row(row["stream"], str(row["utterances"]), str(row["fake"]), str(row["alerts"]), max_score, status)
+        table.add_row(row["stream"], escape(row["source"]), str(row["utterances"]), str(row["fake"]),
+                      str(row["alerts"]), max_score, status)
     (console or Console()).print(table)
