@@ -1,5 +1,10 @@
 """``voxwatch calibrate REAL_AUDIO...``: a ``[decision]`` threshold that keeps false alarms under a budget on the
-site's own real speech (voxwatch.training.calibration)."""
+site's own real speech (voxwatch.training.calibration).
+
+Like ``score``, a file that cannot be read is one error line and the others go on (exit status 1 at the end). It
+names the clips that set the threshold (they would raise alarms just below it) and warns when a single clip does:
+one mislabelled fake among the real audio would otherwise push the threshold up to 1.0 without a word.
+"""
 
 from __future__ import annotations
 
@@ -67,17 +72,29 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector(model=args.model, config=args.config)
     rules = detector.config.pipeline.decision
     clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
-    traces = alarms.trace_clips(detector, clips, label="real audio")
+    failed: list[str] = []
+
+    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
+        failed.append(str(clip.path))
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+
+    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
+    if not traces:
+        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
     hours = sum(t.duration_s for t in traces) / 3600.0
     if not any(t.candidates for t in traces):
         raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
     threshold = alarms.threshold_for_false_alarms(traces, rules, budget)
+    deciding = alarms.deciding_traces(traces, rules, threshold)
+    alone = _single_clip_warning(deciding, traces, rules, budget, threshold)
     before = alarms.operating_point(traces, rules, detector.threshold)
     after = alarms.operating_point(traces, rules, threshold)
     curves = detector.classifier.card.metrics.get("operating_curves", {})
     cost_before, cost_after = catch_rate_at(curves, detector.threshold), catch_rate_at(curves, threshold)
+    set_by = ", ".join(t.path for t in deciding)
     notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: model {detector.model_id}, "
-             f"{len(files)} file(s), {60 * hours:.1f} min of real audio",
+             f"{len(traces)} file(s), {60 * hours:.1f} min of real audio",
+             *([f"set by the clip(s) that would raise alarms just below it: {set_by}"] if deciding else []),
              f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
              f"{budget:g}/h) at this threshold, {before.false_alarms} at the previous {detector.threshold:.4f}"]
     for name, rate in cost_after.items():
@@ -93,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
           f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    if deciding:
+        print(f"set by the clip(s) that would raise alarms just below it: {set_by}", file=say)
+    if alone:
+        print(alone, file=sys.stderr)
     if cost_after:
         shown = ", ".join(f"{name} {100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)"
                           for name, rate in cost_after.items())
@@ -104,4 +125,23 @@ def run(args: argparse.Namespace) -> int:
               "of typical speech gives a threshold you can trust", file=say)
     if out is not None:
         print(f"wrote {out}: use it with --config {out}", file=say)
-    return 0
+    if failed:
+        print(f"voxwatch: error: {len(failed)} of {len(files)} file(s) could not be read and were left out",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _single_clip_warning(deciding, traces, rules, budget: float, threshold: float) -> str:
+    """A warning when one clip alone sets the threshold: what the threshold would be without it, and why that
+    matters (a mislabelled fake, or one atypical recording, among the real audio)."""
+    from voxwatch.training import alarms
+
+    if len(deciding) != 1:
+        return ""
+    clip = deciding[0]
+    others = [t for t in traces if t is not clip]
+    without = ""
+    if any(t.candidates for t in others):
+        without = f" (without it: {alarms.threshold_for_false_alarms(others, rules, budget):.4f})"
+    return (f"warning: one clip alone sets the threshold {threshold:.4f}{without}: {clip.path}; listen to it: if it "
+            "holds synthetic speech, or is not typical of the site, leave it out and calibrate again")
