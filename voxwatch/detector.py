@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from voxwatch.config import Config, load_config
-from voxwatch.model_loading import load_classifier
+from voxwatch.model_loading import load_model
 from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
 from voxwatch.pipeline.features import as_float_audio
 from voxwatch.pipeline.front import FrontWindow, StreamFront
@@ -89,8 +89,8 @@ class Detector:
 
     def __init__(self, model: str | Path | None = None, config: Config | str | Path | None = None,
                  sample_rate: int = SAMPLE_RATE) -> None:
-        self.config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
-        self.classifier = load_classifier(None if model is None else str(model), self.config)
+        config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
+        self.classifier, self.config = load_model(None if model is None else str(model), config)
         self.threshold = resolve_threshold(self.config.pipeline.decision, self.classifier.threshold)
         self.sample_rate = sample_rate
         self._stream = _Stream(self, sample_rate)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.bench.workload import audio_pool
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_classifier, resolve_model
+    from voxwatch.model_loading import load_model, resolve_model
     from voxwatch.pipeline.classifier import OnnxClassifier
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
@@ -80,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError(f"--latency-streams: expected numbers like 1,10,100, not {args.latency_streams!r}") \
             from None
     config = load_config(args.config)
-    settings = config.pipeline
-    if args.threads != settings.inference_threads:
+    if args.threads != config.pipeline.inference_threads:
         import dataclasses
 
-        settings = dataclasses.replace(settings, inference_threads=args.threads)
-        config = dataclasses.replace(config, pipeline=settings)
-    classifier = load_classifier(args.model, config)
+        config = dataclasses.replace(config, pipeline=dataclasses.replace(config.pipeline,
+                                                                          inference_threads=args.threads))
+    classifier, config = load_model(args.model, config)
+    settings = config.pipeline
     model_path = resolve_model(args.model, config)
     streams, seconds, repeat, lat_seconds = args.streams, args.seconds, args.repeat, args.latency_seconds
     if args.short:

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
     parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
     add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
-                                "alerts, min_alert_s, refractory); features checked against the model")
+                                "alerts, min_alert_s, refractory); [features], if set, checked against the model")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
     parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                         help="which split to evaluate (default: test)")
@@ -45,26 +45,18 @@ def set_names(paths: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
     from pathlib import Path
 
     from voxwatch.config import load_config
     from voxwatch.detector import Detector
-    from voxwatch.model_loading import resolve_model
-    from voxwatch.pipeline.classifier import OnnxClassifier
+    from voxwatch.model_loading import load_model, resolve_model
     from voxwatch.training import alarms
     from voxwatch.training.datasets import DatasetError, load_dataset, select
     from voxwatch.training.evaluate import Condition, SetResult, headline, score_clips, summarize_scores, write_report
 
     config = load_config(args.config)
     model_path = resolve_model(args.model, config)
-    classifier = OnnxClassifier(model_path, config.pipeline.features if args.config else None,
-                                config.pipeline.window.window_s if args.config else None)
-    if not args.config:  # no config: the model's own feature settings and window length
-        card = classifier.card
-        pipeline = replace(config.pipeline, features=card.features,
-                           window=replace(config.pipeline.window, window_s=card.window_s))
-        config = replace(config, pipeline=pipeline)
+    classifier, config = load_model(str(model_path), config)  # the card's features and window unless it sets them
     settings = config.pipeline
     detector = Detector(model=model_path, config=config)
     trained_on = set(classifier.card.training.get("splits", {}).get("train", {}).get("sources", {}))
