@@ -17,6 +17,7 @@ alerts as ``Pipeline`` (tests/test_detector.py compares them). No torch is neede
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,8 +75,11 @@ class _Stream:
     stream's own ``[streams.<id>]`` decision settings, as the pipeline does for a stream of that id."""
 
     def __init__(self, detector: Detector, sample_rate: int, stream_id: str | None = None) -> None:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, Integral) or sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive whole number of Hz (e.g. 16000, 44100, 48000), "
+                             f"not {sample_rate!r}")
         settings = detector.config.pipeline
-        self.resampler = StreamResampler(sample_rate) if sample_rate != SAMPLE_RATE else None
+        self.resampler = StreamResampler(int(sample_rate)) if sample_rate != SAMPLE_RATE else None
         self.front = StreamFront(settings.features, settings.vad, settings.window)
         self.decision = settings.decision if stream_id is None else settings.decision_for(stream_id)
         self.threshold = resolve_threshold(self.decision, detector.classifier.threshold)

@@ -29,8 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
+
+from voxwatch.commands.output_paths import OutputFile, write_text
 
 HELP = "benchmark the full pipeline: real-time factor per CPU core, cost per stage, latency, peak RSS"
 
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--files", nargs="+", metavar="FILE", help="replay these files (looped) instead of "
                         "generated speech-like audio")
-    parser.add_argument("--json", metavar="OUT", help="write all results as JSON to OUT")
+    parser.add_argument("--json", metavar="OUT", action=OutputFile, help="write all results as JSON to OUT")
     parser.add_argument("--realtime", action="store_true",
                         help="only one real-time paced run at --streams streams for --seconds (latency, CPU share)")
     parser.add_argument("--short", action="store_true", help="CI mode: tiny runs of every part (a few seconds)")
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     classifier, config = load_model(args.model, config)
     settings = config.pipeline
     model_path = resolve_model(args.model, config)
+    if args.int8_model and not args.no_int8:  # a wrong INT8 model fails now, not after the float runs
+        OnnxClassifier(args.int8_model, settings.features, settings.window.window_s)
     streams, seconds, repeat, lat_seconds = args.streams, args.seconds, args.repeat, args.latency_seconds
     if args.short:
         streams, seconds, repeat, lat_seconds = min(streams, 4), min(seconds, 6.0), 1, 2.0
@@ -124,5 +127,5 @@ def run(args: argparse.Namespace) -> int:
     result["peak_rss_mb"] = peak_rss_mb()
     print_report(result)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, default=float) + "\n")
+        write_text(args.json, json.dumps(result, indent=2, default=float) + "\n", "--json")
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from voxwatch.commands.output_paths import OutputFile, write_text
+
 HELP = ("choose the alert threshold on your own real speech: at most F false alarms per hour on it "
         "(writes a [decision] config)")
 SHORT_AUDIO_S = 1800.0  # under half an hour, a budget of a few alarms per hour allows none
@@ -24,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ".mp3): the people, rooms and microphones you will monitor")
     parser.add_argument("--max-false-alarms-per-hour", type=float, default=1.0, metavar="F",
                         help="false alarm budget on that audio, alerts per hour (default 1)")
-    parser.add_argument("--out", metavar="FILE",
+    parser.add_argument("--out", metavar="FILE", action=OutputFile,
                         help="write the config here (default: standard output); with --config, that config with "
                              "its [decision] table replaced")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text)
+        write_text(out, text, "--out")
     say = sys.stderr if out is None else sys.stdout
     print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "

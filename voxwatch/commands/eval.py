@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from voxwatch.commands.output_paths import OutputFolder
+
 HELP = ("evaluate a model on labelled dataset splits: false alarms per hour and fakes caught by the daemon's rules, "
         "EER, per-source results, Markdown report")
 
@@ -15,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
                         help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
-    parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
+    parser.add_argument("--report", required=True, metavar="DIR", action=OutputFolder,
+                        help="folder for report.md, metrics.json, PNGs")
     add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
                                 "alerts, min_alert_s, refractory); [features], if set, checked against the model")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
