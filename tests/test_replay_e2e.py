@@ -138,8 +138,9 @@ def test_score_applies_stream_overrides_as_replay_does_and_replay_names_each_fil
     replayed = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--no-publish", "--json", *common, *files],
                               capture_output=True, text=True, timeout=60)
     rows = {r["stream"]: r for r in json.loads(replayed.stdout)["streams"]}
+    assert rows["loud"]["source"] == str(audio_files["loud"])
     assert (rows["loud"]["fake"], rows["two"]["fake"]) == (0, 1)  # the same verdicts as score
     table = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--no-publish", *common, *files],
                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     row = next(line for line in table.stdout.splitlines() if " loud " in line)
-    assert str(audio_files["loud"]) in row  # the summary table names the file behind the stream
+    assert audio_files["loud"].name in row  # the summary table names the file behind the stream (JSON: full path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -71,10 +72,10 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
     table = Table(title=f"voxwatch replay — model {classifier.model_id}")
     for column in ("stream", "file", "utterances", "fake verdicts", "alerts", "max score", "status"):
         table.add_column(column, justify="right" if column not in ("stream", "file", "status") else "left",
-                         overflow="fold")
+                         overflow="fold" if column == "file" else "ellipsis")
     for row in rows:
         status = "[red]error[/red]" if row["state"] == "error" else row["state"]
         max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
-        table.add_row(row["stream"], escape(row["source"]), str(row["utterances"]), str(row["fake"]),
+        table.add_row(row["stream"], escape(Path(row["source"]).name), str(row["utterances"]), str(row["fake"]),
                       str(row["alerts"]), max_score, status)
     (console or Console()).print(table)
