@@ -222,30 +222,32 @@ class _PageReader(HTMLParser):
         self._last_heading = ""
         self._tables: list[dict] = []
         self._cell: list[str] | None = None
-        self._cell_tag = "td"
+        self._cell_audio = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if re.fullmatch(r"h[1-6]", tag):
             self._heading = []
         elif tag == "table":
             self._close_cell()
-            self._tables.append({"columns": [], "row": [], "row_header": "", "row_has_audio": False})
+            self._tables.append({"columns": [], **self._new_row()})
         elif tag == "tr" and self._tables:
-            self._close_cell()
-            self._tables[-1].update(row=[], row_header="", row_has_audio=False)
+            self._close_row()
         elif tag in ("td", "th") and self._tables:
             self._close_cell()
-            self._cell, self._cell_tag = [], tag
+            self._cell, self._cell_audio = [], False
+            self._tables[-1]["has_th"] |= tag == "th"
         elif tag in ("audio", "source") and (src := dict(attrs).get("src")):
             self._add(src)
 
     def handle_endtag(self, tag: str) -> None:
         if re.fullmatch(r"h[1-6]", tag) and self._heading is not None:
             self._last_heading, self._heading = " ".join(" ".join(self._heading).split()), None
-        elif tag in ("td", "th", "tr"):
+        elif tag in ("td", "th"):
             self._close_cell()
+        elif tag == "tr":
+            self._close_row()
         elif tag == "table" and self._tables:
-            self._close_cell()
+            self._close_row()
             self._tables.pop()
 
     def handle_data(self, data: str) -> None:
@@ -254,26 +256,34 @@ class _PageReader(HTMLParser):
         if self._cell is not None:
             self._cell.append(data)
 
+    @staticmethod
+    def _new_row() -> dict:
+        return {"row": [], "row_header": "", "has_th": False, "has_audio": False}
+
     def _close_cell(self) -> None:
         if not self._tables or self._cell is None:
             return
         table = self._tables[-1]
         text = " ".join(" ".join(self._cell).split())
-        table["row"].append(text)
-        if self._cell_tag == "th":
-            if len(table["row"]) == 1:
-                table["columns"] = []
-            table["columns"].append(text)
-        elif len(table["row"]) == 1 and not table["row_has_audio"]:
+        if not table["row"] and not self._cell_audio:
             table["row_header"] = text
-        table["row_has_audio"] = False
+        table["row"].append(text)
         self._cell = None
+
+    def _close_row(self) -> None:
+        """A row of ``<th>`` without audio names the columns of the rows below it."""
+        self._close_cell()
+        if self._tables:
+            table = self._tables[-1]
+            if table["has_th"] and not table["has_audio"]:
+                table["columns"] = table["row"]
+            table.update(self._new_row())
 
     def _add(self, src: str) -> None:
         row = column = ""
         if self._tables:
             table = self._tables[-1]
-            table["row_has_audio"] = True
+            table["has_audio"] = self._cell_audio = True
             row, index, columns = table["row_header"], len(table["row"]), table["columns"]
             column = columns[index] if index < len(columns) else ""
         cell = " ".join(" ".join(self._cell or []).split())

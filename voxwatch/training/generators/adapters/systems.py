@@ -47,12 +47,15 @@ SYSTEM_FAMILIES: dict[str, str] = {
     "styletts": "gan-vocoder",
     "glow-tts": "flow",  # Glow-TTS with WaveGlow, as in the paper
     "glow-tts-hifigan": "gan-vocoder",
+    "sc-glowtts": "gan-vocoder",  # a speaker-conditioned Glow-TTS rendered by HiFi-GAN
     "tacotron2-waveglow": "flow",
     "tacotron2-hifigan": "gan-vocoder",
     "waveglow": "flow",
     "waveflow": "flow",
     "clarinet": "flow",  # a Gaussian inverse-autoregressive flow distilled from WaveNet
     "sc-wavernn": "autoregressive",  # sample by sample
+    "wavenet": "autoregressive",
+    "wavegan": "gan-vocoder",  # an unconditional GAN waveform generator, the nearest family
     "valle": "autoregressive",
     "xtts": "autoregressive",
     "megatts": "autoregressive",  # prosody from an autoregressive language model
