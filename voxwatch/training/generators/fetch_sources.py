@@ -41,7 +41,8 @@ def from_mirror(source: DataSource, mirror: Path, into: Path) -> str:
         git_dir = git_dir / ".git"
     git = ("git", f"--git-dir={git_dir}")
     commit = _run(*git, "rev-parse", f"{source.ref}^{{commit}}")
-    entries = [line.split("\t", 1) for line in _run(*git, "ls-tree", "-r", commit, "--", *source.paths).splitlines()]
+    listing = _run(*git, "ls-tree", "-r", "-z", commit, "--", *source.paths)  # -z: names as they are, not quoted
+    entries = [line.split("\t", 1) for line in listing.split("\0") if line]
     ids = "\n".join(meta.split()[2] for meta, _ in entries) + "\n"
     check = subprocess.run([*git, "cat-file", "--batch-check"], input=ids, capture_output=True, text=True).stdout
     lines = check.splitlines()
