@@ -30,41 +30,44 @@ RULES = (
 )
 
 
+SLUG = "jaywalnut310+vits-demo"  # any catalogue entry whose paths hold "wavs" (and "index.html", absent here)
+
+
 def _label(root, rules=RULES):
-    clips = label_checkout(root, ("wavs",), rules, source="someone/Some-Page", version="abc", license="none stated")
-    return by_path(clips, root)
+    return by_path(label_checkout(root, "abc", rules), root)
 
 
 def test_rules_label_real_and_fake_with_the_shared_family_and_a_prefixed_speaker(tmp_path):
-    root = make_checkout(tmp_path, ["wavs/gt/p225_001.wav", "wavs/vits/p226_002_to_p225_001.wav", "wavs/tones/1k.wav"])
+    root = make_checkout(
+        tmp_path / SLUG, ["wavs/gt/p225_001.wav", "wavs/vits/p226_002_to_p225_001.wav", "wavs/tones/1k.wav"]
+    )
     clips = _label(root)
     assert set(clips) == {"wavs/gt/p225_001.wav", "wavs/vits/p226_002_to_p225_001.wav"}
     real, fake = clips["wavs/gt/p225_001.wav"], clips["wavs/vits/p226_002_to_p225_001.wav"]
     assert (real.label, real.system, real.family) == ("bonafide", "ground-truth", "real")
     assert (fake.label, fake.system, fake.family) == ("spoof", "vits", "vits-like")
-    assert real.speaker == fake.speaker == "some-page:vctk-p225"  # a conversion is the target's voice
+    assert real.speaker == fake.speaker == "vits-demo:vctk-p225"  # a conversion is the target's voice
     assert {c.use for c in clips.values()} == {"eval-only"}
-    assert fake.version == "abc" and fake.source == "someone/Some-Page"
+    assert (fake.version, fake.source, fake.license) == ("abc", "jaywalnut310/vits-demo", "none stated")
 
 
 def test_a_file_no_rule_names_is_an_error(tmp_path):
-    root = make_checkout(tmp_path, ["wavs/gt/a.wav", "wavs/mystery/b.wav"])
+    root = make_checkout(tmp_path / SLUG, ["wavs/gt/a.wav", "wavs/mystery/b.wav"])
     with pytest.raises(UnlabelledAudio, match="mystery/b.wav"):
         _label(root)
 
 
 def test_byte_identical_copies_are_yielded_once(tmp_path):
-    root = make_checkout(tmp_path, ["wavs/gt/a.wav"])
+    root = make_checkout(tmp_path / SLUG, ["wavs/gt/a.wav"])
     (root / "wavs/gt/copy").mkdir()
     shutil.copy(root / "wavs/gt/a.wav", root / "wavs/gt/copy/a.wav")
     assert len(_label(root)) == 1
 
 
 def test_missing_paths_and_empty_files_are_skipped(tmp_path):
-    root = make_checkout(tmp_path, ["wavs/gt/a.wav"])
+    root = make_checkout(tmp_path / SLUG, ["wavs/gt/a.wav"])  # the catalogue's "index.html" is absent
     (root / "wavs/gt/empty.wav").write_bytes(b"")
-    clips = label_checkout(root, ("wavs", "absent"), RULES, source="a/b", version="v", license="none stated")
-    assert [c.audio.name for c in clips] == ["a.wav"]
+    assert [c.audio.name for c in label_checkout(root, "v", RULES)] == ["a.wav"]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +99,7 @@ def test_reserved_patterns_spare_ordinary_names():
 
 def test_every_sibling_of_a_naturalspeech_folder_is_dropped_even_where_a_rule_labels_it(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / SLUG,
         ["wavs/ID/GT/1.wav", "wavs/ID/NaturalSpeech/1.wav", "wavs/ID/VITS/1.wav", "wavs/OOD/GT/1.wav"],
     )
     rules = (Rule(r"/GT/", REAL), Rule(r"/VITS/", Fake("vits")), Rule(r"/NaturalSpeech/", Fake("vits")))
@@ -104,7 +107,7 @@ def test_every_sibling_of_a_naturalspeech_folder_is_dropped_even_where_a_rule_la
 
 
 def test_reserved_audio_is_dropped_before_the_rules(tmp_path):
-    root = make_checkout(tmp_path, ["wavs/gt/ltclean1.wav", "wavs/gt/ltother1.wav"])
+    root = make_checkout(tmp_path / SLUG, ["wavs/gt/ltclean1.wav", "wavs/gt/ltother1.wav"])
     assert set(_label(root)) == {"wavs/gt/ltclean1.wav"}
 
 
@@ -146,7 +149,7 @@ def test_rules_from_page_use_the_most_specific_words_first(tmp_path):
     phrases = [(r"^ground truth$", REAL), (r"vits|w/o flow|ablation", Fake("vits")), (r"autovc", Fake("autovc"))]
     rules = rules_from_page(PAGE, phrases)
     root = make_checkout(
-        tmp_path, ["wavs/a_gt.wav", "wavs/a_vits.wav", "wavs/b gt.wav", "wavs/b_noflow.wav", "wavs/c_autovc.wav"]
+        tmp_path / SLUG, ["wavs/a_gt.wav", "wavs/a_vits.wav", "wavs/b gt.wav", "wavs/b_noflow.wav", "wavs/c_autovc.wav"]
     )
     clips = _label(root, rules)
     assert {p: c.system for p, c in clips.items()} == {

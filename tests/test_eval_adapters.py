@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 
 import pytest
 from eval_checkout import by_path, make_checkout
 
 from voxwatch.training.generators.adapters import (
+    aijianiula0601_flowcpcvc,
     bigvgan_demo_github_io,
     diffwave_demo_github_io,
-    flowcpcvc,
-    freevc_demo,
-    glow_tts_demo,
-    hierspeechpp_demo,
+    edresson_yourtts,
+    jaywalnut310_glow_tts_demo,
+    jaywalnut310_vits_demo,
+    klchang_speakerrecognition,
     lvc_vc_demo,
-    speakerrecognition,
+    olawod_freevc_demo,
+    sh_lee_prml_hierspeechpp_demo,
+    siddiquelatif_urdu_dataset,
     starganv2_vc_github_io,
     styletts2_github_io,
-    urdu_dataset,
-    vits_demo,
     wavegrad_github_io,
-    yourtts,
 )
 from voxwatch.training.generators.adapters.demo_pages import UnlabelledAudio
-from voxwatch.training.generators.adapters.eval_only import EVAL_ONLY_SOURCES
+from voxwatch.training.generators.data_sources import SOURCES
+
+
+def _slug(adapter) -> str:
+    """The catalogue entry naming this adapter gives the checkout folder's name (and the provenance)."""
+    return next(s.slug for s in SOURCES if s.adapter == adapter.__name__.rsplit(".", 1)[-1])
 
 
 def _clips(adapter, root):
@@ -37,30 +43,33 @@ def _systems(clips):
 
 def test_speakerrecognition_yields_real_telephone_speech_by_speaker_folder(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(klchang_speakerrecognition),
         ["audio_data/female_audio/F_1298636066/1298636066_1.wav", "audio_data/male_audio/M_124534534/124534534_5.wav"],
         {"audio_data/README.txt": "digits over the telephone"},
     )
-    clips = _clips(speakerrecognition, root)
+    clips = _clips(klchang_speakerrecognition, root)
     assert {c.speaker for c in clips.values()} == {"speakerrecognition:F_1298636066", "speakerrecognition:M_124534534"}
     labels = {(c.label, c.family, c.use, c.version) for c in clips.values()}
     assert labels == {("bonafide", "real", "eval-only", "0123abc")}
-    assert speakerrecognition.USE == "eval-only" and speakerrecognition.REPO == "klchang/SpeakerRecognition"
+    assert {c.source for c in clips.values()} == {"klchang/SpeakerRecognition"}
 
 
 def test_urdu_dataset_names_the_speaker_across_emotions(tmp_path):
-    root = make_checkout(tmp_path, ["Angry/SM1_F1_A01.wav", "Sad/SM1_F3_S12.wav", "Happy/SF4_F2_H30.wav"])
-    clips = _clips(urdu_dataset, root)
+    root = make_checkout(
+        tmp_path / _slug(siddiquelatif_urdu_dataset),
+        ["Angry/SM1_F1_A01.wav", "Sad/SM1_F3_S12.wav", "Happy/SF4_F2_H30.wav"],
+    )
+    clips = _clips(siddiquelatif_urdu_dataset, root)
     assert {c.speaker for c in clips.values()} == {"urdu-dataset:SM1", "urdu-dataset:SF4"}
     assert {c.label for c in clips.values()} == {"bonafide"}
-    make_checkout(tmp_path, ["Neutral/unnamed.wav"])
+    make_checkout(tmp_path / _slug(siddiquelatif_urdu_dataset), ["Neutral/unnamed.wav"])
     with pytest.raises(UnlabelledAudio):
-        _clips(urdu_dataset, root)
+        _clips(siddiquelatif_urdu_dataset, root)
 
 
 def test_yourtts_labels_ground_truth_references_yourtts_and_sc_glowtts(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(edresson_yourtts),
         [
             "audios_demo/GT/VCTK/p225/p225_007.wav",
             "audios_demo/GT/MLS-PT/11995/11995_10229_000003.wav",
@@ -71,7 +80,7 @@ def test_yourtts_labels_ground_truth_references_yourtts_and_sc_glowtts(tmp_path)
             "audios_demo/SC-GlowTTS-Trans/p225/0.wav",
         ],
     )
-    clips = _clips(yourtts, root)
+    clips = _clips(edresson_yourtts, root)
     labels = Counter((c.label, c.system, c.family) for c in clips.values())
     assert labels == {
         ("bonafide", "ground-truth", "real"): 3,
@@ -84,12 +93,12 @@ def test_yourtts_labels_ground_truth_references_yourtts_and_sc_glowtts(tmp_path)
     assert clips["audios_demo/SC-GlowTTS-Trans/p225/0.wav"].speaker == "yourtts:p225"
     assert clips["audios_demo/GT/VCTK/p225/p225_007.wav"].speaker == "yourtts:vctk-p225"
     assert clips["audios_demo/Exp.3/model+SCL/English_LibriTTS_SECS/1089_0.wav"].speaker == "yourtts:libritts-1089"
-    assert {c.license for c in clips.values()} == {yourtts.LICENSE} and "CC BY-NC-ND" in yourtts.LICENSE
+    assert {c.license for c in clips.values()} == {"CC BY-NC-ND 4.0 (LICENSE of branch main)"}
 
 
 def test_hierspeechpp_drops_the_naturalspeech_comparison_and_skips_tones_and_super_resolved_speech(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(sh_lee_prml_hierspeechpp_demo),
         [
             "audio/GT_VCTK/p228_022.wav",
             "audio/0_zeroshot_tts/expresso_tts/ex01_whisper_00359.wav",
@@ -106,7 +115,7 @@ def test_hierspeechpp_drops_the_naturalspeech_comparison_and_skips_tones_and_sup
             "audio/6_sr/syn_voc/1089_134691_000005_000003.wav",
         ],
     )
-    clips = _clips(hierspeechpp_demo, root)
+    clips = _clips(sh_lee_prml_hierspeechpp_demo, root)
     assert not any("2_Table11" in p or "5_audible" in p or "gt_ssr" in p for p in clips)
     assert {p.split("/")[-2]: (c.label, c.system) for p, c in clips.items()} == {
         "GT_VCTK": ("bonafide", "ground-truth"),
@@ -126,7 +135,7 @@ def test_hierspeechpp_drops_the_naturalspeech_comparison_and_skips_tones_and_sup
 
 def test_styletts2_drops_the_folders_holding_naturalspeech_and_names_styletts2_vits_like(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(styletts2_github_io),
         [
             "wavs/LJSpeech/ID/GT/00001.wav",
             "wavs/LJSpeech/ID/NaturalSpeech/00001.wav",
@@ -162,7 +171,9 @@ def test_styletts2_drops_the_folders_holding_naturalspeech_and_names_styletts2_v
 def test_bigvgan_drops_test_other_and_music_and_groups_variants(tmp_path):
     names = ["ltclean1", "ltother1", "korean", "guitar"]
     folders = ["gt", "bigvgan", "bigvgan-base", "mrd_snake", "bighifigan", "hifigan_mrd", "univnet", "sc-wavernn"]
-    root = make_checkout(tmp_path, [f"samples/{f}/{n}.wav" for f in folders for n in names])
+    root = make_checkout(
+        tmp_path / _slug(bigvgan_demo_github_io), [f"samples/{f}/{n}.wav" for f in folders for n in names]
+    )
     clips = _clips(bigvgan_demo_github_io, root)
     assert {p.rsplit("/", 1)[-1] for p in clips} == {"ltclean1.wav", "korean.wav"}
     per_system = Counter(c.system for c in clips.values())
@@ -173,7 +184,7 @@ def test_bigvgan_drops_test_other_and_music_and_groups_variants(tmp_path):
 
 def test_lvc_vc_labels_sources_targets_and_anonymised_speech(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(lvc_vc_demo),
         [
             "audio/vctk_orig/p241_302.wav",
             "audio/autovc_f0/s2s/p241_302_p334_396.wav",
@@ -200,7 +211,7 @@ def test_lvc_vc_labels_sources_targets_and_anonymised_speech(tmp_path):
 def test_flowcpcvc_skips_neural_tts_targets_but_keeps_the_conversions_to_them(tmp_path):
     pair = "0012_000656_to_en-US-AriaNeural_1624612591339"
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(aijianiula0601_flowcpcvc),
         [
             f"any2any/yuqi/source_target_wavs/{pair}/0012_000656.wav",
             f"any2any/yuqi/source_target_wavs/{pair}/en-US-AriaNeural_1624612591339.wav",
@@ -211,7 +222,7 @@ def test_flowcpcvc_skips_neural_tts_targets_but_keeps_the_conversions_to_them(tm
             "any2many/flowcpcvc/target_tone_wavs/p236_482.wav",
         ],
     )
-    clips = _clips(flowcpcvc, root)
+    clips = _clips(aijianiula0601_flowcpcvc, root)
     assert _systems(clips) == {
         f"any2any/yuqi/source_target_wavs/{pair}/0012_000656.wav": ("bonafide", "ground-truth", "real"),
         f"any2any/yuqi/flowcpcvc/{pair}.wav": ("spoof", "flowcpcvc", "voice-conversion"),
@@ -225,7 +236,7 @@ def test_flowcpcvc_skips_neural_tts_targets_but_keeps_the_conversions_to_them(tm
 
 def test_starganv2_labels_sources_and_targets_real_and_skips_sung_sources(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(starganv2_vc_github_io),
         [
             "wav/VCTK/Seen/F2F/p229xp236/source.wav",
             "wav/VCTK/Seen/F2F/p229xp236/target.wav",
@@ -251,7 +262,7 @@ def test_starganv2_labels_sources_and_targets_real_and_skips_sung_sources(tmp_pa
 
 def test_freevc_labels_converters_and_skips_the_resize_augmentation(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(olawod_freevc_demo),
         [
             "data/wavs/F_p253_219.wav",
             "data/wavs/M_908_31957_000018_000000.wav",
@@ -261,7 +272,7 @@ def test_freevc_labels_converters_and_skips_the_resize_augmentation(tmp_path):
             "data/sr/wavs/p225_001-h-106.wav",
         ],
     )
-    clips = _clips(freevc_demo, root)
+    clips = _clips(olawod_freevc_demo, root)
     assert {p: (c.system, c.speaker.split(":")[1]) for p, c in clips.items()} == {
         "data/wavs/F_p253_219.wav": ("ground-truth", "vctk-p253"),
         "data/wavs/M_908_31957_000018_000000.wav": ("ground-truth", "libritts-908"),
@@ -287,8 +298,10 @@ VITS_PAGE = """<html><body><h1>Audio Samples from "VITS"</h1><audio><source src=
 
 def test_vits_demo_names_each_file_by_the_page_table(tmp_path):
     names = ["abs", "ss_01_gt", "ss_01_th", "ss_01_ghf", "ss_01_vits", "vc_01_01"]
-    root = make_checkout(tmp_path, [f"wavs/{n}.wav" for n in names], {"index.html": VITS_PAGE})
-    clips = _clips(vits_demo, root)
+    root = make_checkout(
+        tmp_path / _slug(jaywalnut310_vits_demo), [f"wavs/{n}.wav" for n in names], {"index.html": VITS_PAGE}
+    )
+    clips = _clips(jaywalnut310_vits_demo, root)
     assert {p: (c.system, c.family) for p, c in clips.items()} == {
         "wavs/abs.wav": ("vits", "vits-like"),
         "wavs/ss_01_gt.wav": ("ground-truth", "real"),
@@ -298,9 +311,9 @@ def test_vits_demo_names_each_file_by_the_page_table(tmp_path):
         "wavs/vc_01_01.wav": ("vits", "vits-like"),
     }
     assert clips["wavs/ss_01_gt.wav"].speaker == "vits-demo:ljspeech"
-    make_checkout(tmp_path, ["wavs/not_on_the_page.wav"])
+    make_checkout(tmp_path / _slug(jaywalnut310_vits_demo), ["wavs/not_on_the_page.wav"])
     with pytest.raises(UnlabelledAudio):
-        _clips(vits_demo, root)
+        _clips(jaywalnut310_vits_demo, root)
 
 
 GLOW_PAGE = """<h3>Single Speaker TTS</h3><table>
@@ -314,8 +327,10 @@ GLOW_PAGE = """<h3>Single Speaker TTS</h3><table>
 
 def test_glow_tts_demo_separates_waveglow_resynthesis_tacotron_and_the_hifigan_variant(tmp_path):
     names = ["lj_01_gt", "lj_01_wg", "lj_01_taco", "lj_01_ours_3", "hifi_01_generated_e2e", "vc_2836_118"]
-    root = make_checkout(tmp_path, [f"wavs/{n}.wav" for n in names], {"index.html": GLOW_PAGE})
-    clips = _clips(glow_tts_demo, root)
+    root = make_checkout(
+        tmp_path / _slug(jaywalnut310_glow_tts_demo), [f"wavs/{n}.wav" for n in names], {"index.html": GLOW_PAGE}
+    )
+    clips = _clips(jaywalnut310_glow_tts_demo, root)
     assert {p: (c.system, c.family) for p, c in clips.items()} == {
         "wavs/lj_01_gt.wav": ("ground-truth", "real"),
         "wavs/lj_01_wg.wav": ("waveglow", "flow"),
@@ -329,7 +344,7 @@ def test_glow_tts_demo_separates_waveglow_resynthesis_tacotron_and_the_hifigan_v
 
 def test_wavegrad_labels_vocoders_and_skips_reverse_process_noise(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(wavegrad_github_io),
         [
             "wavs/ref_1.wav",
             "wavs/n3.wav",
@@ -356,7 +371,7 @@ def test_wavegrad_labels_vocoders_and_skips_reverse_process_noise(tmp_path):
 
 def test_diffwave_labels_vocoders_and_skips_the_noisy_inputs(tmp_path):
     root = make_checkout(
-        tmp_path,
+        tmp_path / _slug(diffwave_demo_github_io),
         [
             "samples/ljspeech-ground-truth/LJ001-0001.wav",
             "samples/ljspeech-diffwave_r64_fast/wav_1.wav",
@@ -380,9 +395,9 @@ def test_diffwave_labels_vocoders_and_skips_the_noisy_inputs(tmp_path):
     }
 
 
-def test_every_eval_only_source_is_listed_once_with_its_adapter_constants():
-    repos = [source.repo for source in EVAL_ONLY_SOURCES]
-    assert len(repos) == len(set(repos)) == 14
-    for source in EVAL_ONLY_SOURCES:
-        assert source.module.USE == "eval-only" and source.module.REPO == source.repo
-        assert source.paths and source.license
+def test_every_eval_only_source_is_in_the_catalogue_once_with_an_adapter():
+    eval_only = [source for source in SOURCES if source.use == "eval-only"]
+    assert len(eval_only) == len({source.repo for source in eval_only}) == 14
+    for source in eval_only:
+        module = importlib.import_module(f"voxwatch.training.generators.adapters.{source.adapter}")
+        assert callable(module.clips) and source.paths and source.license

@@ -13,11 +13,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Skip, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "bigvgan-demo/bigvgan-demo.github.io"
-REF = "master"
-PATHS = ("samples",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"/(bass|dance|drum1|guitar|hardcore|music|queen|spooky|vocal1|wa)\.wav$", Skip("music or sound, not speech")),
     Rule(r"^samples/gt/", REAL),
@@ -34,4 +29,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -2,9 +2,9 @@
 
 Demo pages of TTS, voice-conversion and vocoder papers keep one folder (or one file-name tag) per system. Each
 adapter writes that mapping as an ordered list of :class:`Rule`; :func:`label_checkout` applies it to every audio
-file under the adapter's paths, so that a file no rule names is an error rather than a silent guess, and reserved
-content (:data:`RESERVED`) is dropped before any adapter rule is consulted. Where a page keeps its files in one flat
-folder, :func:`rules_from_page` builds the rules from the page's own words next to each ``<audio>`` element.
+file under the checkout's catalogue paths, so that a file no rule names is an error rather than a silent guess, and
+reserved content (:data:`RESERVED`) is dropped before any adapter rule is consulted. Where a page keeps its files
+in one flat folder, :func:`rules_from_page` builds the rules from the page's own words next to each ``<audio>``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
+from voxwatch.training.generators.adapters import audio_files, stamp
 from voxwatch.training.generators.adapters.systems import SYSTEM_FAMILIES
+from voxwatch.training.generators.data_sources import by_slug
 from voxwatch.training.generators.source_clip import SourceClip
 
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".m4a"})
 REAL_SYSTEM = "ground-truth"
 
 
@@ -110,18 +111,6 @@ def reserved_reason(relpath: str, naturalspeech_folders: Iterable[str] = ()) -> 
     return next((r.name for r in RESERVED if re.search(r.pattern, relpath, re.IGNORECASE)), None)
 
 
-def audio_files(root: Path, paths: Sequence[str]) -> list[str]:
-    """Audio files under ``paths`` of the checkout, relative and sorted; files a snapshot lacks are simply absent."""
-    found = set()
-    for base in paths:
-        top = root / base
-        candidates = [top] if top.is_file() else top.rglob("*") if top.is_dir() else []
-        for path in candidates:
-            if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file() and path.stat().st_size > 0:
-                found.add(path.relative_to(root).as_posix())
-    return sorted(found)
-
-
 def corpus_speaker(name: str) -> str | None:
     """The speaker a file name of a well-known corpus carries (VCTK, LibriTTS/LibriSpeech, LJSpeech), or None.
 
@@ -153,21 +142,22 @@ class UnlabelledAudio(ValueError):
 
 def label_checkout(
     root: Path,
-    paths: Sequence[str],
+    version: str,
     rules: Sequence[Rule],
     *,
-    source: str,
-    version: str,
-    license: str,
     speaker: Callable[[str, Verdict], str] = speaker_from_name,
 ) -> Iterator[SourceClip]:
-    """Every audio file under ``paths`` labelled by the first matching rule; byte-identical copies yielded once.
+    """Every audio file under the catalogue paths of ``root``, labelled by the first matching rule.
 
-    ``speaker(relpath, verdict)`` names the speaker; the source's name is prefixed here.
+    ``root`` is the checkout folder named by its catalogue slug, which also gives the provenance (:func:`stamp`).
+    Byte-identical copies (pages reuse a recording in several tables) are yielded once; ``speaker(relpath,
+    verdict)`` names the speaker, prefixed here by the repository's name.
     """
-    files = audio_files(root, paths)
+    entry = by_slug()[root.name]
+    make = stamp(root, version)
+    files = sorted({p.relative_to(root).as_posix() for base in entry.paths for p in audio_files(root / base)})
     ns_folders = naturalspeech_dirs(files)
-    prefix = re.sub(r"[^a-z0-9]+", "-", source.split("/")[-1].lower())
+    prefix = re.sub(r"[^a-z0-9]+", "-", entry.repo.split("/")[-1].lower())
     unlabelled, seen = [], set()
     for relpath in files:
         if reserved_reason(relpath, ns_folders):
@@ -176,26 +166,22 @@ def label_checkout(
         if verdict is None:
             unlabelled.append(relpath)
             continue
-        if isinstance(verdict, Skip):
+        if isinstance(verdict, Skip) or not (data := (root / relpath).read_bytes()):
             continue
-        digest = hashlib.sha1((root / relpath).read_bytes()).hexdigest()
+        digest = hashlib.sha1(data).hexdigest()
         if digest in seen:
             continue
         seen.add(digest)
         real = isinstance(verdict, Real)
-        yield SourceClip(
+        yield make(
             audio=root / relpath,
             label="bonafide" if real else "spoof",
             system=REAL_SYSTEM if real else verdict.system,
             family="real" if real else verdict.family,
             speaker=f"{prefix}:{speaker(relpath, verdict)}",
-            source=source,
-            version=version,
-            license=license,
-            use="eval-only",
         )
     if unlabelled:
-        raise UnlabelledAudio(f"{source}: {len(unlabelled)} audio files no rule names, e.g. {unlabelled[:3]}")
+        raise UnlabelledAudio(f"{entry.repo}: {len(unlabelled)} audio files no rule names, e.g. {unlabelled[:3]}")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Skip, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "diffwave-demo/diffwave-demo.github.io"
-REF = "master"
-PATHS = ("samples",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"^samples/denoiser/noisy_", Skip("real speech with added noise: augmentation, which the builder does")),
     Rule(r"^samples/reverse_process/", Skip("an intermediate state of the reverse process, mostly noise")),
@@ -36,4 +31,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -20,11 +20,6 @@ from voxwatch.training.generators.adapters.demo_pages import (
 )
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "lvc-vc/lvc-vc-demo"
-REF = "gh-pages"
-PATHS = ("audio",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"_anon\.wav$", Fake("lvc-vc")),
     Rule(r"^audio/(vctk_orig|vctk_anon|lvn_anon)/", REAL),
@@ -45,4 +40,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

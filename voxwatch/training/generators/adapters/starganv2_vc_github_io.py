@@ -15,11 +15,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Skip, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "starganv2-vc/starganv2-vc.github.io"
-REF = "main"
-PATHS = ("wav",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"^wav/VCTK/Singing/[^/]+/source\.wav$", Skip("singing, not speech")),
     Rule(r"/(source(_\d+)?|original|target|reference)\.wav$", REAL),
@@ -42,4 +37,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

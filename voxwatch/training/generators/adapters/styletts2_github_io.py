@@ -13,11 +13,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Verdict, corpus_speaker, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "styletts2/styletts2.github.io"
-REF = "main"
-PATHS = ("wavs",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"(?i)/(gt|ref)[/.]", REAL),
     Rule(r"(?i)/styletts2[/.]|^wavs/(Emotion|Ablation|Variation/LibriTTS)/", Fake("styletts2")),
@@ -34,4 +29,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

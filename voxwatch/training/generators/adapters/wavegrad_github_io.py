@@ -15,11 +15,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Skip, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "wavegrad/wavegrad.github.io"
-REF = "master"
-PATHS = ("wavs", "wavs2", "v2/wavs", "baselines", "specgrad/data")
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"^wavs/n\d+\.wav$|_init\.wav$", Skip("an intermediate state of the reverse process, mostly noise")),
     Rule(r"^specgrad/data/\d+_wg_(clean|noisy)\.wav$", Skip("not on the page, which does not say what made it")),
@@ -43,4 +38,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

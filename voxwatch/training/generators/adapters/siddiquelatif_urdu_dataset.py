@@ -12,11 +12,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Rule, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "siddiquelatif/URDU-Dataset"
-REF = "master"
-PATHS = ("Angry", "Happy", "Neutral", "Sad")
-LICENSE = "none stated (README: 'Anyone can use this data only for research purposes.')"
-USE = "eval-only"
 RULES = (Rule(r"^(Angry|Happy|Neutral|Sad)/S[MF]\d+_", REAL),)
 
 
@@ -25,4 +20,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -20,11 +20,6 @@ from voxwatch.training.generators.adapters.demo_pages import (
 )
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "jaywalnut310/vits-demo"
-REF = "main"
-PATHS = ("index.html", "wavs")
-LICENSE = "none stated"
-USE = "eval-only"
 PHRASES = (
     (r"^ground truth$", REAL),
     (r"tacotron 2", Fake("tacotron2-hifigan")),
@@ -45,4 +40,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
     rules = rules_from_page((root / "index.html").read_text(encoding="utf-8"), PHRASES)
-    return label_checkout(root, ("wavs",), rules, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, rules, speaker=_speaker)

@@ -14,11 +14,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Verdict, label_checkout, rules_from_page
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "jaywalnut310/glow-tts-demo"
-REF = "master"
-PATHS = ("index.html", "wavs")
-LICENSE = "none stated"
-USE = "eval-only"
 PHRASES = (
     (r"^gt$", REAL),
     (r"^gt\(waveglow\)$", Fake("waveglow")),
@@ -40,4 +35,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
     rules = rules_from_page((root / "index.html").read_text(encoding="utf-8"), PHRASES)
-    return label_checkout(root, ("wavs",), rules, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, rules, speaker=_speaker)

@@ -12,11 +12,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Rule, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "klchang/SpeakerRecognition"
-REF = "master"
-PATHS = ("audio_data",)
-LICENSE = "none stated (README asks for a citation of Reda et al., NSDR 2011)"
-USE = "eval-only"
 RULES = (Rule(r"^audio_data/(fe)?male_audio/[FM]_\d+/", REAL),)
 
 
@@ -25,4 +20,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -22,11 +22,6 @@ from voxwatch.training.generators.adapters.demo_pages import (
 )
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "OlaWod/FreeVC-demo"
-REF = "main"
-PATHS = ("data",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"^data/sr/", Skip("spectrogram-resize augmentation of real speech, resynthesised: neither class")),
     Rule(r"^data/wavs/", REAL),
@@ -44,4 +39,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -23,11 +23,6 @@ from voxwatch.training.generators.adapters.demo_pages import (
 )
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "aijianiula0601/FlowCPCVC"
-REF = "gh-pages"
-PATHS = ("any2any", "any2many")
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"/source_target_wavs/[^/]+/en-US-\w+Neural", Skip("target prompt made by Azure neural TTS, not real")),
     Rule(r"/(source_target_wavs|target_tone_wavs)/", REAL),
@@ -47,4 +42,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

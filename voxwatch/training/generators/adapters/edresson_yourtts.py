@@ -17,11 +17,6 @@ from pathlib import Path
 from voxwatch.training.generators.adapters.demo_pages import REAL, Fake, Rule, Verdict, label_checkout
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "Edresson/YourTTS"
-REF = "gh-pages"
-PATHS = ("audios_demo",)
-LICENSE = "CC BY-NC-ND 4.0 (LICENSE of branch main)"
-USE = "eval-only"
 RULES = (
     Rule(r"^audios_demo/(Exp\.6/[^/]+/[^/]+/reference|reference|GT)/", REAL),
     Rule(r"^audios_demo/Exp\.6/[^/]+/[^/]+/generated/", Fake("yourtts")),
@@ -44,4 +39,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)

@@ -22,11 +22,6 @@ from voxwatch.training.generators.adapters.demo_pages import (
 )
 from voxwatch.training.generators.source_clip import SourceClip
 
-REPO = "sh-lee-prml/HierSpeechpp-demo"
-REF = "main"
-PATHS = ("audio",)
-LICENSE = "none stated"
-USE = "eval-only"
 RULES = (
     Rule(r"^audio/5_audible/", Skip("sine sweeps of the page's audible-range demo, not speech")),
     Rule(r"^audio/4_zeroshot_vc/noise_vctk/", Skip("not on the page, which does not say what made it")),
@@ -63,4 +58,4 @@ def _speaker(relpath: str, verdict: Verdict) -> str:
 
 
 def clips(root: Path, version: str) -> Iterable[SourceClip]:
-    return label_checkout(root, PATHS, RULES, source=REPO, version=version, license=LICENSE, speaker=_speaker)
+    return label_checkout(root, version, RULES, speaker=_speaker)
