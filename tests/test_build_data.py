@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import soundfile as sf
 from voxwatch.training.datasets import load_dataset
 from voxwatch.training.generators import build_data
 from voxwatch.training.generators.adapters import gemelo_ai_vocos, kan_bayashi_parallelwavegan
-from voxwatch.training.generators.build_data import COLUMNS, Settings, build, summarize
+from voxwatch.training.generators.build_data import COLUMNS, Settings, build, eval_system_splits, summarize
 from voxwatch.training.generators.data_sources import DataSource
 from voxwatch.training.generators.source_clip import SourceClip
 
@@ -117,6 +118,25 @@ def test_eval_only_systems_split_half_dev_half_test_and_never_train(built):
     assert all(len(splits) == 1 for splits in split_of_system.values())  # a system never straddles splits
     halves = [s.pop() for s in split_of_system.values()]
     assert halves.count("dev") == halves.count("test") == len(EVAL_SYSTEMS) // 2
+
+
+def test_a_system_on_two_pages_lands_in_one_split(tmp_path):
+    checkouts = make_checkouts(tmp_path / "checkouts")
+    second = DataSource("test/other-page", "main", ("samples",), "none stated", "eval-only", "demo_page")
+    for system in ("tts-a", "tts-b", "tts-z", "gt"):  # two systems of the first page and one of its own
+        shutil.copytree(checkouts / EVAL.slug / "samples" / ("tts-a" if system == "tts-z" else system),
+                        checkouts / second.slug / "samples" / system)
+    # dealt page by page, tts-a would land in dev on one page and in test on the other
+    first_deal, second_deal = eval_system_splits(EVAL_SYSTEMS), eval_system_splits(("tts-a", "tts-b", "tts-z"))
+    assert first_deal["tts-a"] != second_deal["tts-a"]
+    build(checkouts, tmp_path / "out", sources=(*SOURCES, second), adapters=ADAPTERS)
+    splits: dict[str, set[str]] = {}
+    for r in read_manifest(tmp_path / "out"):
+        if r["use"] == "eval-only" and r["label"] == "spoof":
+            splits.setdefault(r["system"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits.values()) and len(splits) == len(EVAL_SYSTEMS) + 1
+    halves = [next(iter(s)) for s in splits.values()]
+    assert abs(halves.count("dev") - halves.count("test")) <= 1
 
 
 def test_trainable_speakers_stay_in_one_split_and_some_are_held_out(built):

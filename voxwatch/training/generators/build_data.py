@@ -65,7 +65,10 @@ class Settings:
 
 
 def split_of(clip: SourceClip, source: DataSource, system_splits: dict[str, str]) -> str:
-    """The split of one clip; ``system_splits`` comes from :func:`eval_system_splits` of the same source."""
+    """The split of one clip; ``system_splits`` deals the evaluation-only systems (:func:`eval_system_splits`).
+
+    The deal is made again over every source when the manifest is merged (:func:`merge_manifest`), since a
+    system (YourTTS, AutoVC, ...) can appear on several pages and must land in one split."""
     if source.use == "eval-only":
         if clip.label == "spoof":
             return system_splits[clip.system]
@@ -78,10 +81,10 @@ def split_of(clip: SourceClip, source: DataSource, system_splits: dict[str, str]
     return "train"
 
 
-def eval_system_splits(clips: Sequence[SourceClip]) -> dict[str, str]:
-    """Fake systems of one evaluation-only source, sorted by a hash and dealt alternately to dev and test."""
-    systems = sorted({c.system for c in clips if c.label == "spoof"}, key=lambda s: (unit(f"system:{s}"), s))
-    return {system: ("dev", "test")[i % 2] for i, system in enumerate(systems)}
+def eval_system_splits(systems: Iterable[str]) -> dict[str, str]:
+    """Fake systems of the evaluation-only sources, sorted by a hash and dealt alternately to dev and test."""
+    ordered = sorted(set(systems), key=lambda s: (unit(f"system:{s}"), s))
+    return {system: ("dev", "test")[i % 2] for i, system in enumerate(ordered)}
 
 
 def decode(path: Path) -> tuple[np.ndarray, int]:
@@ -149,7 +152,7 @@ def plan(source: DataSource, root: Path, out: Path, settings: Settings, adapter:
     for clip in clips:
         if clip.use != source.use:
             raise BuildError(f"{source.slug}: adapter says use {clip.use!r}, the catalogue {source.use!r}")
-    system_splits = eval_system_splits(clips)
+    system_splits = eval_system_splits(c.system for c in clips if c.label == "spoof")
     jobs = []
     for clip in clips:
         relative = clip.audio.relative_to(root).with_suffix(".flac")
@@ -200,11 +203,19 @@ def write_rows(path: Path, rows: Iterable[Sequence[str]]) -> None:
 
 
 def merge_manifest(out: Path) -> list[dict[str, str]]:
-    """``OUT/manifest.csv`` from every ``OUT/*/rows.csv``; returns the rows."""
+    """``OUT/manifest.csv`` from every ``OUT/*/rows.csv``; returns the rows.
+
+    The evaluation-only fake systems are dealt to dev and test here, over all sources at once (a system named
+    on several pages lands in one split); the split decides nothing about the audio, so no file is rewritten.
+    """
     rows: list[dict[str, str]] = []
     for part in sorted(out.glob(f"*/{ROWS_FILE}")):
         with open(part, newline="") as handle:
             rows.extend(csv.DictReader(handle))
+    evaluated = [r for r in rows if r["use"] == "eval-only" and r["label"] != "bonafide"]
+    deal = eval_system_splits(r["system"] for r in evaluated)
+    for row in evaluated:
+        row["split"] = deal[row["system"]]
     with open(out / "manifest.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
