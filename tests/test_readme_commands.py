@@ -30,10 +30,9 @@ def test_ci_runs_exactly_the_readme_commands_after_its_system_packages():
 
 
 def test_readme_test_command_installs_torch_and_runs_ruff():
-    """The torch tests, the MQTT tests, the web tests and the linter run under the README's command itself, not
-    only in CI."""
+    """The torch, MQTT, web and Lyra tests and the linter run under the README's command itself, not only in CI."""
     installs = re.findall(r"pip install -q -e '\.\[([a-z,]+)\]'", (ROOT / "script" / "setup").read_text())
-    assert len(installs) == 1 and {"dev", "train", "mqtt", "web"} <= set(installs[0].split(","))
+    assert len(installs) == 1 and {"dev", "train", "mqtt", "web", "lyra"} <= set(installs[0].split(","))
     assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())
 
 
