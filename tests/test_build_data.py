@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import require_tool
 
 from voxwatch.training.datasets import load_dataset
 from voxwatch.training.generators import build_data
@@ -231,3 +233,15 @@ def test_parallelwavegan_page_adapter_keeps_ljspeech_ground_truth_real(tmp_path)
     got = {(c.system, c.label, c.speaker) for c in kan_bayashi_parallelwavegan.clips(root, "v1")}
     assert got == {("ground-truth", "bonafide", "ljspeech"), ("parallel-wavegan", "spoof", "ljspeech"),
                    ("parallel-wavegan", "spoof", "jsut"), ("mb-melgan", "spoof", "ljspeech")}
+
+
+def test_decode_falls_back_to_ffmpeg_for_what_libsndfile_cannot_read(tmp_path):
+    require_tool("ffmpeg", "ffprobe")
+    wav, m4a = tmp_path / "tone.wav", tmp_path / "tone.m4a"
+    sf.write(wav, broadband(1.0, 44100, seed=1), 44100)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(m4a)  # the case the fallback exists for
+    audio, rate = build_data.decode(m4a)
+    assert rate == 44100 and audio.dtype == np.float32
+    assert len(audio) == pytest.approx(16000, abs=2000)  # AAC adds priming samples
