@@ -54,11 +54,11 @@ def test_the_demo_command_installs_only_what_the_demo_needs(tmp_path):
 
 
 def test_readme_test_command_installs_everything_and_runs_ruff(tmp_path):
-    """The torch tests, the MQTT tests, the web tests and the linter run under the README's command itself, not
+    """The torch, MQTT, web and Lyra tests and the linter run under the README's command itself, not
     only in CI."""
     installs = _setup_installs(_quick_start_commands()[1], tmp_path)
     extras = re.fullmatch(r"-m pip install -q -e \.\[([a-z,]+)\]", installs[0]) if len(installs) == 1 else None
-    assert extras and {"dev", "train", "mqtt", "web"} <= set(extras.group(1).split(",")), installs
+    assert extras and {"dev", "train", "mqtt", "web", "lyra"} <= set(extras.group(1).split(",")), installs
     assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())
 
 
