@@ -112,13 +112,12 @@ def child(args: argparse.Namespace) -> int:
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
     from voxwatch.daemon.wiring import published_pipeline
-    from voxwatch.model_loading import load_classifier
+    from voxwatch.model_loading import load_model
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.transport.publisher import EventPublisher
 
-    config = load_config(args.config)
+    classifier, config = load_model(args.model, load_config(args.config))
     publish = dataclasses.replace(config.publish, bind=(args.publish,), heartbeat_s=1.0, daemon_id="soak")
-    classifier = load_classifier(args.model, config)
     audios = [load_audio(f) for f in args.files]
     publisher = EventPublisher(publish)
     pipeline = published_pipeline(config.pipeline, classifier, publisher)

@@ -1,6 +1,6 @@
 """Flag machine-generated speech from the default microphone with voxwatch's Python API (Ctrl-C to stop).
 
-    pip install voxwatch sounddevice && python examples/microphone.py
+    pip install . && python examples/microphone.py      # from a checkout (README, Install); needs PortAudio
 """
 
 import numpy as np

@@ -107,3 +107,29 @@ def test_with_a_verifier_calibrate_sets_the_verifier_threshold(site, tmp_path, c
     assert calibrated.pipeline.verifier.model == str(verifier) and calibrated.pipeline.verifier.gate is None
     assert 0.3 < calibrated.pipeline.verifier.threshold <= 1.0
     assert _alerts(out, files) == 0
+
+
+def test_calibrate_goes_on_past_unreadable_files_and_warns_when_one_clip_sets_the_threshold(site, tmp_path,
+                                                                                            capsys):
+    """Quiet real speech, one loud clip among it (a fake filed as real), and a file that is not audio."""
+    base, _ = site
+    quiet = [write_wav(tmp_path / f"quiet{i}.wav", np.concatenate(
+        [silence(0.5), speech_like(3.0, level=0.03, seed=40 + i), silence(1.5)])) for i in range(2)]
+    loud = write_wav(tmp_path / "mislabelled.wav", np.concatenate(
+        [silence(0.5), speech_like(3.0, level=0.4, seed=50), silence(1.5)]))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    out = tmp_path / "calibrated.toml"
+    status = main(["calibrate", str(quiet[0]), str(broken), str(loud), str(quiet[1]), "--config", str(base),
+                   "--out", str(out), "--max-false-alarms-per-hour", "0"])
+    captured = capsys.readouterr()
+    assert status == 1 and out.exists()  # the others were calibrated on; the status says something failed
+    errors = [line for line in captured.err.splitlines() if line.startswith("voxwatch: error:")]
+    assert len(errors) == 2 and "broken.wav" in errors[0] and "1 of 4 file(s) could not be read" in errors[1]
+    assert "Traceback" not in captured.err
+    threshold = load_config(out).pipeline.decision.threshold
+    assert f"set by the clip(s) that would raise alarms just below it: {loud}" in captured.out
+    warning = next(line for line in captured.err.splitlines() if line.startswith("warning: one clip alone"))
+    without = float(warning.split("(without it: ")[1].split(")")[0])
+    assert str(loud) in warning and without < threshold
+    assert f"# set by the clip(s) that would raise alarms just below it: {loud}" in out.read_text()

@@ -81,3 +81,15 @@ def test_log_options_after_the_subcommand_and_timestamps_unless_journald():
     assert log_level(parser.parse_args(["tail", "--log-level", "error"])) == 40
     assert log_level(parser.parse_args(["run"])) == 30
     assert "%(asctime)s" in log_format({}) and "%(asctime)s" not in log_format({"JOURNAL_STREAM": "8:123"})
+
+
+def test_negative_drain_timeout_is_one_line_before_any_device_opens():
+    result = voxwatch("run", "--drain-timeout", "-1", prelude=BLOCK)  # no PortAudio: only the check can answer
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["voxwatch: error: --drain-timeout must be >= 0 seconds, not -1"]
+
+
+def test_dir_of_the_package_lists_the_python_api():
+    result = subprocess.run([sys.executable, "-c", "import voxwatch; print(dir(voxwatch))"], capture_output=True,
+                            text=True, timeout=60)
+    assert all(f"'{name}'" in result.stdout for name in ("Detector", "FileScore", "Judgement", "__version__"))

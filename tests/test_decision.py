@@ -120,3 +120,17 @@ def test_judgement_kinds_and_verdicts(kind, verdict):
 def test_judgement_refuses_kinds_and_verdicts_outside_its_literals(kind, verdict):
     with pytest.raises(ValueError, match="not a judgement"):
         Judgement(kind, 0, 0, SR, 0.9, 0.5, verdict, 1)
+
+
+def test_an_early_alert_carries_the_real_aggregate_and_the_verdict_says_it_alerted_early():
+    # 2 of the last 3 windows over the threshold raise the alert; the three windows average less than it
+    d = UtteranceDecider(DecisionSettings(early_windows=2, early_of=3, refractory_s=0), threshold=0.5)
+    out = feed(d, 0, [0.05, 0.6, 0.55, 0.1, 0.1])
+    alert, verdict = out[0], out[-1]
+    assert alert.kind == "alert" and alert.early and alert.windows == 3
+    assert alert.score == pytest.approx((0.05 + 0.6 + 0.55) / 3) and alert.score < alert.threshold  # not clamped up
+    assert (verdict.kind, verdict.verdict, verdict.early_alert) == ("verdict", "real", True)
+    later = feed(d, 1, [0.1, 0.2], start=100 * SR)
+    assert [(j.kind, j.early_alert) for j in later] == [("verdict", False)]  # the next utterance starts afresh
+    at_end = feed(UtteranceDecider(DecisionSettings(early_windows=0), 0.5), 2, [0.9, 0.9])
+    assert [(j.kind, j.early_alert) for j in at_end] == [("alert", False), ("verdict", False)]

@@ -185,3 +185,9 @@ def test_detector_imports_without_torch():
             "print('ok', 'torch' in sys.modules and sys.modules['torch'] is not None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "ok False"
+
+
+@pytest.mark.parametrize("rate", [0, -16000, 16000.5, True])
+def test_a_sample_rate_that_is_not_a_positive_whole_number_is_a_value_error_that_says_what_is_allowed(rate):
+    with pytest.raises(ValueError, match=r"sample_rate must be a positive whole number of Hz \(e.g. 16000"):
+        Detector(sample_rate=rate)

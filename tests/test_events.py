@@ -111,3 +111,30 @@ def test_tail_text_format_is_one_readable_line_per_event():
         "stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62)"
     unsure = {**cascade, "verdict": "uncertain", "score": 0.79}
     assert format_text("voxwatch.verdict.call-7", unsure).startswith("stream call-7 2.5-6.5 s: UNCERTAIN 0.79")
+
+
+def test_a_verdict_after_an_early_alert_says_so_everywhere_a_person_reads_it():
+    from rich.console import Console
+
+    from voxwatch.commands.tail import format_text
+    from voxwatch.monitor.state import MonitorState
+    from voxwatch.monitor.view import render
+    from voxwatch.notify.command_sink import describe
+    from voxwatch.pipeline.decision import Judgement
+    from voxwatch.transport.events import judgement_fields
+
+    verdict = Judgement("verdict", 3, 0, 64000, 0.39, 0.84, "real", 3, early_alert=True)
+    fields = judgement_fields(verdict, "m", "s")
+    assert fields["early_alert"] is True
+    assert fields["stage"] == "filter" and fields["filter_score"] == 0.39 and fields["verifier_score"] is None
+    assert "early_alert" not in judgement_fields(Judgement("alert", 3, 0, 32000, 0.7, 0.84, "fake", 2, True), "m", "s")
+    body = {"schema": 1, "type": "verdict", "daemon": {"id": "desk-1"}, "stream": "call-7", "seq": 0, "ts": 1.0,
+            "latency_ms": 1.0, **fields}
+    assert format_text("voxwatch.verdict.call-7", body) == \
+        "stream call-7 0.0-4.0 s: REAL 0.39 (threshold 0.84, after an early alert)"
+    assert describe(body)[1].endswith(", after an early alert")
+    state = MonitorState()
+    state.apply("voxwatch.verdict.call-7", body, now=0.0)
+    console = Console(record=True, width=170, color_system=None)
+    console.print(render(state, 0.0))
+    assert "real (early alert)" in console.export_text()

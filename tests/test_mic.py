@@ -5,6 +5,7 @@ PortAudio path through a virtual microphone is in test_run_e2e.py."""
 from __future__ import annotations
 
 import builtins
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -158,6 +159,19 @@ def test_mic_source_reports_error_retries_with_backoff_and_recovers():
     assert source.errors == 3 and source.recoveries == 1 and host.refreshes >= 3
     assert len(host.opened) == 2 and host.opened[1].n > 0
     assert ring.written > 10 * 960 / 3  # audio from before and after the outage
+
+
+def test_a_second_outage_after_a_recovery_is_reported_and_backs_off_from_the_start(caplog):
+    # outage 1: the stream dies, one open fails, then audio flows; outage 2: the same again
+    host = FakeHost(plan=[{"fail_after": 10}, "fail", {"fail_after": 10}, "fail", {}])
+    settings = CaptureSettings(retry_initial_s=0.1, retry_max_s=0.4, stall_s=1.0)
+    source = MicSource(host, "USB", settings, stream_id="usb")
+    with caplog.at_level("WARNING", logger="voxwatch.pipeline.mic"):
+        _, reports = run_source(source, 2.0)
+    assert [s for s, _ in reports] == ["error", "recovered", "error", "recovered"]
+    delays = [float(d) for d in re.findall(r"retrying in ([\d.]+) s", caplog.text)]
+    assert delays == [0.1, 0.2, 0.1, 0.2]  # each outage's back-off starts at retry_initial_s
+    assert source.errors == 4 and source.recoveries == 2
 
 
 def test_mic_source_treats_a_stalled_device_as_an_error():

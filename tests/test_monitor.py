@@ -3,6 +3,7 @@ view rendered to a recording console against live daemons (two real-time replays
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -204,3 +205,34 @@ def test_uncertain_and_verifier_verdicts_show_with_their_stage():
     assert [(a.stage, a.verdict) for a in state.alerts] == [("verifier", "fake")]
     out = text_of(render(state, 0.5), width=200)
     assert "uncertain (verifier)" in out and "4 (1 full)" in out
+
+
+NARROW_HEADERS = ("stream", "state", "score", "verdict", "alerts", "dropped s", "daemon", "heartbeat", "audio s",
+                  "queue", "p99 ms", "lost", "time", "span s", "early", "latency ms")
+
+
+def test_the_dashboard_reads_whole_at_80_columns():
+    state = MonitorState()
+    state.apply("voxwatch.status", status("desk-1", 0, {"call-7": {"state": "speech"}}), now=0.0)
+    state.apply("voxwatch.alert.call-7", judged("alert", "desk-1", 1, "call-7", 0.93, "fake"), now=0.5)
+    state.apply("voxwatch.verdict.call-7", {**judged("verdict", "desk-1", 2, "call-7", 0.39, "real"),
+                                            "early_alert": True}, now=0.6)
+    out = text_of(render(state, 1.0), width=80)
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    headers = " ".join(line for line in out.splitlines() if line.lstrip().startswith(("stream ", "daemon ", "time ")))
+    assert all(header in headers for header in NARROW_HEADERS), headers
+    assert "desk-1/call-7" in out and "real (early alert)" in out and "0.93" in out and "running" in out
+    wide = text_of(render(state, 1.0), width=170)
+    assert "overflows" in wide and "host" in wide  # the wide layout keeps every column
+
+
+def test_monitor_once_piped_is_the_narrow_layout():
+    port = free_port()
+    done = subprocess.run([sys.executable, "-m", "voxwatch", "monitor", "--once", "--for", "0.2", "--connect",
+                           f"tcp://127.0.0.1:{port}"], capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != "COLUMNS"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in done.stdout
+    assert f"waiting for events from tcp://127.0.0.1:{port}" in done.stdout
+    assert any(line.split() == ["stream", "state", "score", "verdict", "alerts", "dropped", "s"] for line in lines)

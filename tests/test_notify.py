@@ -93,6 +93,13 @@ def test_webhook_500_is_retried_with_growing_backoff_then_counted_as_failed(rece
     d.close(1)
 
 
+def test_giving_up_is_logged_in_plain_english(receiver, caplog):
+    with caplog.at_level("WARNING", logger="voxwatch.notify.delivery"):
+        send_one(receiver, "/forbidden", 1).close(1)
+    line = next(r.getMessage() for r in caplog.records if "gave up" in r.getMessage())
+    assert " a alert" not in line and "gave up on an event (alert of stream system-audio): HTTP 403" in line
+
+
 def test_webhook_4xx_is_not_retried(receiver):
     d = send_one(receiver, "/forbidden", 1)
     assert (d.counters().failed, d.counters().retries) == (1, 0)

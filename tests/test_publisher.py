@@ -114,3 +114,45 @@ def test_tail_prints_json_lines_and_skips_malformed():
     assert proc.returncode == 0
     assert json.loads(out) == {"topic": "voxwatch.stream.a", **good}
     assert "malformed" in err
+
+
+def _tail_text(port: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "voxwatch", "tail", "--connect", f"tcp://127.0.0.1:{port}",
+                             "--format", "text", "--count", "1", "--timeout", "20", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("heartbeats", [False, True])
+def test_tail_text_hides_heartbeats_unless_asked(heartbeats):
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.XPUB)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    proc = _tail_text(port, *(["--heartbeats"] if heartbeats else []))
+    common = {"schema": 1, "daemon": {"id": "desk-1"}, "ts": 1.0}
+    status = {**common, "type": "status", "stream": None, "seq": 0, "state": "running", "counters": {}}
+    verdict = {**common, "type": "verdict", "stream": "a", "seq": 1, "utterance": 0, "start_s": 0.5, "end_s": 2.5,
+               "score": 0.2, "threshold": 0.5, "verdict": "real", "model": {"id": "m"}, "latency_ms": 1.0}
+    try:
+        assert pub.poll(15000), "tail subscribed"
+        pub.recv()
+        pub.send_multipart([b"voxwatch.status", json.dumps(status).encode()])
+        pub.send_multipart([b"voxwatch.verdict.a", json.dumps(verdict).encode()])
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        pub.close(0)
+    expected = "voxwatch.status: daemon desk-1 running" if heartbeats else "stream a 0.5-2.5 s: REAL 0.20"
+    assert out.startswith(expected), out
+
+
+def test_tail_that_received_nothing_before_its_timeout_says_so():
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.XPUB)  # a publisher that never says anything
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        done = subprocess.run([sys.executable, "-m", "voxwatch", "tail", "--connect", f"tcp://127.0.0.1:{port}",
+                               "--timeout", "0.5"], capture_output=True, text=True, timeout=60)
+    finally:
+        pub.close(0)
+    assert done.returncode == 0 and done.stdout == ""
+    assert f"no events from tcp://127.0.0.1:{port} in 0.5 s" in done.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +31,34 @@ def test_ci_runs_exactly_the_readme_commands_after_its_system_packages():
     assert after_apt == readme  # nothing installed or run besides them (no extra pip install, no extra ruff)
 
 
-def test_readme_test_command_installs_torch_and_runs_ruff():
-    """The torch tests, the MQTT tests, the web tests and the linter run under the README's command itself, not
+def _setup_installs(command: str, tmp_path: Path) -> list[str]:
+    """What the ``bash script/setup ...`` step of a README command asks pip for, run against a stand-in
+    ``python3`` that records its arguments instead of installing."""
+    setup = next(part.strip() for part in command.split("&&") if "script/setup" in part)
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    log = tmp_path / "calls.txt"
+    (shim / "python3").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (shim / "python3").chmod(0o755)
+    log.write_text("")
+    subprocess.run(["bash", "-c", setup], cwd=ROOT, check=True, timeout=60,
+                   env={**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"})
+    return [line for line in log.read_text().splitlines() if line.startswith("-m pip install")]
+
+
+def test_the_demo_command_installs_only_what_the_demo_needs(tmp_path):
+    """No extras (torch alone is 1.4 GB and minutes) for a 3-second demo: the base install."""
+    demo = _quick_start_commands()[0]
+    assert demo.endswith("bash script/demo")
+    assert _setup_installs(demo, tmp_path) == ["-m pip install -q ."]
+
+
+def test_readme_test_command_installs_everything_and_runs_ruff(tmp_path):
+    """The torch, MQTT, web and Lyra tests and the linter run under the README's command itself, not
     only in CI."""
-    installs = re.findall(r"pip install -q -e '\.\[([a-z,]+)\]'", (ROOT / "script" / "setup").read_text())
-    assert len(installs) == 1 and {"dev", "train", "mqtt", "web"} <= set(installs[0].split(","))
+    installs = _setup_installs(_quick_start_commands()[1], tmp_path)
+    extras = re.fullmatch(r"-m pip install -q -e \.\[([a-z,]+)\]", installs[0]) if len(installs) == 1 else None
+    assert extras and {"dev", "train", "mqtt", "web", "lyra"} <= set(extras.group(1).split(",")), installs
     assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())
 
 

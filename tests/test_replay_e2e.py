@@ -1,6 +1,7 @@
 """End to end: `voxwatch replay --fast` as a subprocess, events read with a real ZeroMQ SUB socket."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -116,3 +117,30 @@ def test_score_command_json(loud_model, loud_config, audio_files, tmp_path):
     assert [s["verdict"] for s in spans] == ["fake", "real"] and spans[0]["score"] > spans[1]["score"]
     assert spans[0]["start_s"] < spans[0]["end_s"] <= spans[1]["start_s"] < spans[1]["end_s"]
     assert 3.0 < spans[1]["start_s"] < 6.0
+
+
+def test_score_applies_stream_overrides_as_replay_does_and_replay_names_each_file(loud_model, audio_files,
+                                                                                   tmp_path):
+    """``[streams.loud]`` (the stream id both commands give loud.wav) raises that file's threshold above its
+    score: score and replay both call it real, and the other file keeps ``[decision]``."""
+    from helpers import LOUDNESS_TOML
+
+    config = tmp_path / "streams.toml"
+    config.write_text(LOUDNESS_TOML + "[decision]\nthreshold = 0.5\n[streams.loud]\nthreshold = 1.0\n")
+    files = [str(audio_files["loud"]), str(audio_files["two"])]
+    common = ["--model", str(loud_model), "--config", str(config)]
+    scored = subprocess.run([sys.executable, "-m", "voxwatch", "score", "--json", *common, *files],
+                            capture_output=True, text=True, timeout=60)
+    assert scored.returncode == 0, scored.stderr
+    lines = [json.loads(line) for line in scored.stdout.splitlines()]
+    assert [(r["stream"], r["threshold"], r["fake_utterances"]) for r in lines] == [("loud", 1.0, 0), ("two", 0.5, 1)]
+    assert lines[0]["verdict"] == "real"
+    replayed = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--no-publish", "--json", *common, *files],
+                              capture_output=True, text=True, timeout=60)
+    rows = {r["stream"]: r for r in json.loads(replayed.stdout)["streams"]}
+    assert rows["loud"]["source"] == str(audio_files["loud"])
+    assert (rows["loud"]["fake"], rows["two"]["fake"]) == (0, 1)  # the same verdicts as score
+    table = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--no-publish", *common, *files],
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    row = next(line for line in table.stdout.splitlines() if " loud " in line)
+    assert audio_files["loud"].name in row  # the summary table names the file behind the stream (JSON: full path)

@@ -56,7 +56,7 @@ def buzzy(seconds: float, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("corpus")
-    rows = ["path,label,source,speaker,split,duration_s"]
+    rows = ["path,label,source,speaker,split,duration_s,family"]
     i = 0
     for split, n in (("train", 4), ("dev", 2), ("test", 2)):
         for k in range(n):
@@ -64,8 +64,8 @@ def tiny_corpus(tmp_path_factory) -> Path:
             seconds = 1.2 if k == 0 else 3.0  # one clip shorter than a window: tiled
             real = write_wav(root / f"real{i}.wav", speech_like(seconds, seed=i, f0=120 + 10 * k))
             fake = write_wav(root / f"fake{i}.wav", buzzy(seconds, seed=i))
-            rows.append(f"{real.name},bonafide,synthetic-speech,r{i},{split},{seconds}")
-            rows.append(f"{fake.name},spoof,buzz,f{i},{split},{seconds}")
+            rows.append(f"{real.name},bonafide,synthetic-speech,r{i},{split},{seconds},real")
+            rows.append(f"{fake.name},spoof,buzz,f{i},{split},{seconds},signal-vocoder")
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root
 
@@ -88,7 +88,10 @@ def test_train_writes_checkpoint_history_and_curves(trained):
     assert (trained / "curves.png").stat().st_size > 1000
     summary = json.loads((trained / "summary.json").read_text())
     assert summary["training"]["splits"]["train"] == {"clips": 8, "real": 4, "fake": 4,
-                                                      "sources": {"buzz": 4, "synthetic-speech": 4}}
+                                                      "sources": {"buzz": 4, "synthetic-speech": 4},
+                                                      "real_hours": round(10.2 / 3600, 3),
+                                                      "fake_hours": round(10.2 / 3600, 3),
+                                                      "families": ["signal-vocoder"]}
 
 
 def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
@@ -101,7 +104,8 @@ def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
     assert card["n_frames"] == 198 and card["window_s"] == 2.0
     assert 0.0 <= card["threshold"] <= 1.0
     assert card["metrics"]["parity_max_abs_diff"] <= 1e-4
-    assert card["training"]["splits"]["dev"]["clips"] == 4
+    dev = card["training"]["splits"]["dev"]  # the card says per split how much of what it was chosen on
+    assert (dev["clips"], dev["families"], dev["real_hours"]) == (4, ["signal-vocoder"], round(4.2 / 3600, 3))
     clf = OnnxClassifier(model, FeatureSettings(), 2.0)
     scores = clf.score(np.zeros((3, 198, FeatureSettings().n_features), np.float32))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))

@@ -21,3 +21,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(detector, name)
     raise AttributeError(f"module 'voxwatch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazily imported API too, so ``dir(voxwatch)`` and completion show ``Detector``."""
+    return sorted({*globals(), *__all__})

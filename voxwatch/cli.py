@@ -21,6 +21,7 @@ from collections.abc import Mapping
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from voxwatch import __version__  # noqa: E402
+from voxwatch.commands.output_paths import prepare_outputs  # noqa: E402
 from voxwatch.errors import VoxwatchError  # noqa: E402
 from voxwatch.malloc_tuning import pin_malloc_thresholds  # noqa: E402
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pin_malloc_thresholds()  # steady hot-path speed: see voxwatch/malloc_tuning.py
     try:
+        prepare_outputs(args)  # before any work: a run must not end by failing to write its results
         return int(args._run(args) or 0)
     except VoxwatchError as exc:
         print(f"voxwatch: error: {exc}", file=sys.stderr)

@@ -94,6 +94,9 @@ class Config:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     model: str = ""  # path to a .onnx (its .json beside it); "" means the bundled default model
     source: str = "<defaults>"
+    # the model-bound settings the file sets itself ("features", "window.window_s"); the others come from the model
+    # card (voxwatch.model_loading.fit_to_card)
+    explicit: frozenset[str] = frozenset()
 
 
 _SECTIONS = {
@@ -229,8 +232,10 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     if evidence.dir and not Path(evidence.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
         evidence = dataclasses.replace(evidence, dir=str((Path(source).parent / evidence.dir).resolve()))
     metrics = _build(MetricsSettings, data.get("metrics", {}), "metrics")
+    explicit = frozenset(({"features"} if data.get("features") else set())
+                         | ({"window.window_s"} if "window_s" in data.get("window", {}) else set()))
     return Config(pipeline=pipeline, publish=publish, capture=capture, evidence=evidence, metrics=metrics,
-                  model=model, source=source)
+                  model=model, source=source, explicit=explicit)
 
 
 def load_config(path: Path | str | None) -> Config:

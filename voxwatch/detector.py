@@ -18,13 +18,14 @@ window scores, verdicts and alerts as ``Pipeline`` (tests/test_detector.py compa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from voxwatch.config import Config, load_config
-from voxwatch.model_loading import load_classifier, load_verifier
+from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.pipeline.cascade import VerifierAlerts, below_gate, filter_settings, gated, resolve_rule, verified
 from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
 from voxwatch.pipeline.features import as_float_audio
@@ -50,6 +51,7 @@ class FileScore:
     path: str = ""
     windows: tuple[Judgement, ...] = ()  # every scored window, in stream order (the score over time)
     verifier_id: str = ""  # the cascade's verifier where one judged this file's utterances
+    stream: str | None = None  # judged as this stream id (its [streams.<id>] settings), if one was given
 
     @property
     def fake_utterances(self) -> int:
@@ -70,6 +72,8 @@ class FileScore:
             "threshold": round(self.threshold, 4), "model": self.model_id}
         if self.verifier_id:
             record.update(verifier=self.verifier_id, verified_utterances=self.verified_utterances)
+        if self.stream is not None:
+            record = {"file": self.path, "stream": self.stream, **record}
         if spans:
             record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
                                 "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
@@ -82,16 +86,23 @@ class FileScore:
 
 
 class _Stream:
-    """One stream's state: resampler, front, decider and the number of samples fed."""
+    """One stream's state: resampler, front, decider and the number of samples fed. ``stream_id`` picks the
+    stream's own ``[streams.<id>]`` decision settings, as the pipeline does for a stream of that id."""
 
-    def __init__(self, detector: Detector, sample_rate: int) -> None:
+    def __init__(self, detector: Detector, sample_rate: int, stream_id: str | None = None) -> None:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, Integral) or sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive whole number of Hz (e.g. 16000, 44100, 48000), "
+                             f"not {sample_rate!r}")
         settings = detector.config.pipeline
-        self.resampler = StreamResampler(sample_rate) if sample_rate != SAMPLE_RATE else None
+        self.resampler = StreamResampler(int(sample_rate)) if sample_rate != SAMPLE_RATE else None
         verifier = detector.verifier
         keep = verifier.card.features.max_s if verifier is not None else 0.0
         self.front = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
-        self.rule = resolve_rule(settings.verifier, verifier.card) if verifier is not None else None
-        self.decider = UtteranceDecider(filter_settings(settings.decision, self.rule), detector.threshold)
+        self.decision = settings.decision if stream_id is None else settings.decision_for(stream_id)
+        self.threshold = resolve_threshold(self.decision, detector.classifier.threshold)
+        verifier_settings = settings.verifier if stream_id is None else settings.verifier_for(stream_id)
+        self.rule = resolve_rule(verifier_settings, verifier.card) if verifier is not None else None
+        self.decider = UtteranceDecider(filter_settings(self.decision, self.rule), self.threshold)
         self.alerts = VerifierAlerts()
         self.position = 0
 
@@ -103,8 +114,8 @@ class Detector:
     def __init__(self, model: str | Path | None = None, config: Config | str | Path | None = None,
                  sample_rate: int = SAMPLE_RATE, verifier: str | Path | None = None) -> None:
         """``verifier``: a verifier .onnx (with its card), ``"none"`` for the filter alone; default ``[verifier]``."""
-        self.config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
-        self.classifier = load_classifier(None if model is None else str(model), self.config)
+        config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
+        self.classifier, self.config = load_model(None if model is None else str(model), config)
         self.verifier = load_verifier(self.config, None if verifier is None else str(verifier), self.classifier.sha256)
         self.threshold = resolve_threshold(self.config.pipeline.decision, self.classifier.threshold)
         self.sample_rate = sample_rate
@@ -130,32 +141,35 @@ class Detector:
         """Forget the current stream without judging what is pending."""
         self._stream = _Stream(self, self.sample_rate)
 
-    def score_audio(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, path: str = "") -> FileScore:
-        """A whole recording at once: per-utterance verdicts, alerts, and the file-level score."""
-        stream = _Stream(self, sample_rate)
-        judgements = self._feed(stream, audio)
-        judgements += self._judge(stream, stream.front.flush())
+    def score_audio(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, path: str = "",
+                    stream: str | None = None) -> FileScore:
+        """A whole recording at once: per-utterance verdicts, alerts, and the file-level score. ``stream``: judge
+        it as the stream of that id (its ``[streams.<id>]`` settings, if the config has some)."""
+        state = _Stream(self, sample_rate, stream)
+        judgements = self._feed(state, audio)
+        judgements += self._judge(state, state.front.flush())
         verdicts = tuple(j for j in judgements if j.kind == "verdict")
         alerts = tuple(j for j in judgements if j.kind == "alert")
-        decision = self.config.pipeline.decision
+        decision = state.decision
         filter_scores = [v.score if v.filter_score is None else v.filter_score for v in verdicts]
         score = aggregate_scores(filter_scores, decision.aggregate) if verdicts else None
         if score is None:
             verdict = "no-speech"
-        elif stream.rule is not None:
+        elif state.rule is not None:
             # every utterance has had its second opinion: the file is as bad as its worst utterance
             labels = {v.verdict for v in verdicts}
             verdict = "fake" if "fake" in labels else "uncertain" if "uncertain" in labels else "real"
         else:
-            verdict = verdict_for(score, self.threshold, decision.uncertain_band)
+            verdict = verdict_for(score, state.threshold, decision.uncertain_band)
         windows = tuple(j for j in judgements if j.kind == "window")
-        return FileScore(score, verdict, self.threshold, self.model_id, verdicts, alerts, path, windows,
-                         self.verifier.model_id if self.verifier is not None and stream.rule is not None else "")
+        verifier_id = self.verifier.model_id if self.verifier is not None and state.rule is not None else ""
+        return FileScore(score, verdict, state.threshold, self.model_id, verdicts, alerts, path, windows,
+                         verifier_id, stream)
 
-    def score_file(self, path: str | Path) -> FileScore:
+    def score_file(self, path: str | Path, stream: str | None = None) -> FileScore:
         """``score_audio`` of an audio file (WAV, FLAC, OGG; any rate and channels). Unreadable files raise
         ``AudioDecodeError``."""
-        return self.score_audio(load_audio(path), SAMPLE_RATE, str(path))
+        return self.score_audio(load_audio(path), SAMPLE_RATE, str(path), stream)
 
     # ------------------------------------------------------------------ internals
     def _feed(self, stream: _Stream, chunk: np.ndarray) -> list[Judgement]:
@@ -177,8 +191,8 @@ class Detector:
             if isinstance(item, FrontWindow):
                 score = float(next(scores))
                 spec = item.spec
-                out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, self.threshold,
-                                     verdict_for(score, self.threshold), 1))
+                out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, stream.threshold,
+                                     verdict_for(score, stream.threshold), 1))
                 out += stream.decider.on_score(spec, score)
             else:
                 out += self._cascade(stream, item, stream.decider.on_end(item))
@@ -189,7 +203,7 @@ class Detector:
         verdict = next((d for d in decided if d.kind == "verdict"), None)
         if stream.rule is None or verdict is None or self.verifier is None:
             return decided
-        decision = self.config.pipeline.decision
+        decision = stream.decision
         if not gated(verdict, stream.rule):
             return [below_gate(verdict, stream.rule, decision)]
         audio = stream.front.utterance_audio(end)

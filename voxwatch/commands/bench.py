@@ -34,8 +34,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
+
+from voxwatch.commands.output_paths import OutputFile, write_text
 
 HELP = "benchmark the full pipeline: real-time factor per CPU core, cost per stage, latency, peak RSS"
 
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "one; 'none': skip the cascade part)")
     parser.add_argument("--files", nargs="+", metavar="FILE", help="replay these files (looped) instead of "
                         "generated speech-like audio")
-    parser.add_argument("--json", metavar="OUT", help="write all results as JSON to OUT")
+    parser.add_argument("--json", metavar="OUT", action=OutputFile, help="write all results as JSON to OUT")
     parser.add_argument("--realtime", action="store_true",
                         help="only one real-time paced run at --streams streams for --seconds (latency, CPU share)")
     parser.add_argument("--short", action="store_true", help="CI mode: tiny runs of every part (a few seconds)")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.bench.workload import audio_pool
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_classifier, load_verifier, resolve_model
+    from voxwatch.model_loading import load_model, load_verifier, resolve_model
     from voxwatch.pipeline.classifier import OnnxClassifier
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
@@ -95,15 +96,17 @@ def run(args: argparse.Namespace) -> int:
     if any(not 0.0 <= s <= 1.0 for s in shares):
         raise VoxwatchError("--gated: percentages must be between 0 and 100")
     config = load_config(args.config)
-    settings = config.pipeline
-    if args.threads != settings.inference_threads:
+    if args.threads != config.pipeline.inference_threads:
         import dataclasses
 
-        settings = dataclasses.replace(settings, inference_threads=args.threads)
-        config = dataclasses.replace(config, pipeline=settings)
-    classifier = load_classifier(args.model, config)
+        config = dataclasses.replace(config, pipeline=dataclasses.replace(config.pipeline,
+                                                                          inference_threads=args.threads))
+    classifier, config = load_model(args.model, config)
+    settings = config.pipeline
     verifier = load_verifier(config, args.verifier, classifier.sha256)
     model_path = resolve_model(args.model, config)
+    if args.int8_model and not args.no_int8:  # a wrong INT8 model fails now, not after the float runs
+        OnnxClassifier(args.int8_model, settings.features, settings.window.window_s)
     streams, seconds, repeat, lat_seconds = args.streams, args.seconds, args.repeat, args.latency_seconds
     if args.short:
         streams, seconds, repeat, lat_seconds = min(streams, 4), min(seconds, 6.0), 1, 2.0
@@ -144,5 +147,5 @@ def run(args: argparse.Namespace) -> int:
     result["peak_rss_mb"] = peak_rss_mb()
     print_report(result)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, default=float) + "\n")
+        write_text(args.json, json.dumps(result, indent=2, default=float) + "\n", "--json")
     return 0

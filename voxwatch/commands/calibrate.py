@@ -1,11 +1,18 @@
 """``voxwatch calibrate REAL_AUDIO...``: a ``[decision]`` threshold that keeps false alarms under a budget on the
 site's own real speech (voxwatch.training.calibration); with the cascade's verifier, its ``[verifier]``
-threshold."""
+threshold.
+
+Like ``score``, a file that cannot be read is one error line and the others go on (exit status 1 at the end). It
+names the clips that set the threshold (they would raise alarms just below it) and warns when a single clip does:
+one mislabelled fake among the real audio would otherwise push the threshold up to 1.0 without a word.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from voxwatch.commands.output_paths import OutputFile, write_text
 
 HELP = ("choose the alert threshold on your own real speech: at most F false alarms per hour on it "
         "(writes a [decision] config, or with the cascade's verifier its [verifier] threshold)")
@@ -20,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ".mp3): the people, rooms and microphones you will monitor")
     parser.add_argument("--max-false-alarms-per-hour", type=float, default=1.0, metavar="F",
                         help="false alarm budget on that audio, alerts per hour (default 1)")
-    parser.add_argument("--out", metavar="FILE",
+    parser.add_argument("--out", metavar="FILE", action=OutputFile,
                         help="write the config here (default: standard output); with --config, that config with "
                              "its [decision] table replaced")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -74,17 +81,29 @@ def run(args: argparse.Namespace) -> int:
     if verifier is not None:
         return _calibrate_verifier(args, detector, verifier, files, out, budget)
     clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
-    traces = alarms.trace_clips(detector, clips, label="real audio")
+    failed: list[str] = []
+
+    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
+        failed.append(str(clip.path))
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+
+    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
+    if not traces:
+        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
     hours = sum(t.duration_s for t in traces) / 3600.0
     if not any(t.candidates for t in traces):
         raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
     threshold = alarms.threshold_for_false_alarms(traces, rules, budget)
+    deciding = alarms.deciding_traces(traces, rules, threshold)
+    alone = _single_clip_warning(deciding, traces, rules, budget, threshold)
     before = alarms.operating_point(traces, rules, detector.threshold)
     after = alarms.operating_point(traces, rules, threshold)
     curves = detector.classifier.card.metrics.get("operating_curves", {})
     cost_before, cost_after = catch_rate_at(curves, detector.threshold), catch_rate_at(curves, threshold)
+    set_by = ", ".join(t.path for t in deciding)
     notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: model {detector.model_id}, "
-             f"{len(files)} file(s), {60 * hours:.1f} min of real audio",
+             f"{len(traces)} file(s), {60 * hours:.1f} min of real audio",
+             *([f"set by the clip(s) that would raise alarms just below it: {set_by}"] if deciding else []),
              f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
              f"{budget:g}/h) at this threshold, {before.false_alarms} at the previous {detector.threshold:.4f}"]
     for name, rate in cost_after.items():
@@ -95,11 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text)
+        write_text(out, text, "--out")
     say = sys.stderr if out is None else sys.stdout
     print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
           f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    if deciding:
+        print(f"set by the clip(s) that would raise alarms just below it: {set_by}", file=say)
+    if alone:
+        print(alone, file=sys.stderr)
     if cost_after:
         shown = ", ".join(f"{name} {100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)"
                           for name, rate in cost_after.items())
@@ -111,7 +134,10 @@ def run(args: argparse.Namespace) -> int:
               "of typical speech gives a threshold you can trust", file=say)
     if out is not None:
         print(f"wrote {out}: use it with --config {out}", file=say)
-    return 0
+    if failed:
+        print(f"voxwatch: error: {len(failed)} of {len(files)} file(s) could not be read and were left out",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: list[str], out, budget: float) -> int:
@@ -131,7 +157,15 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     rule = resolve_rule(replace(settings, enabled=True), verifier.card)
     assert rule is not None
     clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
-    traces = alarms.trace_clips(detector, clips, label="real audio")
+    failed: list[str] = []
+
+    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
+        failed.append(str(clip.path))
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+
+    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
+    if not traces:
+        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
     hours = sum(t.duration_s for t in traces) / 3600.0
     if not any(t.candidates for t in traces):
         raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
@@ -142,7 +176,7 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     curves = verifier.card.metrics.get("operating_curves", {})
     cost_before, cost_after = catch_rate_at(curves, rule.threshold), catch_rate_at(curves, threshold)
     notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: filter {detector.model_id}, verifier "
-             f"{verifier.model_id} (gate {rule.gate:.4f}), {len(files)} file(s), {60 * hours:.1f} min of real audio",
+             f"{verifier.model_id} (gate {rule.gate:.4f}), {len(traces)} file(s), {60 * hours:.1f} min of real audio",
              f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
              f"{budget:g}/h) at this verifier threshold, {before.false_alarms} at the previous {rule.threshold:.4f}"]
     for name, rate in cost_after.items():
@@ -154,7 +188,7 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text)
+        write_text(out, text, "--out")
     say = sys.stderr if out is None else sys.stdout
     print(f"verifier threshold {threshold:.4f} (was {rule.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
@@ -166,4 +200,23 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
               "of typical speech gives a threshold you can trust", file=say)
     if out is not None:
         print(f"wrote {out}: use it with --config {out}", file=say)
-    return 0
+    if failed:
+        print(f"voxwatch: error: {len(failed)} of {len(files)} file(s) could not be read and were left out",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _single_clip_warning(deciding, traces, rules, budget: float, threshold: float) -> str:
+    """A warning when one clip alone sets the threshold: what the threshold would be without it, and why that
+    matters (a mislabelled fake, or one atypical recording, among the real audio)."""
+    from voxwatch.training import alarms
+
+    if len(deciding) != 1:
+        return ""
+    clip = deciding[0]
+    others = [t for t in traces if t is not clip]
+    without = ""
+    if any(t.candidates for t in others):
+        without = f" (without it: {alarms.threshold_for_false_alarms(others, rules, budget):.4f})"
+    return (f"warning: one clip alone sets the threshold {threshold:.4f}{without}: {clip.path}; listen to it: if it "
+            "holds synthetic speech, or is not typical of the site, leave it out and calibrate again")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from voxwatch.commands.output_paths import OutputFolder
+
 HELP = ("evaluate a model on labelled dataset splits: false alarms per hour and fakes caught by the daemon's rules, "
         "EER, per-source results, Markdown report")
 
@@ -18,9 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=float, default=2.0, metavar="FA_PER_HOUR",
                         help="report each curve's best catch rate within this many false alarms per hour of real "
                              "speech (default 2)")
-    parser.add_argument("--report", required=True, metavar="DIR", help="folder for report.md, metrics.json, PNGs")
+    parser.add_argument("--report", required=True, metavar="DIR", action=OutputFolder,
+                        help="folder for report.md, metrics.json, PNGs")
     add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
-                                "alerts, min_alert_s, refractory); features checked against the model",
+                                "alerts, min_alert_s, refractory); [features], if set, checked against the model",
                         "the cascade's verifier (default: [verifier] model, else the bundled one; 'none': the filter "
                         "alone). With one, every set is reported twice: filter alone and cascade")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
@@ -56,22 +59,15 @@ def run(args: argparse.Namespace) -> int:
 
     from voxwatch.config import load_config
     from voxwatch.detector import Detector
-    from voxwatch.model_loading import load_verifier, resolve_model
+    from voxwatch.model_loading import load_model, load_verifier, resolve_model
     from voxwatch.pipeline.cascade import resolve_rule
-    from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.training import alarms
     from voxwatch.training.datasets import DatasetError, load_dataset, select
     from voxwatch.training.evaluate import Condition, SetResult, headline, score_clips, summarize_scores, write_report
 
     config = load_config(args.config)
     model_path = resolve_model(args.model, config)
-    classifier = OnnxClassifier(model_path, config.pipeline.features if args.config else None,
-                                config.pipeline.window.window_s if args.config else None)
-    if not args.config:  # no config: the model's own feature settings and window length
-        card = classifier.card
-        pipeline = replace(config.pipeline, features=card.features,
-                           window=replace(config.pipeline.window, window_s=card.window_s))
-        config = replace(config, pipeline=pipeline)
+    classifier, config = load_model(str(model_path), config)  # the card's features and window unless it sets them
     settings = config.pipeline
     detector = Detector(model=model_path, config=config, verifier="none")  # traces: the filter's scores
     verifier = load_verifier(config, args.verifier, classifier.sha256)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from voxwatch.commands.output_paths import OutputFile
+
 HELP = "export a training checkpoint to ONNX with a parity check and its model card (needs the train extra)"
 
 
@@ -17,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", nargs="+",
                         help="a .pt file written by 'voxwatch train'; several: one ensemble graph (mean probability); "
                         "with --member: one ensemble .onnx written by this command")
-    parser.add_argument("--out", required=True, metavar="PATH", help="the .onnx to write (card: same name, .json)")
+    parser.add_argument("--out", required=True, metavar="PATH", action=OutputFile,
+                        help="the .onnx to write (card: same name, .json)")
     parser.add_argument("--int8", action="store_true", help="INT8 static quantisation, calibrated on dev windows")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest allowed score difference of the parity check (default 1e-4 against torch; "

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import socket
 
+from voxwatch.commands.output_paths import OutputFolder
+
 HELP = "manage CURVE key pairs for encrypted, authenticated event sockets"
 
 
@@ -16,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     generate = sub.add_parser("generate", help="write NAME.key (public) and NAME.key_secret (0600) into DIR",
                               description="write NAME.key (public) and NAME.key_secret (mode 0600) into DIR")
-    generate.add_argument("directory", metavar="DIR", help="where to write the key files (created if missing)")
+    generate.add_argument("directory", metavar="DIR", action=OutputFolder,
+                          help="where to write the key files (created if missing)")
     generate.add_argument("--name", default=None, help="file name stem (default: this host's name)")
     generate.add_argument("--force", action="store_true", help="replace existing key files of that name")
 

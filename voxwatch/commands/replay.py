@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.config import load_config
     from voxwatch.daemon.wiring import published_pipeline
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_classifier, load_verifier
+    from voxwatch.model_loading import load_model, load_verifier
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
 
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.files.count(STDIN_NAME) > 1:
         raise VoxwatchError("standard input (-) can be given once")
 
-    config = load_config(args.config)
-    classifier = load_classifier(args.model, config)
+    classifier, config = load_model(args.model, load_config(args.config))
     verifier = load_verifier(config, args.verifier, classifier.sha256)
     collector = SummaryCollector()
     publisher = None

@@ -44,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.commands.signals import ShutdownSignals
     from voxwatch.config import load_config
     from voxwatch.daemon.service import DaemonService, ServiceOptions
+    from voxwatch.errors import VoxwatchError
     from voxwatch.transport.endpoints import check_endpoints
 
+    if not args.drain_timeout >= 0:  # NaN too
+        raise VoxwatchError(f"--drain-timeout must be >= 0 seconds, not {args.drain_timeout:g}")
     check_endpoints((*(args.publish or ()), *(args.connect or ())))  # before opening any device
     options = ServiceOptions(config_path=args.config, model=args.model, verifier=args.verifier,
                              devices=tuple(args.device or ()),

@@ -4,7 +4,9 @@ One line per file: the file score is the aggregate (``decision.aggregate``) of i
 (each of which aggregates that utterance's windows, as the daemon does). Without a verifier the verdict compares it
 with the threshold; with the cascade (voxwatch.pipeline.cascade) each utterance has its own final verdict and the
 file is as bad as its worst utterance (fake, else uncertain, else real).
-Files in which the VAD found no scorable speech say ``no-speech``.
+Files in which the VAD found no scorable speech say ``no-speech``. Each file is judged as the stream ``replay``
+would make of it (its id from the file name, ``file_stream_ids``), so a config's ``[streams.<id>]`` settings apply
+to it in both.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxwatch.commands.common import raw_format_from_args
+    from voxwatch.commands.common import file_stream_ids, raw_format_from_args
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
     from voxwatch.pipeline.stdin import STDIN_NAME, read_all
@@ -36,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     raw = raw_format_from_args(args)
     detector = Detector(model=args.model, config=args.config, verifier=args.verifier)
     failed = 0
-    for path in args.files:
-        try:
+    for path, stream in zip(args.files, file_stream_ids(args.files), strict=True):
+        try:  # each file is judged as the stream replay would make of it: its [streams.<id>] settings apply
             if path == STDIN_NAME:
-                result = detector.score_audio(read_all(sys.stdin.buffer, raw), path=path)
+                result = detector.score_audio(read_all(sys.stdin.buffer, raw), path=path, stream=stream)
             else:
-                result = detector.score_file(path)
+                result = detector.score_file(path, stream)
         except VoxwatchError as exc:  # an unreadable file: say so and go on with the others
             failed += 1
             print(f"voxwatch: error: {exc}", file=sys.stderr)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voxwatch.pipeline.classifier import OnnxClassifier
@@ -74,16 +76,18 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
         return
     cascade = any(row["verified"] or row["uncertain"] for row in rows)  # columns only where they say something
     table = Table(title=f"voxwatch replay — model {classifier.model_id}")
-    columns = ["stream", "utterances", "fake verdicts", "alerts", "max score", "status"]
+    columns = ["stream", "file", "utterances", "fake verdicts", "alerts", "max score", "status"]
     if cascade:
-        columns[3:3] = ["uncertain", "by verifier"]
+        columns[4:4] = ["uncertain", "by verifier"]
     for column in columns:
-        table.add_column(column, justify="right" if column not in ("stream", "status") else "left")
+        table.add_column(column, justify="right" if column not in ("stream", "file", "status") else "left",
+                         overflow="fold" if column == "file" else "ellipsis")
     for row in rows:
         status = "[red]error[/red]" if row["state"] == "error" else row["state"]
         max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
-        cells = [row["stream"], str(row["utterances"]), str(row["fake"]), str(row["alerts"]), max_score, status]
+        cells = [row["stream"], escape(Path(row["source"]).name), str(row["utterances"]), str(row["fake"]),
+                 str(row["alerts"]), max_score, status]
         if cascade:
-            cells[3:3] = [str(row["uncertain"]), str(row["verified"])]
+            cells[4:4] = [str(row["uncertain"]), str(row["verified"])]
         table.add_row(*cells)
     (console or Console()).print(table)

@@ -21,7 +21,7 @@ def format_text(topic: str, body: dict[str, Any]) -> str:
     kind, stream = body.get("type"), body.get("stream")
     if kind in ("verdict", "alert"):
         label = f"ALERT {body['verdict']}" if kind == "alert" else str(body["verdict"]).upper()
-        early = ", early" if body.get("early") else ""
+        early = ", early" if body.get("early") else ", after an early alert" if body.get("early_alert") else ""
         stage = ""
         if body.get("stage") == "verifier" and isinstance(body.get("filter_score"), int | float):
             stage = f", verifier; filter {body['filter_score']:.2f}"
@@ -44,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S", help="exit after S seconds")
     parser.add_argument("--with-topic", action="store_true", help="add the topic to each line as \"topic\"")
     parser.add_argument("--format", choices=("json", "text"), default="json",
-                        help="json: one JSON object per line (default); text: one readable line per event")
+                        help="json: one JSON object per line (default); text: one readable line per event, "
+                             "without the daemons' heartbeats (voxwatch.status) unless --heartbeats")
+    parser.add_argument("--heartbeats", action="store_true",
+                        help="with --format text: also print the heartbeats (JSON lines always carry them)")
     add_curve_arguments(parser)
 
 
@@ -55,17 +58,22 @@ def run(args: argparse.Namespace) -> int:
     subscriber = EventSubscriber(args.connect or [DEFAULT_PUBLISH_URL], args.topic or ["voxwatch."],
                                  configure_socket=curve)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    printed = 0
+    printed = received = 0
+    timed_out = False
     try:
         while args.count is None or printed < args.count:
             wait = 200 if deadline is None else int(max(0.0, deadline - time.monotonic()) * 1000)
             if deadline is not None and wait <= 0:
+                timed_out = True
                 break
             event = subscriber.receive(min(wait, 200))
             if event is None:
                 continue
             topic, body = event
+            received += 1
             if args.format == "text":
+                if body.get("type") == "status" and not args.heartbeats:
+                    continue  # a person watching verdicts does not want a line every few seconds per daemon
                 line = format_text(topic, body)
             else:
                 line = json.dumps({"topic": topic, **body} if args.with_topic else body, separators=(",", ":"))
@@ -78,4 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         subscriber.close()
+    if timed_out and not received:
+        endpoints = ", ".join(args.connect or [DEFAULT_PUBLISH_URL])
+        print(f"voxwatch tail: no events from {endpoints} in {args.timeout:g} s (is a daemon or replay publishing "
+              "there? see --connect and --topic)", file=sys.stderr)
     return 0

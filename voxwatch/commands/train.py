@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from voxwatch.commands.output_paths import OutputFolder
+
 HELP = "train a TinyCNN detector on a labelled corpus (needs the train extra: torch)"
 
 
@@ -12,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
                         help="dataset folder (layouts: docs/training.md); repeat to train on several sets together")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, curves, history")
+    parser.add_argument("--out", required=True, metavar="DIR", action=OutputFolder,
+                        help="run folder: checkpoints, curves, history")
     parser.add_argument("--config", metavar="PATH", help="TOML config: its [features], [window], [vad] are used")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout (default: auto)")
     parser.add_argument("--epochs", type=int, default=15, help="maximum epochs (default 15)")
@@ -35,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-augment", action="store_true", help="no augmentation (copies are then pointless)")
     parser.add_argument("--max-steps", type=int, default=0, help="batches per epoch cap (smoke tests)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
-    parser.add_argument("--cache", metavar="DIR", help="cache extracted feature windows here")
+    parser.add_argument("--cache", metavar="DIR", action=OutputFolder, help="cache extracted feature windows here")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to train (default cpu)")
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the last layer (default 0.2)")
     parser.add_argument("--weight-decay", type=float, default=1e-3, help="AdamW weight decay (default 1e-3)")

@@ -35,7 +35,7 @@ from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
 from voxwatch.daemon.wiring import published_pipeline
 from voxwatch.errors import VoxwatchError
-from voxwatch.model_loading import load_classifier, load_verifier
+from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.transport.events import unique_stream_ids
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class DaemonService:
         wants_system = options.system_audio or config.capture.system_audio
         system = system_audio_source(config.capture) if wants_system else None
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
-        self.classifier = load_classifier(options.model, config)
+        self.classifier, config = load_model(options.model, config)  # the card's features unless config sets them
         self.verifier = load_verifier(config, options.verifier, self.classifier.sha256)
         self.mics = dict(zip(device_stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
         if system:

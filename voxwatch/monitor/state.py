@@ -26,6 +26,7 @@ class StreamRow:
     scores: deque = field(default_factory=lambda: deque(maxlen=24))
     last_verdict: str = ""
     last_stage: str = ""  # which cascade stage gave the last verdict: "filter" or "verifier"
+    last_early_alert: bool = False  # the last verdict's utterance raised an early alert
     verdicts: int = 0
     uncertain: int = 0
     alerts: int = 0
@@ -105,6 +106,7 @@ class MonitorState:
                 row.scores.append(score)
                 row.last_verdict = str(body["verdict"])
                 row.last_stage = str(body.get("stage", "filter"))
+                row.last_early_alert = bool(body.get("early_alert", False))
                 row.verdicts += 1
                 row.uncertain += row.last_verdict == "uncertain"
             else:

@@ -73,7 +73,8 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
         title = f"voxwatch: {titles.get(str(event.get('verdict')), 'real speech')} on {stream}"
         stage = " by the verifier" if event.get("stage") == "verifier" else ""
         text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f})"
-                f"{stage}, {event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s")
+                f"{stage}, {event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s"
+                + (", after an early alert" if event.get("early_alert") else ""))
         return title, text
     return f"voxwatch: {event.get('type')} on {stream}", f"{daemon}/{stream}: {event.get('state', '')}"
 

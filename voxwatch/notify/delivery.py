@@ -179,4 +179,5 @@ class Delivery:
                          event.get("stream"))
                 return
         self.failed += 1
-        log.warning("%s: gave up on a %s event: %s", self.sink.name, event.get("type"), self.last_error)
+        log.warning("%s: gave up on an event (%s of stream %s): %s", self.sink.name, event.get("type"),
+                    event.get("stream"), self.last_error)

@@ -3,7 +3,9 @@
 * Verdict: when an utterance ends, its window scores are aggregated (``mean``, ``median`` or ``max``) and compared
   with the threshold (the model card's unless the config sets one). One verdict per scored utterance.
 * Early alert: ``early_windows`` consecutive windows over the threshold raise an alert before the utterance ends
-  (0 disables early alerts).
+  (0 disables early alerts). The alert carries the aggregate of the windows so far, as they are: it may be below
+  the threshold (a low first window), and the utterance's verdict may still be real; that verdict then says
+  ``early_alert`` so nobody reads the two as a contradiction.
 * Early alerts may also use ``early_of`` > ``early_windows``: ``early_windows`` of the last ``early_of`` windows
   over the threshold (k of n), which tolerates one low window in a fake run.
 * No alert before the utterance holds ``min_alert_s`` seconds of judged speech (first window start to last window
@@ -116,11 +118,12 @@ class Judgement:
     threshold: float
     verdict: Verdict  # "fake", "real" or "uncertain" (verdict_for)
     windows: int
-    early: bool = False
+    early: bool = False  # an alert raised before its utterance ended
     refractory_s: float = 0.0
     stage: Stage = "filter"  # what decided: "filter" or "verifier" (the cascade, voxwatch.pipeline.cascade)
     filter_score: float | None = None  # the filter's utterance score (verdicts; also where the verifier decided)
     verifier_score: float | None = None  # the verifier network's score where the utterance reached it
+    early_alert: bool = False  # a verdict whose utterance raised an early alert
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict) \
@@ -148,6 +151,7 @@ class UtteranceDecider:
         self._first_window = 0
         self._last_window_end = 0
         self._alerted = False
+        self._alerted_early = False
         self._last_alert_end: int | None = None
 
     def reconfigure(self, settings: DecisionSettings, threshold: float) -> None:
@@ -164,7 +168,7 @@ class UtteranceDecider:
         self._scores.append(float(score))
         if self._early_hit() and self._long_enough() and self._may_alert(window.end):
             agg = aggregate_scores(self._scores, self.settings.aggregate)
-            return [self._alert(window.end, max(agg, self.threshold), early=True)]
+            return [self._alert(window.end, agg, early=True)]
         return []
 
     def on_end(self, end: UtteranceEnd) -> list[Judgement]:
@@ -176,7 +180,7 @@ class UtteranceDecider:
         label = verdict_for(agg, self.threshold, self.settings.uncertain_band)
         verdict = Judgement(
             "verdict", end.utterance, end.start, end.end, agg, self.threshold, label, len(self._scores),
-            filter_score=agg,
+            filter_score=agg, early_alert=self._alerted_early,
         )
         out = [verdict]
         if alerts_on(label, self.settings) and self._long_enough() and self._may_alert(end.end):
@@ -191,6 +195,7 @@ class UtteranceDecider:
         self._first_window = start
         self._last_window_end = start
         self._alerted = False
+        self._alerted_early = False
 
     def _early_hit(self) -> bool:
         """k consecutive windows over the threshold, or k of the last n (``early_of``)."""
@@ -215,9 +220,9 @@ class UtteranceDecider:
 
     def _alert(self, at: int, score: float, early: bool, verdict: Verdict = "fake") -> Judgement:
         self._alerted = True
+        self._alerted_early = early
         self._last_alert_end = at
         return Judgement(
             "alert", self._utterance, self._start, at, score, self.threshold, verdict, len(self._scores), early,
             self.settings.refractory_s, filter_score=score,
         )
-

@@ -249,6 +249,8 @@ class MicSource:
                 self._capture(ring, stop, report if failing else None)
                 break  # stop was set
             except DeviceFailure as exc:
+                if self.state == "capturing":  # audio flowed since the last failure: this is a new outage
+                    failing = False
                 self.state = "error"
                 self.last_error = str(exc)
                 self.errors += 1
@@ -265,8 +267,6 @@ class MicSource:
                     self.device = self.host.find(self.spec if self.spec not in (None, "") else self.device.name)
                 except VoxwatchError as find_exc:
                     log.debug("device not back yet: %s", find_exc)
-            else:
-                failing = False
         self.state = "stopped"
 
     def _open(self) -> Any:

@@ -20,12 +20,13 @@ the trace for any threshold or rule, so a threshold sweep costs no further infer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.cascade import CascadeRule, VerifierAlerts, below_gate, filter_settings, gated, verified
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
@@ -281,6 +282,18 @@ def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSe
     return float(candidates[lo])
 
 
+def deciding_traces(traces: Sequence[ClipTrace], settings: DecisionSettings,
+                    threshold: float) -> list[ClipTrace]:
+    """The real traces that set a ``threshold_for_false_alarms`` result: those that would raise more alarms at
+    the next lower candidate (where the budget breaks). Empty when the threshold is the lowest possible."""
+    real = [t for t in traces if t.label == 0]
+    lower = [c for t in real for c in t.candidates if c < threshold]
+    if not lower:
+        return []
+    below = max(lower)
+    return [t for t in real if alerts(t, settings, below) > alerts(t, settings, threshold)]
+
+
 def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings, rule: CascadeRule | None = None,
                      filter_threshold: float = 0.5) -> np.ndarray:
     return np.array([flag_score(t, settings, rule, filter_threshold) for t in traces])
@@ -314,10 +327,11 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
     return out
 
 
-def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0,
-                label: str = "streams") -> list[ClipTrace]:
+def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, label: str = "streams",
+                unreadable: Callable[[Clip, VoxwatchError], None] | None = None) -> list[ClipTrace]:
     """Each clip replayed as a stream of its own through ``detector`` (a ``voxwatch.Detector``), with a progress
-    bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does."""
+    bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does.
+    A clip that cannot be read raises, unless ``unreadable`` is given: it is then told, and the clip left out."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -329,7 +343,14 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0,
     with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task(label, total=len(clips))
         for clip in clips:
-            audio = load_audio(clip.path)
+            try:
+                audio = load_audio(clip.path)
+            except VoxwatchError as exc:
+                if unreadable is None:
+                    raise
+                unreadable(clip, exc)
+                progress.advance(task)
+                continue
             if bandlimit:
                 audio = band_limit(audio, bandlimit)
             detector.reset()

@@ -48,6 +48,8 @@ class Clip:
     source: str
     speaker: str
     split: str
+    duration_s: float = 0.0  # from a manifest's duration_s column; 0 where the layout does not say
+    family: str = ""  # generator family from a manifest's family column (data builder sets); "" where unknown
 
     @property
     def label_name(self) -> str:
@@ -80,6 +82,13 @@ def assign_splits(clips: list[Clip]) -> list[Clip]:
     return [replace(c, split=_hash_split(c.speaker or c.path.name)) for c in clips]
 
 
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 0.0))
+    except ValueError:
+        return 0.0
+
+
 def load_manifest(root: Path) -> list[Clip]:
     manifest = root / "manifest.csv"
     clips = []
@@ -96,7 +105,8 @@ def load_manifest(root: Path) -> list[Clip]:
             if split not in SPLITS:
                 raise DatasetError(f"{where}: unknown split {split!r} (expected {'/'.join(SPLITS)})")
             clips.append(Clip(root / row["path"], parse_label(row["label"], where), row.get("source") or "unknown",
-                              row.get("speaker") or "", split))
+                              row.get("speaker") or "", split, _seconds(row.get("duration_s")),
+                              (row.get("family") or "").strip()))
     # A split column filled on every row is the author's word, even when it says "train" throughout (a
     # training-only supplement such as vocoded twins); only manifests without one get hashed splits.
     return clips if explicit else assign_splits(clips)
@@ -224,7 +234,11 @@ def select(clips: list[Clip], split: str) -> list[Clip]:
 
 
 def summarize(clips: list[Clip]) -> dict:
-    """Counts per split/label/source, for the model card and reports."""
+    """Counts per split/label/source, hours of real and fake speech and fake families, for the model card.
+
+    Hours come from the manifests' ``duration_s`` (0 for layouts without it); families from their ``family``
+    column (the data builder writes it), so clips of older sets count under no family.
+    """
     out: dict = {}
     for split in SPLITS:
         part = select(clips, split)
@@ -235,6 +249,9 @@ def summarize(clips: list[Clip]) -> dict:
             "real": sum(1 for c in part if c.label == 0),
             "fake": sum(1 for c in part if c.label == 1),
             "sources": dict(sorted(Counter(c.source for c in part).items())),
+            "real_hours": round(sum(c.duration_s for c in part if c.label == 0) / 3600, 3),
+            "fake_hours": round(sum(c.duration_s for c in part if c.label == 1) / 3600, 3),
+            "families": sorted({c.family for c in part if c.label == 1 and c.family}),
         }
     return out
 

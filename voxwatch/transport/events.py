@@ -80,7 +80,8 @@ def _rounded(value: float | None) -> float | None:
 
 
 def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str, verifier_id: str = "") -> dict[str, Any]:
-    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms)."""
+    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms). A verdict
+    says ``early_alert``: whether its utterance already raised an early alert (whose score may differ)."""
     filter_score = judgement.score if judgement.filter_score is None and judgement.stage == "filter" \
         else judgement.filter_score
     model: dict[str, Any] = {"id": model_id, "sha256": model_sha256}
@@ -102,6 +103,8 @@ def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str, ver
     }
     if judgement.kind == "alert":
         fields["refractory_s"] = judgement.refractory_s
+    if judgement.kind == "verdict":
+        fields["early_alert"] = judgement.early_alert
     return fields
 
 

@@ -23,6 +23,7 @@ from voxwatch.detector import Detector, FileScore, Judgement
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio_bytes
+from voxwatch.transport.events import unique_stream_ids
 from voxwatch.web.spectrogram import spectrogram_json
 
 _UNSAFE = re.compile(r"[^\w .,()+-]+")
@@ -75,8 +76,9 @@ class ScoreService:
         if duration_s > self.max_duration_s:
             raise UploadTooLong(f"{name}: {duration_s:.1f} s of audio is longer than this server's limit of "
                                 f"{self.max_duration_s:g} s (voxwatch web --max-duration-s)")
+        stream = unique_stream_ids([PurePath(name).stem])[0]  # as `score` and `replay` name a file's stream
         with self._lock:
-            result = self.detector.score_audio(audio, SAMPLE_RATE, name)
+            result = self.detector.score_audio(audio, SAMPLE_RATE, name, stream=stream)
         record = analysis_record(result, duration_s)
         if spectrogram:
             record["spectrogram"] = spectrogram_json(np.asarray(audio))
