@@ -144,3 +144,29 @@ def test_score_applies_stream_overrides_as_replay_does_and_replay_names_each_fil
                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     row = next(line for line in table.stdout.splitlines() if " loud " in line)
     assert audio_files["loud"].name in row  # the summary table names the file behind the stream (JSON: full path)
+
+
+def test_the_replay_summary_reads_whole_at_80_columns():
+    """With the cascade's columns and long file names, every header word is printed whole at 80 columns."""
+    import io
+
+    from rich.console import Console
+
+    from voxwatch.commands.summary import StreamSummary, SummaryCollector, print_summary
+
+    collector = SummaryCollector()
+    collector.streams["a-rather-long-stream-name"] = StreamSummary(
+        "/calls/a-rather-long-stream-name-recorded-yesterday.flac", utterances=3, fake=1, uncertain=1, verified=2,
+        alerts=1, max_score=0.97, state="ended")
+
+    class Classifier:
+        model_id, threshold = "tinycnn-test", 0.5
+
+    out = io.StringIO()
+    print_summary(collector, Classifier(), console=Console(file=out, width=80, color_system=None))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    header = next(line for line in text.splitlines() if "utterances" in line)
+    for word in ("stream", "file", "utterances", "fake", "uncertain", "verifier", "alerts", "max", "status"):
+        assert word in header, (word, header)
+    assert "…" not in text

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -75,13 +76,17 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
         print(json.dumps({"model": classifier.model_id, "threshold": classifier.threshold, "streams": rows}))
         return
     cascade = any(row["verified"] or row["uncertain"] for row in rows)  # columns only where they say something
-    table = Table(title=f"voxwatch replay — model {classifier.model_id}")
-    columns = ["stream", "file", "utterances", "fake verdicts", "alerts", "max score", "status"]
+    # Headers never cut (no_wrap: only the names shrink) and light borders: the table reads whole at 80 columns;
+    # the stream and file names fold instead.
+    table = Table(title=f"voxwatch replay — model {classifier.model_id}", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    columns = ["stream", "file", "utterances", "fake", "alerts", "max", "status"]
     if cascade:
-        columns[4:4] = ["uncertain", "by verifier"]
+        columns[4:4] = ["uncertain", "verifier"]
     for column in columns:
-        table.add_column(column, justify="right" if column not in ("stream", "file", "status") else "left",
-                         overflow="fold" if column == "file" else "ellipsis")
+        text = column in ("stream", "file", "status")
+        table.add_column(column, justify="left" if text else "right", overflow="fold",
+                         **({"max_width": 14} if column in ("stream", "file") else {"no_wrap": True}))
     for row in rows:
         status = "[red]error[/red]" if row["state"] == "error" else row["state"]
         max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
