@@ -245,3 +245,13 @@ def test_decode_falls_back_to_ffmpeg_for_what_libsndfile_cannot_read(tmp_path):
     audio, rate = build_data.decode(m4a)
     assert rate == 44100 and audio.dtype == np.float32
     assert len(audio) == pytest.approx(16000, abs=2000)  # AAC adds priming samples
+
+
+def test_a_fake_source_names_its_repository_so_training_sources_never_read_as_evaluation_ones(built):
+    """A system name can stand on a trainable page and on an evaluation-only one; ``source`` tells them apart."""
+    _, out = built
+    rows = read_manifest(out)
+    fakes = [r for r in rows if r["label"] == "spoof"]
+    assert fakes and all(r["source"] == f"{r['repo'].split('/')[-1]}:{r['system']}" for r in fakes)
+    reals = [r for r in rows if r["label"] == "bonafide"]
+    assert {r["source"] for r in reals} == {"reads", "demo-page"}

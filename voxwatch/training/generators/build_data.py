@@ -132,9 +132,18 @@ def write_clip(job: Job) -> list[str] | None:
     job.target.parent.mkdir(parents=True, exist_ok=True)
     sf.write(job.target, audio, SAMPLE_RATE, subtype="PCM_16")
     c = job.clip
-    return [job.relative, c.label, c.system if c.label == "spoof" else c.source.split("/")[-1].removeprefix(
-        "debian:"), c.speaker, job.split, f"{len(audio) / SAMPLE_RATE:.2f}", c.license, c.family, c.use, c.system,
-        c.source, c.version, str(int(job.bandlimited)), str(rate)]
+    return [job.relative, c.label, source_name(c), c.speaker, job.split, f"{len(audio) / SAMPLE_RATE:.2f}",
+        c.license, c.family, c.use, c.system, c.source, c.version, str(int(job.bandlimited)), str(rate)]
+
+
+def source_name(clip: SourceClip) -> str:
+    """The manifest's ``source``: the repository or package, and for fakes the system after a colon.
+
+    System names repeat across pages (a "bigvgan" on an MIT page that may train and on an evaluation-only page),
+    so the name alone would make model cards' training sources read as if evaluation-only audio had trained.
+    """
+    origin = clip.source.split("/")[-1].removeprefix("debian:")
+    return f"{origin}:{clip.system}" if clip.label == "spoof" else origin
 
 
 def load_adapter(source: DataSource) -> Adapter:
