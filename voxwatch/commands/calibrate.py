@@ -66,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.model_loading import load_verifier
     from voxwatch.training import alarms
     from voxwatch.training.calibration import catch_rate_at, decision_table, with_decision
-    from voxwatch.training.datasets import Clip
 
     budget = args.max_false_alarms_per_hour
     if not budget >= 0:
@@ -80,19 +79,7 @@ def run(args: argparse.Namespace) -> int:
     verifier = load_verifier(detector.config, args.verifier, detector.classifier.sha256)
     if verifier is not None:
         return _calibrate_verifier(args, detector, verifier, files, out, budget)
-    clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
-    failed: list[str] = []
-
-    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
-        failed.append(str(clip.path))
-        print(f"voxwatch: error: {exc}", file=sys.stderr)
-
-    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
-    if not traces:
-        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
-    hours = sum(t.duration_s for t in traces) / 3600.0
-    if not any(t.candidates for t in traces):
-        raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
+    traces, hours, failed = _trace_site_audio(detector, files)
     threshold = alarms.threshold_for_false_alarms(traces, rules, budget)
     deciding = alarms.deciding_traces(traces, rules, threshold)
     alone = _single_clip_warning(deciding, traces, rules, budget, threshold)
@@ -111,11 +98,7 @@ def run(args: argparse.Namespace) -> int:
                      f"(was {100 * cost_before.get(name, float('nan')):.1f}%)")
     table = decision_table(rules, threshold, notes)
     text = with_decision(Path(args.config).read_text(), table) if args.config else table
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_text(out, text, "--out")
-    say = sys.stderr if out is None else sys.stdout
+    say = _write_table(text, out)
     print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
           f"{before.false_alarms_per_hour:.2f}/h)", file=say)
@@ -129,15 +112,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cost: fake utterances caught on the shipped evaluation sets: {shown}", file=say)
     else:
         print("cost: this model's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
-    if hours * 3600.0 < SHORT_AUDIO_S:
-        print(f"note: {60 * hours:.1f} min of audio is little to measure a rate per hour on; half an hour or more "
-              "of typical speech gives a threshold you can trust", file=say)
-    if out is not None:
-        print(f"wrote {out}: use it with --config {out}", file=say)
-    if failed:
-        print(f"voxwatch: error: {len(failed)} of {len(files)} file(s) could not be read and were left out",
-              file=sys.stderr)
-    return 1 if failed else 0
+    return _closing_lines(hours, out, failed, len(files), say)
 
 
 def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: list[str], out, budget: float) -> int:
@@ -146,29 +121,15 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     from dataclasses import asdict, replace
     from pathlib import Path
 
-    from voxwatch.errors import VoxwatchError
     from voxwatch.pipeline.cascade import resolve_rule
     from voxwatch.training import alarms
     from voxwatch.training.calibration import catch_rate_at, verifier_table, with_decision
-    from voxwatch.training.datasets import Clip
 
     rules = detector.config.pipeline.decision
     settings = detector.config.pipeline.verifier
     rule = resolve_rule(replace(settings, enabled=True), verifier.card)
     assert rule is not None
-    clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
-    failed: list[str] = []
-
-    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
-        failed.append(str(clip.path))
-        print(f"voxwatch: error: {exc}", file=sys.stderr)
-
-    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
-    if not traces:
-        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
-    hours = sum(t.duration_s for t in traces) / 3600.0
-    if not any(t.candidates for t in traces):
-        raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
+    traces, hours, failed = _trace_site_audio(detector, files)
     traces = alarms.with_verifier_scores(traces, verifier, label="verifier")
     threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold)
     before = alarms.operating_point(traces, rules, detector.threshold, rule)
@@ -185,23 +146,58 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
     table = verifier_table(base, threshold, notes)
     text = with_decision(Path(args.config).read_text(), table, "verifier") if args.config else table
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_text(out, text, "--out")
-    say = sys.stderr if out is None else sys.stdout
+    say = _write_table(text, out)
     print(f"verifier threshold {threshold:.4f} (was {rule.threshold:.4f}): {after.false_alarms} false alarm(s) in "
           f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
           f"{before.false_alarms_per_hour:.2f}/h)", file=say)
     if not cost_after:
         print("cost: the verifier's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
+    return _closing_lines(hours, out, failed, len(files), say)
+
+
+def _trace_site_audio(detector, files: list[str]):
+    """Replay the site's real audio through the daemon path: (traces, hours, unreadable files); each unreadable
+    file is one error line and the others go on."""
+    from pathlib import Path
+
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.training import alarms
+    from voxwatch.training.datasets import Clip
+
+    clips = [Clip(Path(f), 0, "site", "", "calibrate") for f in files]
+    failed: list[str] = []
+
+    def unreadable(clip: Clip, exc: VoxwatchError) -> None:
+        failed.append(str(clip.path))
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+
+    traces = alarms.trace_clips(detector, clips, label="real audio", unreadable=unreadable)
+    if not traces:
+        raise VoxwatchError(f"none of the {len(files)} file(s) could be read as audio: nothing to calibrate on")
+    if not any(t.candidates for t in traces):
+        raise VoxwatchError("no speech was judged in that audio (too short, or silent): nothing to calibrate on")
+    return traces, sum(t.duration_s for t in traces) / 3600.0, failed
+
+
+def _write_table(text: str, out):
+    """The config text to stdout or ``--out``; returns where the human-readable lines go (stderr when the
+    config itself goes to stdout)."""
+    if out is None:
+        sys.stdout.write(text)
+        return sys.stderr
+    write_text(out, text, "--out")
+    return sys.stdout
+
+
+def _closing_lines(hours: float, out, failed: list[str], total: int, say) -> int:
+    """The note on short audio, where the file went, and the unreadable files; the exit status."""
     if hours * 3600.0 < SHORT_AUDIO_S:
         print(f"note: {60 * hours:.1f} min of audio is little to measure a rate per hour on; half an hour or more "
               "of typical speech gives a threshold you can trust", file=say)
     if out is not None:
         print(f"wrote {out}: use it with --config {out}", file=say)
     if failed:
-        print(f"voxwatch: error: {len(failed)} of {len(files)} file(s) could not be read and were left out",
+        print(f"voxwatch: error: {len(failed)} of {total} file(s) could not be read and were left out",
               file=sys.stderr)
     return 1 if failed else 0
 
