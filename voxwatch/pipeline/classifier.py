@@ -11,6 +11,21 @@ from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.modelcard import ModelCard, card_path, file_sha256
 
 
+def cpu_session(path: Path, threads: int):
+    """An onnxruntime session on the CPU with ``threads`` intra-op threads and sequential execution: the one way
+    the filter and the verifier are loaded, so a corrupt file is one ModelError line for both."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
+        raise ModelError(f"{path}: onnxruntime cannot load it: {exc}") from None
+
+
 class OnnxClassifier:
     """Loads ``model.onnx`` + ``model.json`` and checks that the model fits the pipeline's settings.
 
@@ -24,8 +39,6 @@ class OnnxClassifier:
         window_s: float | None = None,
         threads: int = 1,
     ) -> None:
-        import onnxruntime as ort  # imported here: the classifier is the only onnxruntime user
-
         self.path = Path(model_path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found")
@@ -48,14 +61,7 @@ class OnnxClassifier:
             )
         if window_s is not None and abs(window_s - self.card.window_s) > 1e-9:
             raise ModelError(f"{self.path}: model expects {self.card.window_s} s windows, pipeline uses {window_s} s")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        try:
-            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
-            raise ModelError(f"{self.path}: onnxruntime cannot load it: {exc}") from None
+        self._session = cpu_session(self.path, threads)
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(self._session.get_outputs()) < 1:
             raise ModelError(f"{self.path}: expected one input and one output")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from voxwatch.errors import ModelError
+from voxwatch.pipeline.classifier import cpu_session
 from voxwatch.pipeline.decision import DecisionSettings, Judgement
 from voxwatch.pipeline.modelcard import file_sha256
 from voxwatch.pipeline.verifier_card import VerifierCard
@@ -33,8 +34,6 @@ class OnnxVerifier:
     """``verifier.onnx`` + ``verifier.json``; ``score(audio)`` is the probability that an utterance is fake."""
 
     def __init__(self, model_path: Path | str, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         self.path = Path(model_path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: verifier model file not found")
@@ -42,14 +41,7 @@ class OnnxVerifier:
         self.sha256 = file_sha256(self.path)
         if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
             raise ModelError(f"{self.path}: sha256 differs from its card's (the card belongs to another file)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        try:
-            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
-            raise ModelError(f"{self.path}: onnxruntime cannot load it: {exc}") from None
+        self._session = cpu_session(self.path, threads)
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise ModelError(f"{self.path}: expected one input of shape (batch, 1, frames, bands)")
