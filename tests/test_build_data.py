@@ -15,11 +15,12 @@ from conftest import require_tool
 from voxwatch.training.datasets import load_dataset
 from voxwatch.training.generators import build_data
 from voxwatch.training.generators.adapters import gemelo_ai_vocos, kan_bayashi_parallelwavegan
-from voxwatch.training.generators.build_data import COLUMNS, Settings, build, eval_system_splits, summarize
+from voxwatch.training.generators.build_data import COLUMNS, Settings, build, eval_system_splits, summarize, unit
 from voxwatch.training.generators.data_sources import DataSource
 from voxwatch.training.generators.source_clip import SourceClip
 
-TRAIN = DataSource("test/reads", "main", ("speech",), "CC0", "train", "reads", held_out=0.2)
+TRAIN = DataSource("test/reads", "main", ("speech",), "CC0", "train", "reads", dev_speakers=(0.0, 0.2),
+                   test_speakers=(0.2, 0.4))
 EVAL = DataSource("test/demo-page", "gh-pages", ("samples",), "none stated", "eval-only", "demo_page")
 SOURCES = (TRAIN, EVAL)
 EVAL_SYSTEMS = ("tts-a", "tts-b", "vc-c", "vocoder-d", "vocoder-e", "codec-f")
@@ -150,6 +151,9 @@ def test_trainable_speakers_stay_in_one_split_and_some_are_held_out(built):
     assert all(len(s) == 1 for s in splits_of_speaker.values())
     used = {next(iter(s)) for s in splits_of_speaker.values()}
     assert "train" in used and used & {"dev", "test"}
+    for speaker, (split,) in splits_of_speaker.items():  # the catalogue's bands of the speaker hash decide
+        u = unit(f"speaker:{speaker}")
+        assert split == ("dev" if u < 0.2 else "test" if u < 0.4 else "train"), (speaker, u, split)
 
 
 def test_a_share_of_both_classes_is_band_limited_and_has_no_energy_above_4khz(built):

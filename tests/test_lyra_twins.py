@@ -95,6 +95,33 @@ def test_make_twins_writes_rows_and_merges_the_manifest(tmp_path):
         assert rate == 16000 and np.allclose(b, a * 0.5, atol=1e-4)
 
 
+def test_a_rerun_codes_only_new_clips_keeps_bitrates_and_drops_stale_twins(tmp_path):
+    root = make_set(tmp_path)
+    lyra_twins.make_twins(root, halve_factory, share=1.0)
+    before = {r["path"]: (r["system"], (root / r["path"]).stat().st_mtime_ns)
+              for r in read_rows(root / "manifest.csv") if r["repo"] == lyra_twins.REPO}
+    # the rebuild moved the dev speaker into train and dropped one train clip
+    (root / "src/dev").mkdir()
+    sf.write(root / "src/dev/u0.flac", np.full(16000, 0.1, np.float32), 16000)
+    rows = [r for r in read_rows(root / "src" / ROWS_FILE) if r["path"] != "src/spk3/u2.flac"]
+    for r in rows:
+        r["split"] = "train" if r["speaker"] == "dev-spk" else r["split"]
+    write_rows(root / "src" / ROWS_FILE, [list(r.values()) for r in rows])
+    merge_manifest(root)
+    coded = []
+
+    def counting_factory():
+        return lambda audio, kbps: coded.append(kbps) or audio * 0.5
+
+    assert lyra_twins.make_twins(root, counting_factory, share=1.0) == 12
+    after = {r["path"]: (r["system"], (root / r["path"]).stat().st_mtime_ns)
+             for r in read_rows(root / "manifest.csv") if r["repo"] == lyra_twins.REPO}
+    assert len(coded) == 1 and sorted(set(after) - set(before)) == [p for p in after if "/dev/" in p]
+    assert all(after[p] == before[p] for p in after if p in before)  # same bitrate, file untouched
+    gone = [p for p in before if "spk3/u2-" in p]
+    assert len(gone) == 1 and gone[0] not in after and not (root / gone[0]).exists()
+
+
 def test_missing_models_are_a_one_line_error(tmp_path, capsys):
     require_runtime()
     root = make_set(tmp_path)

@@ -9,10 +9,10 @@ version and bandlimited.
 Why the builder and not the adapters splits and band-limits: these are the rules that decide whether dev and
 test can judge anything, so they live in one place. Evaluation-only sources never reach ``train``: their fake
 systems go half to dev, half to test (demo pages hold a few clips per system, so a clip split would leak the
-system), their real speech by speaker. Trainable sources go to ``train`` but for a held-out share of speakers
-(catalogue ``held_out``). Real sources arrive at 8 kHz and fakes at 22-44 kHz, a shortcut a model learns at
-once: everything is resampled to 16 kHz and a seeded share of both classes alike is band-limited to the
-telephone band.
+system), their real speech by speaker. Trainable sources go to ``train`` but for held-out bands of speakers
+(catalogue ``dev_speakers`` / ``test_speakers``). Real sources arrive at 8 kHz and fakes at 22-44 kHz, a
+shortcut a model learns at once: everything is resampled to 16 kHz and a seeded share of both classes alike is
+band-limited to the telephone band.
 
     python -m voxwatch.training.generators.build_data --checkouts ../checkouts --out ../data/hours [--only SLUG]
 """
@@ -74,9 +74,9 @@ def split_of(clip: SourceClip, source: DataSource, system_splits: dict[str, str]
             return system_splits[clip.system]
         return "dev" if unit(f"speaker:{clip.speaker}") < 0.5 else "test"
     u = unit(f"speaker:{clip.speaker}")
-    if u < source.held_out:
+    if source.dev_speakers[0] <= u < source.dev_speakers[1]:
         return "dev"
-    if u < 2 * source.held_out:
+    if source.test_speakers[0] <= u < source.test_speakers[1]:
         return "test"
     return "train"
 

@@ -29,7 +29,10 @@ class DataSource:
     license: str  # short name as the source states it, recorded on every row
     use: Use
     adapter: str  # module name under voxwatch.training.generators.adapters ("" for a tool)
-    held_out: float = 0.0  # train sources: share of speakers sent to dev and, as much again, to test
+    # Train sources: bands of the speaker hash (build_data.unit) whose speakers go to dev and to test. Bands only
+    # ever shrink between builds, so a model trained on an earlier build has never heard a dev or test speaker.
+    dev_speakers: tuple[float, float] = (0.0, 0.0)
+    test_speakers: tuple[float, float] = (0.0, 0.0)
 
     @property
     def slug(self) -> str:
@@ -45,7 +48,7 @@ SOURCES: tuple[DataSource, ...] = (
     # --- may train -------------------------------------------------------------------------------------------
     DataSource("jimbozhang/speechocean762", "main", ("WAVE",),
                "free for commercial and non-commercial use (speechocean762 README)", "train",
-               "jimbozhang_speechocean762", held_out=0.1),
+               "jimbozhang_speechocean762", dev_speakers=(0.0, 0.04), test_speakers=(0.10, 0.15)),
     DataSource("debian:fillets-ng-data-cs", "", (), "GPL-2+ (Debian fillets-ng-data-cs)", "train", "fillets_ng_data"),
     DataSource("debian:fillets-ng-data-nl", "", (), "GPL-2+ (Debian fillets-ng-data-nl)", "train", "fillets_ng_data"),
     DataSource("MycroftAI/Precise-Community-Data", "master",

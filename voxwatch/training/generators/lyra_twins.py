@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import shutil
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +37,7 @@ SLUG = "google+lyra"
 REPO = "google/lyra"
 LICENSE = "Apache-2.0 (google/lyra models)"
 FRAME = 320  # samples per 20 ms frame at 16 kHz
+TWIN_NAME = re.compile(r"^(?P<stem>.+)-lyra(?P<kbps>[0-9.]+)kbps\.flac$")  # Twin.relative below SLUG
 MAX_QUANTIZERS = 46  # 9.2 kbps: 46 quantisers of 4 bits per 20 ms frame
 BITRATES_KBPS = (3.2, 6.0, 9.2)
 MODEL_FILES = ("soundstream_encoder.tflite", "quantizer.tflite", "lyragan.tflite")
@@ -113,8 +114,13 @@ class Twin:
     relative: str  # the twin's path relative to the set
 
 
-def plan(rows: Sequence[dict[str, str]], share: float, seed: int = 0) -> list[Twin]:
-    """Twins of the real train rows: every speaker's first clip and ``share`` of the others, bitrates in turn."""
+def plan(rows: Sequence[dict[str, str]], share: float, seed: int = 0,
+         made: Mapping[str, float] | None = None) -> list[Twin]:
+    """Twins of the real train rows: every speaker's first clip and ``share`` of the others, bitrates in turn.
+
+    ``made`` (original's path without suffix -> bitrate) keeps the bitrate of twins already written, so that a
+    re-run after the set grew re-uses them (:func:`twins_on_disk`)."""
+    made = made or {}
     real = [r for r in rows if r["label"] == "bonafide" and r["split"] == "train" and r["use"] == "train"
             and r["repo"] != REPO]
     twins, seen = [], set()
@@ -123,10 +129,20 @@ def plan(rows: Sequence[dict[str, str]], share: float, seed: int = 0) -> list[Tw
         seen.add(row["speaker"])
         if not first and unit(f"{seed}:twin:{row['path']}") >= share:
             continue
-        kbps = BITRATES_KBPS[len(twins) % len(BITRATES_KBPS)]
         stem = Path(row["path"]).with_suffix("")
+        kbps = made.get(str(stem), BITRATES_KBPS[len(twins) % len(BITRATES_KBPS)])
         twins.append(Twin(row, kbps, f"{SLUG}/{stem}-lyra{kbps:g}kbps.flac"))
     return twins
+
+
+def twins_on_disk(root: Path) -> dict[str, float]:
+    """Twins already under ``root/SLUG``: original's path without suffix -> bitrate (from the file names)."""
+    found = {}
+    for path in (root / SLUG).rglob("*.flac") if (root / SLUG).is_dir() else ():
+        match = TWIN_NAME.match(path.relative_to(root / SLUG).as_posix())
+        if match:
+            found[match["stem"]] = float(match["kbps"])
+    return found
 
 
 @functools.cache
@@ -139,16 +155,20 @@ def _make_twin(twin: Twin, root: Path, codec_factory: Callable[[], Codec], versi
     """Write one twin; its manifest row (in build_data.COLUMNS order)."""
     import soundfile as sf
 
-    audio, rate = sf.read(root / twin.row["path"], dtype="float32")
-    if rate != SAMPLE_RATE:
-        raise LyraError(f"{twin.row['path']}: {rate} Hz, the builder writes {SAMPLE_RATE}")
-    out = np.clip(_codec_of(codec_factory)(audio, twin.kbps), -1.0, 1.0)
     target = root / twin.relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(target, out, SAMPLE_RATE, subtype="PCM_16")
+    if target.is_file():  # written by an earlier run: the codec is deterministic, so it would write the same
+        samples = sf.info(target).frames
+    else:
+        audio, rate = sf.read(root / twin.row["path"], dtype="float32")
+        if rate != SAMPLE_RATE:
+            raise LyraError(f"{twin.row['path']}: {rate} Hz, the builder writes {SAMPLE_RATE}")
+        out = np.clip(_codec_of(codec_factory)(audio, twin.kbps), -1.0, 1.0)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(target, out, SAMPLE_RATE, subtype="PCM_16")
+        samples = len(out)
     r = twin.row
     system = f"lyra-{twin.kbps:g}kbps"
-    return [twin.relative, "spoof", system, r["speaker"], "train", f"{len(out) / SAMPLE_RATE:.2f}",
+    return [twin.relative, "spoof", system, r["speaker"], "train", f"{samples / SAMPLE_RATE:.2f}",
             f"{LICENSE}; speech: {r['license']}", "codec", "train", system, REPO, version, r["bandlimited"],
             str(SAMPLE_RATE)]
 
@@ -157,16 +177,20 @@ def make_twins(root: Path, codec_factory: Callable[[], Codec], share: float = 1.
                version: str = "unknown", seed: int = 0) -> int:
     """Write the twins of the set at ``root`` and merge its manifest again; returns the number of twins.
 
-    ``codec_factory`` builds the codec in each process (it must pickle when ``jobs > 1``).
+    ``codec_factory`` builds the codec in each process (it must pickle when ``jobs > 1``). Twins already on disk
+    from an earlier run over the same originals are kept (a rebuild that moved speakers into train codes only
+    the new clips); twins of clips no longer planned are deleted.
     """
     with open(root / "manifest.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    twins = plan(rows, share, seed)
+    twins = plan(rows, share, seed, made=twins_on_disk(root))
     if not twins:
         raise LyraError(f"{root}: no real train rows to twin")
-    if (root / SLUG).exists():
-        shutil.rmtree(root / SLUG)
-    (root / SLUG).mkdir(parents=True)
+    planned = {root / twin.relative for twin in twins}
+    for stale in (root / SLUG).rglob("*.flac") if (root / SLUG).is_dir() else ():
+        if stale not in planned:
+            stale.unlink()
+    (root / SLUG).mkdir(parents=True, exist_ok=True)
     work = partial(_make_twin, root=root, codec_factory=codec_factory, version=version)
     out = []
     with _progress() as progress:

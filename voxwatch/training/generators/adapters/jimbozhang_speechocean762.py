@@ -1,8 +1,8 @@
 """speechocean762: 5,245 English sentences read by 250 Mandarin speakers (adults and children), 16 kHz.
 
 Real read speech of many speakers is what the labelled sets lack most; it is the one source whose speakers are
-also held out for dev and test (catalogue ``held_out``), so that the real speech of dev and test includes read
-sentences and not only telephone digits and talk shows.
+also held out for dev and test (catalogue ``dev_speakers`` / ``test_speakers``: about 4% and 6% of them), so that
+the real speech of dev and test includes read sentences and not only telephone digits and talk shows.
 """
 
 from __future__ import annotations
