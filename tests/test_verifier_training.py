@@ -3,6 +3,7 @@ runtime loads (torch for the training part; it skips without torch unless VOXWAT
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 from helpers import silence, speech_like, write_wav
@@ -46,10 +47,37 @@ def test_training_computes_the_runtime_features():
 def test_clip_features_are_the_runtime_features_of_the_trimmed_clip(tmp_path):
     path = write_wav(tmp_path / "a.wav", np.concatenate([silence(1.0), speech_like(3.0), silence(1.0)]))
     settings = VerifierFeatureSettings()
-    (clean,) = data.clip_features(str(path), settings, copies=1, seed=0, index=0)
+    (clean,) = data.clip_features(str(path), settings, copies=1, seed=0)
     expected = verifier_features(trim(load_audio(path)), settings)
     np.testing.assert_allclose(clean.astype(np.float32), expected, rtol=1e-3, atol=1e-3)  # float16 storage
     assert clean.shape[1] == 128 and len(clean) < len(verifier_features(load_audio(path), settings))
+
+
+def test_features_are_cached_per_folder_so_a_changed_set_recomputes_only_what_changed(tmp_path, monkeypatch):
+    root = _dataset(tmp_path / "set", n_train=2, n_dev=1)
+    clips = [c for c in data.load_training_clips([str(root)]) if c.split == "train"]
+    settings = VerifierFeatureSettings()
+    cache = tmp_path / "cache"
+    first = data.build(clips, settings, copies=2, workers=1, cache_dir=cache, label="train")
+    assert len(first) == 2 * len(clips) and sorted(set(first.clip)) == list(range(len(clips)))
+    computed = []
+    real_task = data._task
+    monkeypatch.setattr(data, "_task", lambda job: computed.append(job[1]) or real_task(job))
+    again = data.build(clips, settings, copies=2, workers=1, cache_dir=cache, label="train")
+    assert computed == [] and np.array_equal(again.frames, first.frames) and np.array_equal(again.y, first.y)
+    # without the fakes' folder, nothing is computed; with a new clip in it, only that folder is
+    real_only = [c for c in clips if c.label == 0]
+    subset = data.build(real_only, settings, copies=2, workers=1, cache_dir=cache, label="train")
+    assert computed == [] and len(subset) == 2 * len(real_only) and not subset.y.any()
+    extra = write_wav(root / "spoof/new.wav", speech_like(2.0, 0.4, seed=7, f0=230.0))
+    grown = clips + [replace(clips[0], path=extra, label=1, speaker="new")]
+    mixed = data.build(grown, settings, copies=2, workers=1, cache_dir=cache, label="train")
+    assert sorted(computed) == sorted(str(c.path) for c in grown if c.label == 1)
+    for i, clip in enumerate(grown):  # every item's features are its own clip's, whatever the folder order
+        (item,) = [mixed.item(k) for k in np.flatnonzero(mixed.clip == i)][:1]
+        assert mixed.y[mixed.clip == i].tolist() == [clip.label, clip.label]
+        np.testing.assert_allclose(item.astype(np.float32), data.clip_features(str(clip.path), settings, 1, 0)[0],
+                                   atol=1e-3)
 
 
 def test_verifier_audio_keeps_the_last_seconds_and_tiles_short_utterances():

@@ -1,9 +1,9 @@
 """Verifier training data: every clip trimmed like the daemon trims speech, then ``verifier_features``.
 
-Features are computed once per clip (and per augmented copy) in a small process pool and cached as one
-``.npz`` (float16 frames of all clips end to end, with offsets), so that candidates trained on the same data
-do not recompute them. Copy 0 of a clip is clean; later copies go through the filter's own augmentation
-(noise, reverberation, band limit, gain), so both models see the same nuisances.
+Features are computed once per clip (and per augmented copy) in a small process pool and cached per folder
+of clips (float16 frames end to end, with offsets), so that candidates trained on the same data, or on a set
+that differs by a few sources, do not recompute them. Copy 0 of a clip is clean; later copies go through the
+filter's own augmentation (noise, reverberation, band limit, gain), so both models see the same nuisances.
 """
 
 from __future__ import annotations
@@ -66,55 +66,91 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     return clips
 
 
-def clip_features(path: str, settings: VerifierFeatureSettings, copies: int, seed: int, index: int) -> list:
+def clip_features(path: str, settings: VerifierFeatureSettings, copies: int, seed: int) -> list:
+    """Copy 0 clean, the others augmented with a generator seeded by the clip's path (the same in any list)."""
     audio = trim(load_audio(path))
+    stream = int(hashlib.sha256(path.encode()).hexdigest()[:12], 16)
     out = []
     for copy in range(copies):
-        x = audio if copy == 0 else augment(audio, np.random.default_rng([seed, index, copy]), AugmentSettings())
+        x = audio if copy == 0 else augment(audio, np.random.default_rng([seed, stream, copy]), AugmentSettings())
         out.append(verifier_features(x, settings).astype(np.float16))
     return out
 
 
 def _task(args: tuple) -> tuple[int, list]:
     index, path, settings, copies, seed = args
-    return index, clip_features(path, settings, copies, seed, index)
+    return index, clip_features(path, settings, copies, seed)
+
+
+def _stack(clips: list[Clip], features: dict[int, list]) -> UtteranceSet:
+    """One set of ``features`` (clip index -> its copies), in the order of ``features``."""
+    mats, ys, cs = [], [], []
+    for i, copies in features.items():
+        for m in copies:
+            mats.append(m)
+            ys.append(clips[i].label)
+            cs.append(i)
+    offsets = np.concatenate([[0], np.cumsum([len(m) for m in mats])]).astype(np.int64)
+    return UtteranceSet(np.concatenate(mats), offsets, np.asarray(ys, np.int8), np.asarray(cs, np.int32))
+
+
+def concatenate(parts: list[UtteranceSet]) -> UtteranceSet:
+    """Sets end to end (their ``clip`` indices are already global)."""
+    starts = np.cumsum([0] + [len(p.frames) for p in parts[:-1]])
+    shifted = [p.offsets[1:] + start for p, start in zip(parts, starts, strict=True)]
+    offsets = np.concatenate([[0], *shifted]).astype(np.int64)
+    return UtteranceSet(np.concatenate([p.frames for p in parts]), offsets,
+                        np.concatenate([p.y for p in parts]), np.concatenate([p.clip for p in parts]))
 
 
 def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1, seed: int = 0, workers: int = 2,
           cache_dir: Path | None = None, label: str = "features") -> UtteranceSet:
-    """Features of ``clips`` (``copies`` per clip), with a progress bar; cached in ``cache_dir`` when given."""
+    """Features of ``clips`` (``copies`` per clip), with a progress bar; cached in ``cache_dir`` when given.
+
+    The cache holds one file per folder of clips, keyed by the settings and that folder's clips: a set that
+    grew by a source (twins of a new vocoder), lost one (a leave-one-family-out run) or moved speakers between
+    splits recomputes only the folders that changed."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    key = hashlib.sha256(json.dumps({"s": settings.to_dict(), "c": copies, "seed": seed,
-                                     "clips": [str(c.path) for c in clips]}).encode()).hexdigest()[:16]
-    cache = Path(cache_dir) / f"verifier-{label}-{key}.npz" if cache_dir else None
-    if cache is not None and cache.is_file():
-        return UtteranceSet.load(cache)
+    folders: dict[Path, list[int]] = {}
+    for i, clip in enumerate(clips):
+        folders.setdefault(Path(clip.path).parent, []).append(i)
+    common = {"s": settings.to_dict(), "c": copies, "seed": seed}
+
+    def cache_of(indices: list[int]) -> Path | None:
+        key = hashlib.sha256(json.dumps({**common, "clips": [(str(clips[i].path), clips[i].label)
+                                                             for i in indices]}).encode()).hexdigest()[:20]
+        return Path(cache_dir) / f"verifier-{label}" / f"{key}.npz" if cache_dir else None
+
+    parts: dict[Path, UtteranceSet] = {}
+    for folder, indices in folders.items():
+        cache = cache_of(indices)
+        if cache is not None and cache.is_file():
+            parts[folder] = UtteranceSet.load(cache)
+    jobs = [(i, str(clips[i].path), settings, copies, seed)
+            for folder, indices in folders.items() if folder not in parts for i in indices]
     results: dict[int, list] = {}
-    jobs = [(i, str(c.path), settings, copies, seed) for i, c in enumerate(clips)]
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(label, total=len(jobs))
-        if workers <= 1:
-            for job in jobs:
-                i, feats = _task(job)
-                results[i] = feats
-                progress.advance(task)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for i, feats in pool.map(_task, jobs, chunksize=8):
+    if jobs:
+        columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            task = progress.add_task(label, total=len(jobs))
+            if workers <= 1:
+                for job in jobs:
+                    i, feats = _task(job)
                     results[i] = feats
                     progress.advance(task)
-    mats, ys, cs = [], [], []
-    for i, clip in enumerate(clips):
-        for m in results[i]:
-            mats.append(m)
-            ys.append(clip.label)
-            cs.append(i)
-    offsets = np.concatenate([[0], np.cumsum([len(m) for m in mats])]).astype(np.int64)
-    out = UtteranceSet(np.concatenate(mats), offsets, np.asarray(ys, np.int8), np.asarray(cs, np.int32))
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        out.save(cache)
-    return out
+            else:
+                with ProcessPoolExecutor(workers) as pool:
+                    for i, feats in pool.map(_task, jobs, chunksize=8):
+                        results[i] = feats
+                        progress.advance(task)
+    for folder, indices in folders.items():
+        if folder in parts:
+            continue
+        parts[folder] = _stack(clips, {i: results.pop(i) for i in indices})
+        cache = cache_of(indices)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            parts[folder].save(cache)
+    return concatenate([parts[folder] for folder in folders])
