@@ -1,9 +1,12 @@
 """The paired bootstrap that decides whether a candidate model beats the default by more than dev noise."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from tests.test_alarms import RULES, stream
+from voxwatch.pipeline.cascade import CascadeRule
 from voxwatch.training import compare_models
 
 
@@ -85,3 +88,29 @@ def test_one_model_per_side_is_the_plain_paired_bootstrap_and_a_repeated_seed_ch
     assert twice.candidate == once.candidate and twice.baseline == once.baseline
     with pytest.raises(ValueError):
         compare_models.recipe_bootstrap([], [b], 2.0, resamples=5)
+
+
+def with_verifier(trace, score):
+    """The trace with the verifier's ``score`` on every utterance end (a cascade trace)."""
+    return dataclasses.replace(trace, steps=tuple(dataclasses.replace(s, verifier_score=score) if s.score is None
+                                                  else s for s in trace.steps))
+
+
+def test_a_cascade_is_judged_at_its_verifier_threshold_and_can_beat_its_own_filter_alone():
+    """A coin-flip filter behind which a verifier separates the classes: the cascade's tables move the verifier's
+    threshold (the gate lets everything through), so it catches every fake with no false alarm."""
+    rng = np.random.default_rng(5)
+    n = 30
+    traces = clips(rng.uniform(0.1, 0.9, n), rng.uniform(0.1, 0.9, n))
+    scored = [with_verifier(t, rng.uniform(0.0, 0.3) if t.label == 0 else rng.uniform(0.7, 1.0)) for t in traces]
+    alone = compare_models.clip_tables(traces, RULES)
+    rule = CascadeRule(gate=0.05, threshold=0.5)
+    cascade = compare_models.clip_tables(scored, RULES, rule, filter_threshold=0.5)
+    everyone = (np.arange(n), np.arange(n))
+    assert compare_models.figures(cascade, *everyone, 2.0) == (0.0, 1.0)
+    assert compare_models.figures(alone, *everyone, 2.0)[1] < 0.5
+    c = compare_models.paired_bootstrap(alone, cascade, 2.0, resamples=100)
+    assert c.catch_diff[1] > 0 and c.eer_diff[2] < 0
+    # a gate above every filter score: the filter's "real" stands everywhere, nothing is ever flagged
+    closed = compare_models.clip_tables(scored, RULES, CascadeRule(gate=0.95, threshold=0.5), filter_threshold=0.5)
+    assert compare_models.figures(closed, *everyone, 2.0)[1] == 0.0

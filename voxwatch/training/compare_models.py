@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from voxwatch.pipeline.cascade import CascadeRule
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.training import alarms
 
@@ -51,12 +52,16 @@ class ClipTables:
     judged: np.ndarray
 
 
-def clip_tables(traces: Sequence[alarms.ClipTrace], settings: DecisionSettings) -> ClipTables:
-    flags = alarms.clip_flag_scores(traces, settings)
+def clip_tables(traces: Sequence[alarms.ClipTrace], settings: DecisionSettings, rule: CascadeRule | None = None,
+                filter_threshold: float = 0.5) -> ClipTables:
+    """The tables of one model's traces; with a cascade ``rule`` (traces with verifier scores), of the cascade:
+    the budget then moves the verifier's threshold at the rule's gate, the filter at ``filter_threshold``."""
+    flags = alarms.clip_flag_scores(traces, settings, rule, filter_threshold)
     labels = np.array([t.label for t in traces], np.int8)
     real = [t for t in traces if t.label == 0]
     fake = [t for t in traces if t.label == 1]
-    candidates = np.array(sorted({c for t in real for c in t.candidates}) or [0.0])
+    candidates = np.array(sorted({c for t in real for c in (
+        t.candidates if rule is None else alarms.cascade_candidates(t, settings, filter_threshold, rule))}) or [0.0])
     thresholds = {0.0}
     for f in flags[labels == 0]:
         if f == alarms.NEVER_FLAGGED:
@@ -64,9 +69,13 @@ def clip_tables(traces: Sequence[alarms.ClipTrace], settings: DecisionSettings) 
         i = int(np.searchsorted(candidates, f, side="right"))
         thresholds.add(float(candidates[i]) if i < len(candidates) else float(np.nextafter(candidates[-1], 2.0)))
     grid = np.array(sorted(thresholds))
-    alert_table = np.array([[alarms.alerts(t, settings, float(x)) for x in grid] for t in real],
+
+    def at(x: float) -> tuple[float, CascadeRule | None]:
+        return (float(x), None) if rule is None else (filter_threshold, replace(rule, threshold=float(x)))
+
+    alert_table = np.array([[alarms.alerts(t, settings, *at(x)) for x in grid] for t in real],
                            np.int32).reshape(len(real), len(grid))
-    pairs = [[alarms.caught_utterances(t, settings, float(x)) for x in grid] for t in fake]
+    pairs = [[alarms.caught_utterances(t, settings, *at(x)) for x in grid] for t in fake]
     caught = np.array([[c for c, _ in row] for row in pairs], np.int32).reshape(len(fake), len(grid))
     judged = np.array([row[0][1] if row else 0 for row in pairs], np.int32)
     return ClipTables(flags, labels, np.array([t.duration_s for t in real]), grid, alert_table, caught, judged)
@@ -174,6 +183,22 @@ def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float
     ]
 
 
+def _verifier(name: str):
+    """An ``OnnxVerifier`` for ``--verifier``/``--baseline-verifier`` ("none": no cascade on that side)."""
+    from voxwatch.pipeline.verifier import OnnxVerifier
+
+    if name == "none":
+        return None
+    if name == "bundled":
+        from voxwatch.models import default_verifier_path
+
+        path = default_verifier_path()
+        if path is None:
+            raise SystemExit("voxwatch: error: no verifier is bundled with this install")
+        return OnnxVerifier(path)
+    return OnnxVerifier(name)
+
+
 def _side_name(names: Sequence[str | None]) -> str:
     return " + ".join(n or "(bundled)" for n in names)
 
@@ -186,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the candidate: ONNX model with its card (repeat: the seeds of one recipe)")
     parser.add_argument("--baseline", action="append",
                         help="the model to beat (default: bundled; repeat: the seeds of one recipe)")
+    parser.add_argument("--verifier", default="none",
+                        help="judge the candidate side as a cascade with this verifier .onnx (its card's gate, "
+                             "fusion and threshold; default none: the filter alone)")
+    parser.add_argument("--baseline-verifier", default="none",
+                        help="the baseline side's verifier ('bundled': the package's; default none)")
     parser.add_argument("--aggregate", choices=("mean", "median", "max"),
                         help="judge every model with this utterance aggregate instead of the one in force")
     parser.add_argument("--split", default="dev")
@@ -194,9 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from dataclasses import replace
-
     from voxwatch.config import Config
+    from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
     from voxwatch.training.datasets import load_datasets, select
     from voxwatch.training.select_rules import detector_for
 
@@ -206,15 +235,22 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, aggregate=args.aggregate)
     baselines: list[str | None] = args.baseline or [None]
     sides: list[list[ClipTables]] = [[], []]
-    for side, names in zip(sides, (baselines, args.model), strict=True):
+    verifiers = (_verifier(args.baseline_verifier), _verifier(args.verifier))
+    for side, names, verifier in zip(sides, (baselines, args.model), verifiers, strict=True):
         for name in names:
             model, detector = detector_for(name)
             traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {args.split} streams")
-            side.append(clip_tables(traces, settings))
+            rule = None
+            if verifier is not None:
+                traces = alarms.with_verifier_scores(traces, verifier, label=f"{verifier.model_id}: {args.split}")
+                rule = resolve_rule(VerifierSettings(), verifier.card)
+            side.append(clip_tables(traces, settings, rule, detector.threshold))
     comparison = recipe_bootstrap(sides[0], sides[1], args.budget, args.resamples, args.seed)
     rules = f"aggregate {args.aggregate}, other rules in force" if args.aggregate else "decision rules in force"
     print(f"{len(clips)} {args.split} clips; {rules}; budget {args.budget:g} false alarms per hour")
-    print("\n".join(report(comparison, _side_name(baselines), _side_name(args.model), args.budget)))
+    names = [_side_name(baselines), _side_name(args.model)]
+    names = [n if v is None else f"{n} + verifier {v.model_id}" for n, v in zip(names, verifiers, strict=True)]
+    print("\n".join(report(comparison, *names, args.budget)))
     return 0
 
 

@@ -71,8 +71,9 @@ def choose(traces: Sequence[alarms.ClipTrace], base: DecisionSettings, budget: f
 
 
 def detector_for(model_name: str | None) -> tuple[Path, Detector]:
-    """(model path, a ``Detector`` with the default config but the model card's feature settings and window):
-    a model trained with experimental features is judged by the default decision rules."""
+    """(model path, a ``Detector`` with the default config but the model card's feature settings and window, and
+    no verifier): a model trained with experimental features is judged by the default decision rules; a cascade
+    is judged from these traces with a verifier's scores added (``alarms.with_verifier_scores``)."""
     from voxwatch.config import Config
     from voxwatch.detector import Detector
     from voxwatch.model_loading import resolve_model
@@ -83,7 +84,7 @@ def detector_for(model_name: str | None) -> tuple[Path, Detector]:
     card = OnnxClassifier(model).card
     pipeline = replace(base.pipeline, features=card.features,
                        window=replace(base.pipeline.window, window_s=card.window_s))
-    return model, Detector(model=model, config=replace(base, pipeline=pipeline))
+    return model, Detector(model=model, config=replace(base, pipeline=pipeline), verifier="none")
 
 
 def main(argv: list[str] | None = None) -> int:
