@@ -30,9 +30,11 @@ def _dataset(root, n_train=6, n_dev=3):
                                         silence(0.4, seed=i)])
                 write_wav(root / name, audio)
                 rows.append([name, label, "toy", f"{label}{i}", split, "", ""])
-    # a use=test row: a system kept for evaluation only is never trained on
+    # use=eval-only rows: a system kept for evaluation is never trained on, but dev may choose with it
     write_wav(root / "spoof/held.wav", speech_like(2.0, 0.4, seed=99, f0=230.0))
-    rows.append(["spoof/held.wav", "spoof", "held-out", "h", "train", "", "test"])
+    rows.append(["spoof/held.wav", "spoof", "held-out", "h", "train", "", "eval-only"])
+    write_wav(root / "spoof/dev-held.wav", speech_like(2.0, 0.4, seed=98, f0=230.0))
+    rows.append(["spoof/dev-held.wav", "spoof", "dev-system", "h", "dev", "", "eval-only"])
     with open(root / "manifest.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "source", "speaker", "split", "duration_s", "use"])
@@ -91,10 +93,11 @@ def test_verifier_audio_keeps_the_last_seconds_and_tiles_short_utterances():
     assert settings.digest() != VerifierFeatureSettings().digest()
 
 
-def test_use_column_keeps_evaluation_only_rows_out_of_training(tmp_path):
+def test_use_column_keeps_evaluation_only_rows_out_of_training_but_in_dev(tmp_path):
     root = _dataset(tmp_path / "toy", n_train=1, n_dev=1)
     clips = data.load_training_clips([str(root)])
-    assert not any(c.source == "held-out" for c in clips) and len(clips) == 4
+    assert not any(c.source == "held-out" for c in clips) and len(clips) == 5
+    assert [c.split for c in clips if c.source == "dev-system"] == ["dev"]
 
 
 def test_a_tiny_training_run_exports_a_verifier_the_runtime_loads(tmp_path):

@@ -49,8 +49,10 @@ class UtteranceSet:
 
 
 def load_training_clips(paths: list[str]) -> list[Clip]:
-    """Clips of every dataset; rows of a manifest with a ``use`` column count only where ``use`` is ``train``
-    (a data builder can mark evaluation-only systems that no training may see)."""
+    """Clips of every dataset; in the train split, rows of a manifest with a ``use`` column count only where
+    ``use`` is ``train`` (a data builder marks evaluation-only systems that no training may see). Dev keeps them:
+    the evaluation-only systems dealt to dev are there to choose the epoch and the operating point, those dealt
+    to test are seen by neither."""
     clips: list[Clip] = []
     for path in paths:
         root = Path(path)
@@ -60,7 +62,8 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
             with open(manifest, newline="") as handle:
                 rows = list(csv.DictReader(handle))
             if rows and "use" in rows[0]:
-                banned = {str(root / r["path"]) for r in rows if (r.get("use") or "train").strip() != "train"}
+                banned = {str(root / r["path"]) for r in rows
+                          if (r.get("use") or "train").strip() != "train" and r.get("split") == "train"}
                 loaded = [c for c in loaded if str(c.path) not in banned]
         clips.extend(loaded)
     return clips
