@@ -1,4 +1,4 @@
-"""Leave-one-family-out views: the set without a family's training fakes, and a probe of those fakes."""
+"""Views of a built set: leave one family out (without / probe), and the test split by channel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxwatch.training import family_views
+from voxwatch.training import set_views
 from voxwatch.training.datasets import load_dataset
 from voxwatch.training.generators.build_data import COLUMNS
 
@@ -26,6 +26,8 @@ def make_set(root: Path) -> Path:
     for split in ("train", "dev", "test"):
         for i in range(3):
             add(f"real/{split}{i}.flac", "bonafide", split, "real", "ground-truth")
+    rows[-1]["source_rate"] = "8000"  # real/test2: a telephone line
+    rows[-2]["bandlimited"] = "1"  # real/test1: band-limited by the builder
     for system, family in (("lyra-3.2kbps", "codec"), ("encodec-6kbps", "codec"), ("hifigan", "gan-vocoder")):
         for i in range(5):
             add(f"{system}/t{i}.flac", "spoof", "train", family, system)
@@ -44,7 +46,7 @@ def rows_of(folder: Path) -> list[dict[str, str]]:
 
 def test_without_view_drops_only_the_family_training_fakes(tmp_path):
     data = make_set(tmp_path / "set")
-    left_out, probed = family_views.write_views(data, "codec", tmp_path / "lofo", per_system=2)
+    left_out, probed = set_views.write_views(data, "codec", tmp_path / "lofo", per_system=2)
     assert (left_out, probed) == (10, 4)
     without = rows_of(tmp_path / "lofo" / "without")
     assert not [r for r in without if r["family"] == "codec"]
@@ -55,8 +57,8 @@ def test_without_view_drops_only_the_family_training_fakes(tmp_path):
 
 def test_probe_holds_a_seeded_draw_per_system_and_the_real_test_speech(tmp_path):
     data = make_set(tmp_path / "set")
-    family_views.write_views(data, "codec", tmp_path / "a", per_system=2, seed=1)
-    family_views.write_views(data, "codec", tmp_path / "b", per_system=2, seed=1)
+    set_views.write_views(data, "codec", tmp_path / "a", per_system=2, seed=1)
+    set_views.write_views(data, "codec", tmp_path / "b", per_system=2, seed=1)
     probe = rows_of(tmp_path / "a" / "probe")
     assert probe == rows_of(tmp_path / "b" / "probe")
     assert {r["split"] for r in probe} == {"test"}
@@ -64,13 +66,24 @@ def test_probe_holds_a_seeded_draw_per_system_and_the_real_test_speech(tmp_path)
     assert sorted(r["system"] for r in fakes) == ["encodec-6kbps"] * 2 + ["lyra-3.2kbps"] * 2
     assert sorted(Path(r["path"]).name for r in probe if r["label"] == "bonafide") == \
         ["test0.flac", "test1.flac", "test2.flac"]  # the test split's real speech, not train or dev
-    family_views.write_views(data, "codec", tmp_path / "all", per_system=0)
+    set_views.write_views(data, "codec", tmp_path / "all", per_system=0)
     assert sum(r["label"] == "spoof" for r in rows_of(tmp_path / "all" / "probe")) == 10
 
 
 def test_an_unknown_family_is_one_error_line_naming_the_known_ones(tmp_path, capsys):
     data = make_set(tmp_path / "set")
-    code = family_views.main(["--data", str(data), "--family", "vits-like", "--out", str(tmp_path / "x")])
+    code = set_views.main(["lofo", "--data", str(data), "--family", "vits-like", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("voxwatch: error:")
     assert "codec (10)" in err and "gan-vocoder (5)" in err and not (tmp_path / "x").exists()
+
+
+def test_channel_views_split_the_real_test_speech_and_keep_every_fake(tmp_path):
+    data = make_set(tmp_path / "set")
+    assert set_views.channel_views(data, tmp_path / "ch") == (2, 1)
+    telephone, wideband = (rows_of(tmp_path / "ch" / v) for v in ("telephone", "wideband"))
+    assert sorted(Path(r["path"]).name for r in telephone if r["label"] == "bonafide") == ["test1.flac", "test2.flac"]
+    assert [Path(r["path"]).name for r in wideband if r["label"] == "bonafide"] == ["test0.flac"]
+    assert [r["system"] for r in telephone if r["label"] == "spoof"] == ["vits"] == \
+        [r["system"] for r in wideband if r["label"] == "spoof"]
+    assert set_views.main(["channel", "--data", str(data), "--out", str(tmp_path / "x"), "--split", "nope"]) == 2
