@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from helpers import silence, speech_like, write_wav
 from test_training import require_torch
 
@@ -116,3 +117,28 @@ def test_a_tiny_training_run_exports_a_verifier_the_runtime_loads(tmp_path):
     assert card["training"]["splits"]["train"]["clips"] == 12  # the use=test row is not among them
     scores = [verifier.score(load_audio(root / f"{label}/dev0.wav")) for label in ("bonafide", "spoof")]
     assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_source_balance_draws_each_class_half_and_small_sources_more_often_per_clip():
+    require_torch()
+    from voxwatch.training.verifier.train import source_draw
+
+    y = np.array([0] * 100 + [0] * 4 + [0] * 1 + [1] * 50)
+    sources = np.array(["digits"] * 100 + ["studio"] * 4 + ["page"] + ["twins"] * 50)
+    p = source_draw(y, sources)
+    assert p.sum() == pytest.approx(1.0) and p[y == 0].sum() == pytest.approx(0.5)
+    totals = {name: p[sources == name].sum() for name in ("digits", "studio", "page")}
+    assert totals["digits"] / totals["studio"] == pytest.approx(np.sqrt(100) / np.sqrt(4))
+    assert p[sources == "page"][0] > p[sources == "studio"][0] > p[sources == "digits"][0]
+    assert source_draw(y, sources, real_weight=3.0)[y == 0].sum() == pytest.approx(0.75)
+
+
+def test_a_source_balanced_run_trains_and_records_its_balance(tmp_path):
+    require_torch()
+    from voxwatch.training.verifier.__main__ import main
+
+    root = _dataset(tmp_path / "toy", n_train=3, n_dev=2)
+    out = tmp_path / "run"
+    assert main(["--data", str(root), "--out", str(out), "--epochs", "1", "--max-steps", "2", "--copies", "1",
+                 "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64", "--balance", "source"]) == 0
+    assert json.loads((out / "verifier.json").read_text())["training"]["train"]["balance"] == "source"

@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=0, help="cap batches per epoch (smoke tests)")
     p.add_argument("--epoch-items", type=int, default=0, help="train items drawn per epoch (0: all)")
     p.add_argument("--real-weight", type=float, default=1.0, help="loss weight of real speech vs fake (1)")
+    p.add_argument("--balance", choices=("class", "source"), default="class",
+                   help="class: every item drawn alike, the loss balances the classes; source: items drawn so that "
+                        "each class is half and a source's share grows with the square root of its size (default: "
+                        "%(default)s)")
     p.add_argument("--ema", type=float, default=0.0, help="moving average of the weights per step (0: off)")
     p.add_argument("--budget", type=float, default=2.0,
                    help="the card threshold keeps the cascade within this many false alarms per hour of the dev "
@@ -74,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = VerifierTrainSettings(epochs=args.epochs, crop_frames=args.crop, max_crop_frames=args.max_crop,
                                      threads=args.threads,
                                      max_steps=args.max_steps, seed=args.seed, epoch_items=args.epoch_items,
-                                     real_weight=args.real_weight, ema=args.ema)
+                                     real_weight=args.real_weight, ema=args.ema, balance=args.balance)
     channels = tuple(int(c) for c in args.channels.split(","))
     net = VerifierNet(n_bands=features.n_features, stem=args.stem, channels=channels, pool=args.pool)
-    best, history = train(train_set, dev_set, net, settings)
+    sources = np.array([train_clips[i].source for i in train_set.clip])
+    best, history = train(train_set, dev_set, net, settings, sources=sources)
     torch.save({"state_dict": best.state_dict(), "model_config": best.config, "features": features.to_dict(),
                 "history": history}, out / "best.pt")
     (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")

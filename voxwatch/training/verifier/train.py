@@ -4,7 +4,10 @@
   length drawn per batch up to that: the runtime scores up to 8 s; shorter utterances tiled, as the runtime tiles
   audio), with one frequency band and one time span masked (SpecAugment); each item's loss is weighted so that
   both classes weigh the same (times ``real_weight`` for real speech). ``epoch_items`` draws that many items
-  per epoch, so that a large set is evaluated on dev more often.
+  per epoch, so that a large set is evaluated on dev more often. With ``balance = "source"`` the items are
+  instead drawn with the filter's source weights (``voxwatch.training.balance``: each class half, a source's
+  share growing with the square root of its size), so that the few clips of studio read speech are seen as
+  often as they need to be next to thousands of twins and telephone digits.
 * AdamW with a one-cycle schedule; fixed seeds. With ``ema`` > 0 the weights evaluated and kept are an
   exponential moving average of the trained ones (smooths the epoch-to-epoch swings of a small dev set).
 * After every epoch the dev utterances are scored whole (as the runtime scores them) and the dev EER decides the
@@ -22,6 +25,7 @@ import torch
 from torch import nn
 
 from voxwatch.training import metrics
+from voxwatch.training.balance import window_weights
 from voxwatch.training.verifier.data import UtteranceSet
 from voxwatch.training.verifier.model import VerifierNet, n_parameters
 
@@ -39,6 +43,7 @@ class VerifierTrainSettings:
     patience: int = 4
     epoch_items: int = 0  # 0: every train item once per epoch; else this many, drawn anew each epoch
     real_weight: float = 1.0  # the real class weighs this much more than the fake one (false alarms cost more)
+    balance: str = "class"  # "source": draw items by the source weights of voxwatch.training.balance
     ema: float = 0.0  # decay of the weights' moving average per step (0: off)
     seed: int = 0
     threads: int = 1
@@ -76,14 +81,27 @@ def score_set(net: nn.Module, data: UtteranceSet) -> np.ndarray:
     return out
 
 
+def source_draw(y: np.ndarray, sources: np.ndarray, real_weight: float = 1.0) -> np.ndarray:
+    """Probability of drawing each item: the filter's source weights, the real class times ``real_weight``."""
+    draw = window_weights(y, sources, "source") * np.where(y == 1, 1.0, real_weight)
+    return draw / draw.sum()
+
+
 def train(train_set: UtteranceSet, dev_set: UtteranceSet, net: VerifierNet, s: VerifierTrainSettings,
-          log=print) -> tuple[VerifierNet, list[dict]]:
+          log=print, sources: np.ndarray | None = None) -> tuple[VerifierNet, list[dict]]:
+    """``sources``: each train item's source name (needed with ``balance = "source"``)."""
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
     rng = np.random.default_rng(s.seed)
     y = train_set.y.astype(np.float32)
     weights = np.where(y == 1, len(y) / (2 * max(1, y.sum())),
                        s.real_weight * len(y) / (2 * max(1, len(y) - y.sum())))
+    draw = None
+    if s.balance == "source":
+        if sources is None or len(sources) != len(y):
+            raise ValueError("balance='source' needs the source of every train item")
+        draw = source_draw(y, np.asarray(sources), s.real_weight)
+        weights = np.ones_like(weights)  # the draw balances; the loss does not weigh twice
     per_epoch = min(len(y), s.epoch_items) if s.epoch_items else len(y)
     steps = per_epoch // s.batch_size if not s.max_steps else min(s.max_steps, per_epoch // s.batch_size)
     steps = max(1, steps)
@@ -97,7 +115,7 @@ def train(train_set: UtteranceSet, dev_set: UtteranceSet, net: VerifierNet, s: V
     for epoch in range(1, s.epochs + 1):
         t0 = time.time()
         net.train()
-        order = rng.permutation(len(y))[:per_epoch]
+        order = rng.permutation(len(y))[:per_epoch] if draw is None else rng.choice(len(y), per_epoch, p=draw)
         total = 0.0
         for step in range(steps):
             idx = order[step * s.batch_size : (step + 1) * s.batch_size]
