@@ -69,9 +69,13 @@ def test_features_are_cached_per_folder_so_a_changed_set_recomputes_only_what_ch
     again = data.build(clips, settings, copies=2, workers=1, cache_dir=cache, label="train")
     assert computed == [] and np.array_equal(again.frames, first.frames) and np.array_equal(again.y, first.y)
     # without the fakes' folder, nothing is computed; with a new clip in it, only that folder is
-    real_only = [c for c in clips if c.label == 0]
+    real_only = [c for c in clips if c.label == 0]  # each real clip at another position than in ``clips``
     subset = data.build(real_only, settings, copies=2, workers=1, cache_dir=cache, label="train")
     assert computed == [] and len(subset) == 2 * len(real_only) and not subset.y.any()
+    for i, clip in enumerate(real_only):  # a cached folder's items point at their clips in the new list
+        (item, _) = [subset.item(k) for k in np.flatnonzero(subset.clip == i)]
+        np.testing.assert_allclose(item.astype(np.float32), data.clip_features(str(clip.path), settings, 1, 0)[0],
+                                   atol=1e-3)
     extra = write_wav(root / "spoof/new.wav", speech_like(2.0, 0.4, seed=7, f0=230.0))
     grown = clips + [replace(clips[0], path=extra, label=1, speaker="new")]
     mixed = data.build(grown, settings, copies=2, workers=1, cache_dir=cache, label="train")

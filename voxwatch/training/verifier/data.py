@@ -12,7 +12,7 @@ import csv
 import hashlib
 import json
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -85,20 +85,21 @@ def _task(args: tuple) -> tuple[int, list]:
     return index, clip_features(path, settings, copies, seed)
 
 
-def _stack(clips: list[Clip], features: dict[int, list]) -> UtteranceSet:
-    """One set of ``features`` (clip index -> its copies), in the order of ``features``."""
+def _stack(clips: list[Clip], indices: list[int], features: dict[int, list]) -> UtteranceSet:
+    """One folder's set: the copies of ``clips[i]`` for ``i`` in ``indices``, with ``clip`` the position in
+    ``indices`` (cached this way, a folder's set fits any list the folder's clips appear in)."""
     mats, ys, cs = [], [], []
-    for i, copies in features.items():
-        for m in copies:
+    for position, i in enumerate(indices):
+        for m in features[i]:
             mats.append(m)
             ys.append(clips[i].label)
-            cs.append(i)
+            cs.append(position)
     offsets = np.concatenate([[0], np.cumsum([len(m) for m in mats])]).astype(np.int64)
     return UtteranceSet(np.concatenate(mats), offsets, np.asarray(ys, np.int8), np.asarray(cs, np.int32))
 
 
 def concatenate(parts: list[UtteranceSet]) -> UtteranceSet:
-    """Sets end to end (their ``clip`` indices are already global)."""
+    """Sets end to end (their ``clip`` indices already index the one clip list)."""
     starts = np.cumsum([0] + [len(p.frames) for p in parts[:-1]])
     shifted = [p.offsets[1:] + start for p, start in zip(parts, starts, strict=True)]
     offsets = np.concatenate([[0], *shifted]).astype(np.int64)
@@ -119,7 +120,7 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
     folders: dict[Path, list[int]] = {}
     for i, clip in enumerate(clips):
         folders.setdefault(Path(clip.path).parent, []).append(i)
-    common = {"s": settings.to_dict(), "c": copies, "seed": seed}
+    common = {"s": settings.to_dict(), "c": copies, "seed": seed, "layout": 2}  # 2: clip = position in folder
 
     def cache_of(indices: list[int]) -> Path | None:
         key = hashlib.sha256(json.dumps({**common, "clips": [(str(clips[i].path), clips[i].label)
@@ -151,9 +152,10 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
     for folder, indices in folders.items():
         if folder in parts:
             continue
-        parts[folder] = _stack(clips, {i: results.pop(i) for i in indices})
+        parts[folder] = _stack(clips, indices, {i: results.pop(i) for i in indices})
         cache = cache_of(indices)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             parts[folder].save(cache)
-    return concatenate([parts[folder] for folder in folders])
+    return concatenate([replace(parts[folder], clip=np.asarray(indices, np.int32)[parts[folder].clip])
+                        for folder, indices in folders.items()])
