@@ -1,0 +1,182 @@
+"""Vocoders trained here: they learn, their CLIs write checkpoints, cards and twins, and the twins' rows are right."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import require_module
+
+require_module("torch")
+
+import torch  # noqa: E402
+
+from voxwatch.bench.workload import speech_like  # noqa: E402
+from voxwatch.training.augment import band_limit  # noqa: E402
+from voxwatch.training.generators.build_data import COLUMNS, ROWS_FILE, merge_manifest, write_rows  # noqa: E402
+from voxwatch.training.generators.vocoders import evaluate, train, twins  # noqa: E402
+from voxwatch.training.generators.vocoders.arches import ARCHES, build, load_checkpoint, parameters, vocode  # noqa: E402
+from voxwatch.training.generators.vocoders.mel import LogMel  # noqa: E402
+
+ARCH_NAMES = sorted(ARCHES)
+BANDLIMITED = "src/spk0/u1.flac"
+
+
+def make_set(root: Path) -> Path:
+    """A built set: 3 train speakers x 2 clips (one band-limited), a dev speaker, a Lyra twin, an eval-only clip."""
+    rows = []
+    for s in range(3):
+        for u in range(2):
+            path = f"src/spk{s}/u{u}.flac"
+            audio = speech_like(1.2 + 0.3 * u, seed=10 * s + u, f0=110.0 + 40 * s)
+            if path == BANDLIMITED:
+                audio = band_limit(audio)
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(root / path, audio, 16000)
+            rows.append([path, "bonafide", "reads", f"spk{s}", "train", f"{len(audio) / 16000:.2f}", "CC0", "real",
+                         "train", "ground-truth", "test/reads", "v", "1" if path == BANDLIMITED else "0", "16000"])
+    extra = [("src/dev/u0.flac", "bonafide", "dev-spk", "dev", "train", "test/reads"),
+             ("lyra/x.flac", "bonafide", "spk0", "train", "train", "google/lyra"),
+             ("page/x.flac", "bonafide", "p1", "test", "eval-only", "test/page")]
+    for path, label, speaker, split, use, repo in extra:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / path, speech_like(1.0, seed=99), 16000)
+        rows.append([path, label, "x", speaker, split, "1.00", "none", "real", use, "x", repo, "v", "0", "16000"])
+    write_rows(root / "src" / ROWS_FILE, rows)
+    merge_manifest(root)
+    return root
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def train_args(root: Path, out: Path, arch: str, steps: int = 2) -> list[str]:
+    return ["--data", str(root), "--arch", arch, "--out", str(out), "--steps", str(steps), "--minutes", "5",
+            "--batch", "2", "--segment-s", "0.25", "--held-out", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """The tiny set and a checkpoint of each architecture after 2 steps."""
+    root = make_set(tmp_path_factory.mktemp("set"))
+    checkpoints = {}
+    for arch in ARCH_NAMES:
+        out = root.parent / f"vocoder-{arch}"
+        assert train.main(train_args(root, out, arch)) == 0
+        checkpoints[arch] = out / train.CHECKPOINT
+    return root, checkpoints
+
+
+@pytest.mark.parametrize("arch", ARCH_NAMES)
+def test_architectures_are_small_and_keep_the_length(arch):
+    model = build(arch)
+    assert 300_000 <= parameters(model) <= 1_500_000
+    audio = torch.from_numpy(speech_like(0.7))[None, :11_111]  # not a multiple of the hop
+    with torch.no_grad():
+        assert vocode(model, LogMel(), audio).shape == audio.shape
+
+
+@pytest.mark.parametrize("arch", ARCH_NAMES)
+def test_loss_decreases_on_a_fixed_batch(arch):
+    torch.manual_seed(0)
+    model, mel = build(arch), LogMel()
+    optimizer = train.make_optimizer(arch, model)
+    batch = torch.from_numpy(np.stack([speech_like(0.5, seed=s, f0=100.0 + 30 * s) for s in range(2)]))
+    totals = [train.train_step(model, optimizer, mel, batch).total.item() for _ in range(8)]
+    assert totals[-1] < 0.8 * totals[0]
+
+
+def test_training_writes_a_checkpoint_and_card_from_licensed_real_train_clips_only(trained):
+    root, checkpoints = trained
+    for arch, checkpoint in checkpoints.items():
+        card = json.loads((checkpoint.parent / train.CARD).read_text())
+        assert card["arch"] == arch and card["steps"] == 2 and card["curve"][-1]["step"] == 2
+        assert card["parameters"] == parameters(build(arch))
+        # 6 real train clips, the Lyra row and dev/test never, one held out for evaluate
+        assert card["training"]["clips"] == 5 and card["training"]["speakers"] == 3
+        assert card["training"]["licenses"] == {"CC0": 5} and len(card["held_out"]) == 1
+        name, _, ident = load_checkpoint(checkpoint)
+        assert name == arch and ident == card["model_id"]
+
+
+def test_training_is_seeded(trained, tmp_path):
+    root, checkpoints = trained
+    assert train.main(train_args(root, tmp_path / "again", "istft")) == 0
+    assert load_checkpoint(tmp_path / "again" / train.CHECKPOINT)[2] == load_checkpoint(checkpoints["istft"])[2]
+
+
+def test_plan_twins_every_train_speaker_at_share_zero(trained):
+    rows = read_rows(trained[0] / "manifest.csv")
+    assert sorted(t.row["speaker"] for t in twins.plan(rows, "hifigan", 0.0)) == ["spk0", "spk1", "spk2"]
+    assert len(twins.plan(rows, "hifigan", 1.0)) == 6  # never the Lyra row, dev or evaluation-only clips
+
+
+def high_band_share(audio: np.ndarray) -> float:
+    power = np.abs(np.fft.rfft(audio)) ** 2
+    return float(power[int(len(power) * 4300 / 8000):].sum() / power.sum())
+
+
+def test_twins_are_written_with_their_rows_and_merged(trained):
+    root, checkpoints = trained
+    for checkpoint in checkpoints.values():
+        assert twins.main(["--data", str(root), "--checkpoint", str(checkpoint), "--share", "1.0"]) == 0
+    # running one architecture again replaces its folder only
+    assert twins.main(["--data", str(root), "--checkpoint", str(checkpoints["hifigan"]), "--share", "0.0"]) == 0
+    rows = read_rows(root / "manifest.csv")
+    assert tuple(rows[0]) == COLUMNS
+    originals = {r["path"]: r for r in rows}
+    made = {arch: [r for r in rows if r["system"] == f"vocoder-{arch}"] for arch in ARCH_NAMES}
+    assert len(made["hifigan"]) == 3 and len(made["istft"]) == 6 and len(rows) == 9 + 3 + 6
+    for arch, written in made.items():
+        ident = load_checkpoint(checkpoints[arch])[2]
+        assert {(r["label"], r["family"], r["split"], r["use"], r["repo"], r["version"]) for r in written} == \
+            {("spoof", ARCHES[arch].family, "train", "train", twins.REPO, ident)}
+        for row in written:
+            original = originals[row["path"].removeprefix(f"{twins.slug(arch)}/")]
+            assert row["speaker"] == original["speaker"] and row["bandlimited"] == original["bandlimited"]
+            assert row["license"] == "speech: CC0"
+            a, _ = sf.read(root / original["path"], dtype="float32")
+            b, rate = sf.read(root / row["path"], dtype="float32")
+            assert rate == 16000 and len(b) == len(a) and not np.allclose(a, b, atol=1e-3)
+            assert np.sqrt(np.mean(b ** 2)) == pytest.approx(np.sqrt(np.mean(a ** 2)), rel=0.05)  # loudness kept
+    istft_twins = {r["path"].split("/", 1)[1]: root / r["path"] for r in made["istft"]}
+    limited = high_band_share(sf.read(istft_twins[BANDLIMITED])[0])
+    full = high_band_share(sf.read(istft_twins["src/spk0/u0.flac"])[0])
+    assert limited < 1e-3 < full
+
+
+def test_bad_inputs_are_one_line_errors(trained, tmp_path, capsys):
+    root, checkpoints = trained
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    calls = [(twins.main, ["--data", str(root), "--checkpoint", str(tmp_path / "missing.pt")]),
+             (twins.main, ["--data", str(root), "--checkpoint", str(garbage)]),
+             (twins.main, ["--data", str(tmp_path), "--checkpoint", str(checkpoints["istft"])]),
+             (train.main, train_args(tmp_path, tmp_path / "out", "istft"))]
+    for call, args in calls:
+        assert call(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("voxwatch: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_griffin_lim_inverts_a_mel_better_than_its_random_start():
+    mel = LogMel()
+    audio = torch.from_numpy(speech_like(0.5))[None]
+    target = mel(audio)
+    start = evaluate.griffin_lim(mel, target, audio.shape[-1], iterations=0)
+    done = evaluate.griffin_lim(mel, target, audio.shape[-1], iterations=32)
+    assert (mel(done) - target).abs().mean() < 0.7 * (mel(start) - target).abs().mean()
+
+
+def test_evaluate_lists_each_vocoder_and_griffin_lim(trained, capsys):
+    root, checkpoints = trained
+    assert evaluate.main(["--data", str(root), *sum((["--checkpoint", str(c)] for c in checkpoints.values()), [])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("griffin-lim") and all("clips   1" in line for line in lines)

@@ -1,0 +1,167 @@
+"""Train a small neural vocoder on the real training speech of a built set, for a wall-clock budget.
+
+Random segments (1 s by default) of the set's real ``train`` clips, their log-mel in, the waveform out, the
+multi-resolution STFT loss plus mel L1 (``losses``), Adam. The budget is wall-clock minutes because this is
+what a session has; the checkpoint and a JSON card (architecture, parameters, steps, minutes, loss curve,
+training clips, hours, speakers and licences) are written every few minutes and at the end, so a stopped run
+still leaves a usable vocoder. One torch thread by default: the machine is shared. Seeded: the same data, seed
+and number of steps give the same weights.
+
+    python -m voxwatch.training.generators.vocoders.train --data ../data/hours --arch hifigan --minutes 15 \\
+        --out ../data/vocoders/hifigan
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.generators.build_data import _progress
+from voxwatch.training.generators.vocoders import segments as seg
+from voxwatch.training.generators.vocoders.arches import (
+    ARCHES,
+    VocoderError,
+    build,
+    parameters,
+    save_checkpoint,
+    vocode,
+)
+from voxwatch.training.generators.vocoders.losses import Losses, losses
+from voxwatch.training.generators.vocoders.mel import LogMel
+
+CHECKPOINT = "checkpoint.pt"
+CARD = "card.json"
+GRAD_CLIP = 10.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    arch: str = "hifigan"
+    minutes: float = 15.0
+    steps: int | None = None  # a step limit on top of the budget (tests, reproduction)
+    batch: int = 4
+    segment_s: float = 1.0
+    threads: int = 1
+    seed: int = 0
+    held_out: int = 20  # real train clips kept out of training for the Griffin-Lim comparison
+    save_every_minutes: float = 5.0
+    log_every: int = 25  # steps per point of the card's loss curve
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mel: LogMel, batch: torch.Tensor) -> Losses:
+    """One optimisation step on a (batch, samples) tensor of real audio; the losses before the step."""
+    found = losses(vocode(model, mel, batch), batch, mel)
+    optimizer.zero_grad()
+    found.total.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+    optimizer.step()
+    return found
+
+
+def make_optimizer(name: str, model: torch.nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=ARCHES[name].learning_rate, betas=(0.8, 0.99))
+
+
+def train(data: Path, out: Path, settings: TrainSettings) -> dict:
+    """Train, write ``out/checkpoint.pt`` and ``out/card.json``; returns the card."""
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    np.random.seed(settings.seed)
+    rows = seg.real_train_rows(seg.read_manifest(data))
+    kept_out = seg.held_out(rows, settings.held_out, settings.seed)
+    kept_paths = {r["path"] for r in kept_out}
+    rows = [r for r in rows if r["path"] not in kept_paths]
+    hop = LogMel().settings.hop
+    samples = max(hop, round(settings.segment_s * SAMPLE_RATE) // hop * hop)
+    source = seg.Segments(data, rows, samples, settings.seed)
+    model, mel = build(settings.arch), LogMel()
+    optimizer = make_optimizer(settings.arch, model)
+    out.mkdir(parents=True, exist_ok=True)
+    card = {"arch": settings.arch, "family": ARCHES[settings.arch].family, "parameters": parameters(model),
+            "config": model.config.__dict__, "settings": {**settings.__dict__, "learning_rate":
+                                                          ARCHES[settings.arch].learning_rate},
+            "loss": "multi-resolution STFT + mel L1, no discriminator", "data": str(data),
+            "training": seg.summary(rows), "held_out": [r["path"] for r in kept_out],
+            "steps": 0, "minutes": 0.0, "curve": [], "torch": str(torch.__version__)}
+    start = last_save = time.monotonic()
+    budget = settings.minutes * 60
+    window: list[tuple[float, float]] = []
+
+    def save() -> None:
+        card["unreadable_draws"] = source.unreadable
+        card["minutes"] = round((time.monotonic() - start) / 60, 2)
+        card["model_id"] = save_checkpoint(out / CHECKPOINT, settings.arch, model, {"card": card})
+        (out / CARD).write_text(json.dumps(card, indent=1) + "\n")
+
+    model.train()
+    with _progress() as progress:
+        task = progress.add_task(f"{settings.arch}", total=settings.steps or budget)
+        while time.monotonic() - start < budget and (settings.steps is None or card["steps"] < settings.steps):
+            found = train_step(model, optimizer, mel, source.batch(settings.batch))
+            window.append((found.stft.item(), found.mel.item()))
+            card["steps"] += 1
+            if len(window) == settings.log_every:
+                _log(card, window, start)
+            progress.update(task, completed=card["steps"] if settings.steps else time.monotonic() - start,
+                            description=f"{settings.arch} step {card['steps']} stft {window[-1][0]:.3f} "
+                                        f"mel {window[-1][1]:.3f}" if window else settings.arch)
+            if time.monotonic() - last_save >= settings.save_every_minutes * 60:
+                save()
+                last_save = time.monotonic()
+    if window:
+        _log(card, window, start)
+    save()
+    return card
+
+
+def _log(card: dict, window: list[tuple[float, float]], start: float) -> None:
+    stft, mel = np.mean(window, axis=0)
+    card["curve"].append({"step": card["steps"], "minutes": round((time.monotonic() - start) / 60, 2),
+                          "stft": round(float(stft), 4), "mel": round(float(mel), 4)})
+    window.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m voxwatch.training.generators.vocoders.train",
+                                     description=__doc__.splitlines()[0],
+                                     epilog="Needs the train extra (torch). Writes OUT/checkpoint.pt, OUT/card.json.")
+    parser.add_argument("--data", type=Path, required=True, help="a set written by build_data (manifest.csv)")
+    parser.add_argument("--arch", choices=sorted(ARCHES), default=TrainSettings.arch)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the checkpoint and its card")
+    parser.add_argument("--minutes", type=float, default=TrainSettings.minutes, help="wall-clock budget")
+    parser.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: budget only)")
+    parser.add_argument("--batch", type=int, default=TrainSettings.batch, help="segments per step")
+    parser.add_argument("--segment-s", type=float, default=TrainSettings.segment_s, help="segment length (s)")
+    parser.add_argument("--threads", type=int, default=TrainSettings.threads, help="torch threads (default 1)")
+    parser.add_argument("--held-out", type=int, default=TrainSettings.held_out,
+                        help="real train clips kept out of training for evaluate (default 20)")
+    parser.add_argument("--save-every", type=float, default=TrainSettings.save_every_minutes,
+                        help="minutes between checkpoints (default 5)")
+    parser.add_argument("--seed", type=int, default=TrainSettings.seed)
+    args = parser.parse_args(argv)
+    if args.minutes <= 0 or (args.steps is not None and args.steps < 1) or args.batch < 1 or args.threads < 1 \
+            or args.segment_s <= 0 or args.held_out < 0:
+        parser.error("--minutes, --segment-s must be positive; --steps, --batch, --threads at least 1")
+    settings = TrainSettings(args.arch, args.minutes, args.steps, args.batch, args.segment_s, args.threads,
+                             args.seed, args.held_out, args.save_every)
+    try:
+        card = train(args.data, args.out, settings)
+    except VocoderError as exc:
+        print(f"voxwatch: error: {exc}", file=sys.stderr)
+        return 2
+    last = card["curve"][-1]
+    print(f"{card['model_id']}: {card['parameters']} parameters, {card['steps']} steps in {card['minutes']} min, "
+          f"stft {last['stft']} mel {last['mel']}; {args.out / CHECKPOINT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
