@@ -106,13 +106,13 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
         task = progress.add_task(f"{settings.arch}", total=settings.steps or budget)
         while time.monotonic() - start < budget and (settings.steps is None or card["steps"] < settings.steps):
             found = train_step(model, optimizer, mel, source.batch(settings.batch))
-            window.append((found.stft.item(), found.mel.item()))
+            stft, mel_l1 = found.stft.item(), found.mel.item()
+            window.append((stft, mel_l1))
             card["steps"] += 1
             if len(window) == settings.log_every:
                 _log(card, window, start)
             progress.update(task, completed=card["steps"] if settings.steps else time.monotonic() - start,
-                            description=f"{settings.arch} step {card['steps']} stft {window[-1][0]:.3f} "
-                                        f"mel {window[-1][1]:.3f}" if window else settings.arch)
+                            description=f"{settings.arch} step {card['steps']} stft {stft:.3f} mel {mel_l1:.3f}")
             if time.monotonic() - last_save >= settings.save_every_minutes * 60:
                 save()
                 last_save = time.monotonic()
