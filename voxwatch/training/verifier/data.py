@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +41,10 @@ class UtteranceSet:
         return self.frames[self.offsets[i] : self.offsets[i + 1]]
 
     def save(self, path: Path) -> None:
-        np.savez(path, frames=self.frames, offsets=self.offsets, y=self.y, clip=self.clip)
+        """Written beside ``path`` and renamed into place: a run reading the cache meanwhile never sees half a file."""
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")
+        np.savez(partial, frames=self.frames, offsets=self.offsets, y=self.y, clip=self.clip)
+        os.replace(partial, path)
 
     @classmethod
     def load(cls, path: Path) -> UtteranceSet:
