@@ -172,8 +172,8 @@ def _live_monitor_in_a_terminal():
 
 
 def _exit_code_reading(proc, master, timeout: float = 10.0):
-    """Wait for ``proc`` while reading its terminal, as a terminal does: a full pty buffer would block the
-    dashboard's redraw, and with it the exit."""
+    """Wait for ``proc`` while reading its terminal, as a terminal does (a dashboard writing into a pty that
+    nobody reads can block on a full buffer)."""
     import os
     import select
 
