@@ -147,6 +147,12 @@ def test_monitor_against_live_daemons(tmp_path, loud_model, audio_files):
             proc.wait(10)
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as in a terminal. A test run started in the background (``cmd &`` in a script)
+    ignores SIGINT, and a child inherits that, so it would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _live_monitor_in_a_terminal():
     import os
     import pty
@@ -155,7 +161,7 @@ def _live_monitor_in_a_terminal():
     env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm"}
     proc = subprocess.Popen([sys.executable, "-m", "voxwatch", "monitor", "--connect",
                              f"tcp://127.0.0.1:{free_port()}"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_interruptible)
     os.close(slave)
     output = b""
     deadline = time.monotonic() + 20
