@@ -1,6 +1,7 @@
 """The paired bootstrap that decides whether a candidate model beats the default by more than dev noise."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -114,3 +115,26 @@ def test_a_cascade_is_judged_at_its_verifier_threshold_and_can_beat_its_own_filt
     # a gate above every filter score: the filter's "real" stands everywhere, nothing is ever flagged
     closed = compare_models.clip_tables(scored, RULES, CascadeRule(gate=0.95, threshold=0.5), filter_threshold=0.5)
     assert compare_models.figures(closed, *everyone, 2.0)[1] == 0.0
+
+
+def test_the_command_compares_cascades_with_several_verifier_seeds(tmp_path, capsys):
+    """End to end: the bundled filter with a verifier trained here, on both sides (once, and as a recipe of the
+    same verifier twice): the very same cascade differs by nothing, and the report names what was compared."""
+    from test_training import require_torch
+    from test_verifier_training import _dataset
+
+    require_torch()
+    from voxwatch.models import default_model_path
+    from voxwatch.training.verifier.__main__ import main as train_verifier
+
+    root = _dataset(tmp_path / "toy", n_train=3, n_dev=3)
+    run = tmp_path / "run"
+    assert train_verifier(["--data", str(root), "--out", str(run), "--epochs", "1", "--max-steps", "2", "--copies",
+                           "1", "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64"]) == 0
+    verifier = str(run / "verifier.onnx")
+    assert compare_models.main(["--data", str(root), "--model", str(default_model_path()), "--verifier", verifier,
+                                "--verifier", verifier, "--baseline-verifier", verifier, "--resamples", "20"]) == 0
+    out = capsys.readouterr().out
+    model_id = json.loads((run / "verifier.json").read_text())["model_id"]
+    assert f"verifier {model_id} + {model_id}" in out and "mean of daemon-path EER" in out
+    assert "+0.00 [+0.00, +0.00]" in out

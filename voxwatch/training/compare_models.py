@@ -211,11 +211,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the candidate: ONNX model with its card (repeat: the seeds of one recipe)")
     parser.add_argument("--baseline", action="append",
                         help="the model to beat (default: bundled; repeat: the seeds of one recipe)")
-    parser.add_argument("--verifier", default="none",
+    parser.add_argument("--verifier", action="append",
                         help="judge the candidate side as a cascade with this verifier .onnx (its card's gate, "
-                             "fusion and threshold; default none: the filter alone)")
-    parser.add_argument("--baseline-verifier", default="none",
-                        help="the baseline side's verifier ('bundled': the package's; default none)")
+                             "fusion and threshold; default none: the filter alone). Repeat for the seeds of a "
+                             "verifier recipe: the side is then every --model with every --verifier")
+    parser.add_argument("--baseline-verifier", action="append",
+                        help="the baseline side's verifier(s) ('bundled': the package's; default none)")
     parser.add_argument("--aggregate", choices=("mean", "median", "max"),
                         help="judge every model with this utterance aggregate instead of the one in force")
     parser.add_argument("--split", default="dev")
@@ -235,21 +236,24 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, aggregate=args.aggregate)
     baselines: list[str | None] = args.baseline or [None]
     sides: list[list[ClipTables]] = [[], []]
-    verifiers = (_verifier(args.baseline_verifier), _verifier(args.verifier))
-    for side, names, verifier in zip(sides, (baselines, args.model), verifiers, strict=True):
+    verifiers = ([_verifier(v) for v in args.baseline_verifier or ["none"]],
+                 [_verifier(v) for v in args.verifier or ["none"]])
+    for side, names, side_verifiers in zip(sides, (baselines, args.model), verifiers, strict=True):
         for name in names:
             model, detector = detector_for(name)
             traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {args.split} streams")
-            rule = None
-            if verifier is not None:
-                traces = alarms.with_verifier_scores(traces, verifier, label=f"{verifier.model_id}: {args.split}")
-                rule = resolve_rule(VerifierSettings(), verifier.card)
-            side.append(clip_tables(traces, settings, rule, detector.threshold))
+            for verifier in side_verifiers:  # one filter trace, each verifier's scores added to it
+                rule, scored = None, traces
+                if verifier is not None:
+                    scored = alarms.with_verifier_scores(traces, verifier, label=f"{verifier.model_id}: {args.split}")
+                    rule = resolve_rule(VerifierSettings(), verifier.card)
+                side.append(clip_tables(scored, settings, rule, detector.threshold))
     comparison = recipe_bootstrap(sides[0], sides[1], args.budget, args.resamples, args.seed)
     rules = f"aggregate {args.aggregate}, other rules in force" if args.aggregate else "decision rules in force"
     print(f"{len(clips)} {args.split} clips; {rules}; budget {args.budget:g} false alarms per hour")
     names = [_side_name(baselines), _side_name(args.model)]
-    names = [n if v is None else f"{n} + verifier {v.model_id}" for n, v in zip(names, verifiers, strict=True)]
+    names = [n if vs == [None] else f"{n} + verifier {' + '.join('none' if v is None else v.model_id for v in vs)}"
+             for n, vs in zip(names, verifiers, strict=True)]
     print("\n".join(report(comparison, *names, args.budget)))
     return 0
 
