@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -178,6 +179,25 @@ def _progress():
                     transient=False)
 
 
+def map_with_progress(work: Callable[[Any], Any], items: Sequence[Any], label: str, jobs: int = 1,
+                      chunksize: int = 8) -> list[Any]:
+    """``work`` of every item, in order, with a progress bar; in ``jobs`` processes when more than one (``work``
+    must then pickle). The builder and the twin generators all write their clips this way."""
+    results = []
+    with _progress() as progress:
+        task = progress.add_task(label, total=len(items))
+        if jobs > 1:
+            with ProcessPoolExecutor(jobs) as pool:
+                for result in pool.map(work, items, chunksize=chunksize):
+                    results.append(result)
+                    progress.advance(task)
+        else:
+            for item in items:
+                results.append(work(item))
+                progress.advance(task)
+    return results
+
+
 def build_source(source: DataSource, root: Path, out: Path, settings: Settings, adapter: Adapter) -> int:
     """Write one source afresh (its folder and its row file); returns the number of clips written."""
     import shutil
@@ -186,18 +206,7 @@ def build_source(source: DataSource, root: Path, out: Path, settings: Settings, 
     if (out / source.slug).exists():
         shutil.rmtree(out / source.slug)
     (out / source.slug).mkdir(parents=True)
-    rows = []
-    with _progress() as progress:
-        task = progress.add_task(source.slug, total=len(jobs))
-        if settings.jobs > 1:
-            with ProcessPoolExecutor(settings.jobs) as pool:
-                for row in pool.map(write_clip, jobs, chunksize=8):
-                    rows.append(row)
-                    progress.advance(task)
-        else:
-            for job in jobs:
-                rows.append(write_clip(job))
-                progress.advance(task)
+    rows = map_with_progress(write_clip, jobs, source.slug, settings.jobs)
     kept = [row for row in rows if row is not None]
     write_rows(out / source.slug / ROWS_FILE, kept)
     return len(kept)

@@ -23,7 +23,6 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,7 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
-from voxwatch.training.generators.build_data import ROWS_FILE, _progress, merge_manifest, unit, write_rows
+from voxwatch.training.generators.build_data import (
+    ROWS_FILE,
+    map_with_progress,
+    merge_manifest,
+    unit,
+    write_rows,
+)
 
 SLUG = "google+lyra"
 REPO = "google/lyra"
@@ -192,18 +197,7 @@ def make_twins(root: Path, codec_factory: Callable[[], Codec], share: float = 1.
             stale.unlink()
     (root / SLUG).mkdir(parents=True, exist_ok=True)
     work = partial(_make_twin, root=root, codec_factory=codec_factory, version=version)
-    out = []
-    with _progress() as progress:
-        task = progress.add_task("lyra twins", total=len(twins))
-        if jobs > 1:
-            with ProcessPoolExecutor(jobs) as pool:
-                for row in pool.map(work, twins, chunksize=4):
-                    out.append(row)
-                    progress.advance(task)
-        else:
-            for twin in twins:
-                out.append(work(twin))
-                progress.advance(task)
+    out = map_with_progress(work, twins, "lyra twins", jobs, chunksize=4)
     write_rows(root / SLUG / ROWS_FILE, out)
     merge_manifest(root)
     return len(out)

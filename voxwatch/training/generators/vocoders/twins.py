@@ -18,7 +18,6 @@ import functools
 import shutil
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,7 +30,7 @@ from voxwatch.training.augment import band_limit
 from voxwatch.training.generators.build_data import (
     ROWS_FILE,
     TELEPHONE_RATE,
-    _progress,
+    map_with_progress,
     merge_manifest,
     unit,
     write_rows,
@@ -116,18 +115,7 @@ def make_twins(root: Path, checkpoint: Path, share: float = 0.5, jobs: int = 1, 
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     work = partial(make_twin, root=root, checkpoint=checkpoint)
-    out = []
-    with _progress() as progress:
-        task = progress.add_task(f"{slug(arch)} twins", total=len(twins))
-        if jobs > 1:
-            with ProcessPoolExecutor(jobs) as pool:
-                for row in pool.map(work, twins, chunksize=8):
-                    out.append(row)
-                    progress.advance(task)
-        else:
-            for twin in twins:
-                out.append(work(twin))
-                progress.advance(task)
+    out = map_with_progress(work, twins, f"{slug(arch)} twins", jobs)
     write_rows(folder / ROWS_FILE, out)
     merge_manifest(root)
     return len(out)
