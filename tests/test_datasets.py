@@ -30,7 +30,8 @@ def test_manifest_layout(tmp_path):
     assert [(c.path.name, c.label, c.source, c.speaker, c.split) for c in clips] == [
         ("a.wav", 0, "libri", "s1", "train"), ("b.wav", 1, "espeak-ng", "v1", "test")]
     assert summarize(clips)["test"] == {"clips": 1, "real": 0, "fake": 1, "sources": {"espeak-ng": 1},
-                                        "real_hours": 0.0, "fake_hours": 0.0, "families": []}
+                                        "real_hours": 0.0, "fake_hours": 0.0, "families": [],
+                                        "licenses": {"x": 1}}
 
 
 def test_summary_has_hours_and_families_from_the_manifest(tmp_path):
@@ -38,12 +39,13 @@ def test_summary_has_hours_and_families_from_the_manifest(tmp_path):
         _audio(tmp_path / f"{name}.wav")
     (tmp_path / "manifest.csv").write_text(
         "path,label,source,speaker,split,duration_s,license,family\n"
-        "a.wav,bonafide,reads,s1,train,1800,x,real\n"
-        "b.wav,spoof,lyra-6kbps,s1,train,900,x,codec\n"
-        "c.wav,spoof,hifigan,s2,train,900,x,gan-vocoder\n")
+        "a.wav,bonafide,reads,s1,train,1800,CC0,real\n"
+        "b.wav,spoof,lyra-6kbps,s1,train,900,Apache-2.0,codec\n"
+        "c.wav,spoof,hifigan,s2,train,900,,gan-vocoder\n")
     train = summarize(load_dataset(tmp_path))["train"]
     assert (train["real_hours"], train["fake_hours"]) == (0.5, 0.5)
     assert train["families"] == ["codec", "gan-vocoder"]
+    assert train["licenses"] == {"Apache-2.0": 1, "CC0": 1, "not stated": 1}  # the model card records them
 
 
 def test_manifest_bad_label_and_split_are_one_line_errors(tmp_path):

@@ -91,7 +91,8 @@ def test_train_writes_checkpoint_history_and_curves(trained):
                                                       "sources": {"buzz": 4, "synthetic-speech": 4},
                                                       "real_hours": round(10.2 / 3600, 3),
                                                       "fake_hours": round(10.2 / 3600, 3),
-                                                      "families": ["signal-vocoder"]}
+                                                      "families": ["signal-vocoder"],
+                                                      "licenses": {"not stated": 8}}
 
 
 def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):

@@ -50,6 +50,7 @@ class Clip:
     split: str
     duration_s: float = 0.0  # from a manifest's duration_s column; 0 where the layout does not say
     family: str = ""  # generator family from a manifest's family column (data builder sets); "" where unknown
+    license: str = ""  # a manifest's license column; "" where the layout does not say
 
     @property
     def label_name(self) -> str:
@@ -106,7 +107,7 @@ def load_manifest(root: Path) -> list[Clip]:
                 raise DatasetError(f"{where}: unknown split {split!r} (expected {'/'.join(SPLITS)})")
             clips.append(Clip(root / row["path"], parse_label(row["label"], where), row.get("source") or "unknown",
                               row.get("speaker") or "", split, _seconds(row.get("duration_s")),
-                              (row.get("family") or "").strip()))
+                              (row.get("family") or "").strip(), (row.get("license") or "").strip()))
     # A split column filled on every row is the author's word, even when it says "train" throughout (a
     # training-only supplement such as vocoded twins); only manifests without one get hashed splits.
     return clips if explicit else assign_splits(clips)
@@ -234,7 +235,8 @@ def select(clips: list[Clip], split: str) -> list[Clip]:
 
 
 def summarize(clips: list[Clip]) -> dict:
-    """Counts per split/label/source, hours of real and fake speech and fake families, for the model card.
+    """Counts per split/label/source, hours of real and fake speech, fake families and clips per licence, for the
+    model card.
 
     Hours come from the manifests' ``duration_s`` (0 for layouts without it); families from their ``family``
     column (the data builder writes it), so clips of older sets count under no family.
@@ -252,6 +254,7 @@ def summarize(clips: list[Clip]) -> dict:
             "real_hours": round(sum(c.duration_s for c in part if c.label == 0) / 3600, 3),
             "fake_hours": round(sum(c.duration_s for c in part if c.label == 1) / 3600, 3),
             "families": sorted({c.family for c in part if c.label == 1 and c.family}),
+            "licenses": dict(sorted(Counter(c.license or "not stated" for c in part).items())),
         }
     return out
 
