@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,32 @@ def test_training_is_seeded(trained, tmp_path):
     root, checkpoints = trained
     assert train.main(train_args(root, tmp_path / "again", "istft")) == 0
     assert load_checkpoint(tmp_path / "again" / train.CHECKPOINT)[2] == load_checkpoint(checkpoints["istft"])[2]
+
+
+def test_resume_continues_steps_curve_and_weights(trained, tmp_path):
+    """A resumed run starts from the checkpoint's weights and optimiser and carries its steps and curve on."""
+    root, checkpoints = trained
+    out = tmp_path / "resumed"
+    out.mkdir()
+    shutil.copy(checkpoints["istft"], out / train.CHECKPOINT)
+    before = load_checkpoint(out / train.CHECKPOINT)[2]
+    args = train_args(root, out, "istft") + ["--resume"]
+    assert train.main(args) == 0
+    card = json.loads((out / train.CARD).read_text())
+    assert card["steps"] == 4 and [p["step"] for p in card["curve"]] == [2, 4]
+    assert card["resumed"] == [{"from_step": 2, "model_id": before}]
+    assert card["model_id"] != before and load_checkpoint(out / train.CHECKPOINT)[2] == card["model_id"]
+
+
+def test_resume_needs_a_checkpoint_of_the_same_architecture(trained, tmp_path, capsys):
+    root, checkpoints = trained
+    assert train.main(train_args(root, tmp_path / "none", "istft") + ["--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    out = tmp_path / "other"
+    out.mkdir()
+    shutil.copy(checkpoints["hifigan"], out / train.CHECKPOINT)
+    assert train.main(train_args(root, out, "istft") + ["--resume"]) == 2
+    assert "holds a hifigan vocoder" in capsys.readouterr().err
 
 
 def test_plan_twins_every_train_speaker_at_share_zero(trained):

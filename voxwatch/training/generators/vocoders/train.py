@@ -4,8 +4,9 @@ Random segments (1 s by default) of the set's real ``train`` clips, their log-me
 multi-resolution STFT loss plus mel L1 (``losses``), Adam. The budget is wall-clock minutes because this is
 what a session has; the checkpoint and a JSON card (architecture, parameters, steps, minutes, loss curve,
 training clips, hours, speakers and licences) are written every few minutes and at the end, so a stopped run
-still leaves a usable vocoder. One torch thread by default: the machine is shared. Seeded: the same data, seed
-and number of steps give the same weights.
+still leaves a usable vocoder. ``--resume`` continues a checkpoint in OUT (weights, optimiser, steps, minutes and
+curve carry on), so a vocoder can be trained over several sessions' budgets. One torch thread by default: the
+machine is shared. Seeded: the same data, seed and number of steps give the same weights.
 
     python -m voxwatch.training.generators.vocoders.train --data ../data/hours --arch hifigan --minutes 15 \\
         --out ../data/vocoders/hifigan
@@ -46,7 +47,7 @@ GRAD_CLIP = 10.0
 class TrainSettings:
     arch: str = "hifigan"
     minutes: float = 15.0
-    steps: int | None = None  # a step limit on top of the budget (tests, reproduction)
+    steps: int | None = None  # a limit on this run's steps on top of the budget (tests, reproduction)
     batch: int = 4
     segment_s: float = 1.0
     threads: int = 1
@@ -54,6 +55,7 @@ class TrainSettings:
     held_out: int = 20  # real train clips kept out of training for the Griffin-Lim comparison
     save_every_minutes: float = 5.0
     log_every: int = 25  # steps per point of the card's loss curve
+    resume: bool = False  # continue OUT's checkpoint instead of starting afresh
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mel: LogMel, batch: torch.Tensor) -> Losses:
@@ -85,46 +87,76 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
     model, mel = build(settings.arch), LogMel()
     optimizer = make_optimizer(settings.arch, model)
     out.mkdir(parents=True, exist_ok=True)
-    card = {"arch": settings.arch, "family": ARCHES[settings.arch].family, "parameters": parameters(model),
+    card: dict = {"arch": settings.arch, "family": ARCHES[settings.arch].family, "parameters": parameters(model),
             "config": model.config.__dict__, "settings": {**settings.__dict__, "learning_rate":
                                                           ARCHES[settings.arch].learning_rate},
             "loss": "multi-resolution STFT + mel L1, no discriminator", "data": str(data),
             "training": seg.summary(rows), "held_out": [r["path"] for r in kept_out],
             "steps": 0, "minutes": 0.0, "curve": [], "torch": str(torch.__version__)}
+    earlier_minutes = 0.0
+    if settings.resume:
+        earlier_minutes = _resume(out, settings, model, optimizer, card)
+        source = seg.Segments(data, rows, samples, settings.seed + card["steps"])  # fresh draws, not a replay
     start = last_save = time.monotonic()
     budget = settings.minutes * 60
     window: list[tuple[float, float]] = []
 
     def save() -> None:
         card["unreadable_draws"] = source.unreadable
-        card["minutes"] = round((time.monotonic() - start) / 60, 2)
-        card["model_id"] = save_checkpoint(out / CHECKPOINT, settings.arch, model, {"card": card})
+        card["minutes"] = round(earlier_minutes + (time.monotonic() - start) / 60, 2)
+        card["model_id"] = save_checkpoint(out / CHECKPOINT, settings.arch, model,
+                                           {"card": card, "optimizer": optimizer.state_dict()})
         (out / CARD).write_text(json.dumps(card, indent=1) + "\n")
 
     model.train()
     with _progress() as progress:
         task = progress.add_task(f"{settings.arch}", total=settings.steps or budget)
-        while time.monotonic() - start < budget and (settings.steps is None or card["steps"] < settings.steps):
+        run_steps = 0
+        while time.monotonic() - start < budget and (settings.steps is None or run_steps < settings.steps):
             found = train_step(model, optimizer, mel, source.batch(settings.batch))
+            run_steps += 1
             stft, mel_l1 = found.stft.item(), found.mel.item()
             window.append((stft, mel_l1))
             card["steps"] += 1
             if len(window) == settings.log_every:
-                _log(card, window, start)
-            progress.update(task, completed=card["steps"] if settings.steps else time.monotonic() - start,
+                _log(card, window, start, earlier_minutes)
+            progress.update(task, completed=run_steps if settings.steps else time.monotonic() - start,
                             description=f"{settings.arch} step {card['steps']} stft {stft:.3f} mel {mel_l1:.3f}")
             if time.monotonic() - last_save >= settings.save_every_minutes * 60:
                 save()
                 last_save = time.monotonic()
     if window:
-        _log(card, window, start)
+        _log(card, window, start, earlier_minutes)
     save()
     return card
 
 
-def _log(card: dict, window: list[tuple[float, float]], start: float) -> None:
+def _resume(out: Path, settings: TrainSettings, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            card: dict) -> float:
+    """Load OUT's checkpoint into ``model`` (and ``optimizer`` where saved), carry its steps and curve into
+    ``card``; returns the minutes already spent."""
+    path = out / CHECKPOINT
+    if not path.is_file():
+        raise VocoderError(f"{path}: nothing to resume (train without --resume first)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("arch") != settings.arch:
+        raise VocoderError(f"{path}: holds a {state.get('arch')} vocoder, not {settings.arch}")
+    if build(settings.arch, state.get("config")).config != model.config:
+        raise VocoderError(f"{path}: its {settings.arch} config differs from this version's")
+    model.load_state_dict(state["state_dict"])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    earlier = state.get("card", {})
+    card["steps"] = int(earlier.get("steps", 0))
+    card["curve"] = list(earlier.get("curve", []))
+    card["resumed"] = [*earlier.get("resumed", []), {"from_step": card["steps"], "model_id": state.get("model_id")}]
+    return float(earlier.get("minutes", 0.0))
+
+
+def _log(card: dict, window: list[tuple[float, float]], start: float, earlier_minutes: float = 0.0) -> None:
     stft, mel = np.mean(window, axis=0)
-    card["curve"].append({"step": card["steps"], "minutes": round((time.monotonic() - start) / 60, 2),
+    card["curve"].append({"step": card["steps"],
+                          "minutes": round(earlier_minutes + (time.monotonic() - start) / 60, 2),
                           "stft": round(float(stft), 4), "mel": round(float(mel), 4)})
     window.clear()
 
@@ -137,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", choices=sorted(ARCHES), default=TrainSettings.arch)
     parser.add_argument("--out", type=Path, required=True, help="folder for the checkpoint and its card")
     parser.add_argument("--minutes", type=float, default=TrainSettings.minutes, help="wall-clock budget")
-    parser.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: budget only)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="stop after this many steps of this run (default: budget only)")
     parser.add_argument("--batch", type=int, default=TrainSettings.batch, help="segments per step")
     parser.add_argument("--segment-s", type=float, default=TrainSettings.segment_s, help="segment length (s)")
     parser.add_argument("--threads", type=int, default=TrainSettings.threads, help="torch threads (default 1)")
@@ -146,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-every", type=float, default=TrainSettings.save_every_minutes,
                         help="minutes between checkpoints (default 5)")
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the checkpoint in OUT for another --minutes (steps and curve carry on)")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or (args.steps is not None and args.steps < 1) or args.batch < 1 or args.threads < 1 \
             or args.segment_s <= 0 or args.held_out < 0:
         parser.error("--minutes, --segment-s must be positive; --steps, --batch, --threads at least 1")
     settings = TrainSettings(args.arch, args.minutes, args.steps, args.batch, args.segment_s, args.threads,
-                             args.seed, args.held_out, args.save_every)
+                             args.seed, args.held_out, args.save_every, resume=args.resume)
     try:
         card = train(args.data, args.out, settings)
     except VocoderError as exc:
