@@ -38,8 +38,9 @@ def ort_utterance_scores(path: Path, data: UtteranceSet) -> np.ndarray:
 
 def export(net: torch.nn.Module, out: Path, features: VerifierFeatureSettings, dev: UtteranceSet,
            training: dict[str, Any], choose: Callable[[OnnxVerifier], dict[str, Any]],
-           tolerance: float = 1e-4) -> VerifierCard:
-    """Write ``out`` (+ its card); ``choose(verifier)`` gives the operating point (gate, threshold, filter)."""
+           tolerance: float = 1e-4, kind: str = "resnet") -> VerifierCard:
+    """Write ``out`` (+ its card, model id ``verifier-KIND-<sha>``); ``choose(verifier)`` gives the operating
+    point (gate, threshold, filter)."""
     wrapped = WithSigmoid(net).eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +64,7 @@ def export(net: torch.nn.Module, out: Path, features: VerifierFeatureSettings, d
     labels = dev.y.astype(int)
     eer_all, thr_all = metrics.eer(labels, onnx_scores)
     sha = file_sha256(out)
-    provisional = VerifierCard(f"verifier-resnet-{sha[:8]}", features, onnx_sha256=sha)
+    provisional = VerifierCard(f"verifier-{kind}-{sha[:8]}", features, onnx_sha256=sha)
     provisional.save(out.with_suffix(".json"))
     point = choose(OnnxVerifier(out))
     card = VerifierCard(
