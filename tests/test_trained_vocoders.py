@@ -20,10 +20,18 @@ from voxwatch.bench.workload import speech_like  # noqa: E402
 from voxwatch.training.augment import band_limit  # noqa: E402
 from voxwatch.training.generators.build_data import COLUMNS, ROWS_FILE, merge_manifest, write_rows  # noqa: E402
 from voxwatch.training.generators.vocoders import evaluate, train, twins  # noqa: E402
-from voxwatch.training.generators.vocoders.arches import ARCHES, build, load_checkpoint, parameters, vocode  # noqa: E402
+from voxwatch.training.generators.vocoders.arches import (  # noqa: E402
+    ARCHES,
+    build,
+    load_checkpoint,
+    parameters,
+    synthesize,
+    training_loss,
+)
 from voxwatch.training.generators.vocoders.mel import LogMel  # noqa: E402
 
 ARCH_NAMES = sorted(ARCHES)
+ONE_PASS = [a for a in ARCH_NAMES if ARCHES[a].family != "diffusion"]  # deterministic: a mel gives one waveform
 BANDLIMITED = "src/spk0/u1.flac"
 
 
@@ -77,20 +85,30 @@ def trained(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
 @pytest.mark.parametrize("arch", ARCH_NAMES)
 def test_architectures_are_small_and_keep_the_length(arch):
     model = build(arch)
-    assert 300_000 <= parameters(model) <= 1_500_000
+    assert 200_000 <= parameters(model) <= 1_500_000
     audio = torch.from_numpy(speech_like(0.7))[None, :11_111]  # not a multiple of the hop
     with torch.no_grad():
-        assert vocode(model, LogMel(), audio).shape == audio.shape
+        out = synthesize(model, LogMel(), audio)
+    assert out.shape == audio.shape and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("arch", ARCH_NAMES)
 def test_loss_decreases_on_a_fixed_batch(arch):
+    """The architecture's own loss (spectral, or noise prediction at seeded steps and noise) falls with training."""
     torch.manual_seed(0)
     model, mel = build(arch), LogMel()
     optimizer = train.make_optimizer(arch, model)
-    batch = torch.from_numpy(np.stack([speech_like(0.5, seed=s, f0=100.0 + 30 * s) for s in range(2)]))
-    totals = [train.train_step(model, optimizer, mel, batch).total.item() for _ in range(8)]
-    assert totals[-1] < 0.8 * totals[0]
+    batch = torch.from_numpy(np.stack([speech_like(0.25, seed=s, f0=100.0 + 30 * s) for s in range(2)]))
+
+    def seeded_loss() -> float:
+        torch.manual_seed(1)  # the same diffusion steps and noise before and after
+        with torch.no_grad():
+            return training_loss(model, mel, batch).total.item()
+
+    before = seeded_loss()
+    for _ in range(8 if arch in ONE_PASS else 30):  # the diffusion model starts by predicting zero noise
+        train.train_step(model, optimizer, mel, batch)
+    assert seeded_loss() < 0.8 * before
 
 
 def test_training_writes_a_checkpoint_and_card_from_licensed_real_train_clips_only(trained):
@@ -98,6 +116,9 @@ def test_training_writes_a_checkpoint_and_card_from_licensed_real_train_clips_on
     for arch, checkpoint in checkpoints.items():
         card = json.loads((checkpoint.parent / train.CARD).read_text())
         assert card["arch"] == arch and card["steps"] == 2 and card["curve"][-1]["step"] == 2
+        assert card["family"] == ARCHES[arch].family and card["loss"] == ARCHES[arch].loss_name
+        terms = {"stft", "mel"} if arch in ONE_PASS else {"noise"}  # the curve names the loss it records
+        assert set(card["curve"][-1]) == {"step", "minutes", *terms}
         assert card["parameters"] == parameters(build(arch))
         # 6 real train clips, the Lyra row and dev/test never, one held out for evaluate
         assert card["training"]["clips"] == 5 and card["training"]["speakers"] == 3
@@ -106,20 +127,22 @@ def test_training_writes_a_checkpoint_and_card_from_licensed_real_train_clips_on
         assert name == arch and ident == card["model_id"]
 
 
-def test_training_is_seeded(trained, tmp_path):
+@pytest.mark.parametrize("arch", ["istft", "diffwave"])
+def test_training_is_seeded(trained, tmp_path, arch):
     root, checkpoints = trained
-    assert train.main(train_args(root, tmp_path / "again", "istft")) == 0
-    assert load_checkpoint(tmp_path / "again" / train.CHECKPOINT)[2] == load_checkpoint(checkpoints["istft"])[2]
+    assert train.main(train_args(root, tmp_path / "again", arch)) == 0
+    assert load_checkpoint(tmp_path / "again" / train.CHECKPOINT)[2] == load_checkpoint(checkpoints[arch])[2]
 
 
-def test_resume_continues_steps_curve_and_weights(trained, tmp_path):
+@pytest.mark.parametrize("arch", ["istft", "diffwave"])
+def test_resume_continues_steps_curve_and_weights(trained, tmp_path, arch):
     """A resumed run starts from the checkpoint's weights and optimiser and carries its steps and curve on."""
     root, checkpoints = trained
     out = tmp_path / "resumed"
     out.mkdir()
-    shutil.copy(checkpoints["istft"], out / train.CHECKPOINT)
+    shutil.copy(checkpoints[arch], out / train.CHECKPOINT)
     before = load_checkpoint(out / train.CHECKPOINT)[2]
-    args = train_args(root, out, "istft") + ["--resume"]
+    args = train_args(root, out, arch) + ["--resume"]
     assert train.main(args) == 0
     card = json.loads((out / train.CARD).read_text())
     assert card["steps"] == 4 and [p["step"] for p in card["curve"]] == [2, 4]
@@ -159,7 +182,8 @@ def test_twins_are_written_with_their_rows_and_merged(trained):
     assert tuple(rows[0]) == COLUMNS
     originals = {r["path"]: r for r in rows}
     made = {arch: [r for r in rows if r["system"] == f"vocoder-{arch}"] for arch in ARCH_NAMES}
-    assert len(made["hifigan"]) == 3 and len(made["istft"]) == 6 and len(rows) == 9 + 3 + 6
+    assert len(made["hifigan"]) == 3 and all(len(made[a]) == 6 for a in ARCH_NAMES if a != "hifigan")
+    assert len(rows) == 9 + 3 + 6 * (len(ARCH_NAMES) - 1)
     for arch, written in made.items():
         ident = load_checkpoint(checkpoints[arch])[2]
         assert {(r["label"], r["family"], r["split"], r["use"], r["repo"], r["version"]) for r in written} == \
@@ -172,10 +196,36 @@ def test_twins_are_written_with_their_rows_and_merged(trained):
             b, rate = sf.read(root / row["path"], dtype="float32")
             assert rate == 16000 and len(b) == len(a) and not np.allclose(a, b, atol=1e-3)
             assert np.sqrt(np.mean(b ** 2)) == pytest.approx(np.sqrt(np.mean(a ** 2)), rel=0.05)  # loudness kept
-    istft_twins = {r["path"].split("/", 1)[1]: root / r["path"] for r in made["istft"]}
-    limited = high_band_share(sf.read(istft_twins[BANDLIMITED])[0])
-    full = high_band_share(sf.read(istft_twins["src/spk0/u0.flac"])[0])
-    assert limited < 1e-3 < full
+    for arch in ARCH_NAMES:
+        if arch == "hifigan":
+            continue
+        written = {r["path"].split("/", 1)[1]: root / r["path"] for r in made[arch]}
+        limited = high_band_share(sf.read(written[BANDLIMITED])[0])
+        full = high_band_share(sf.read(written["src/spk0/u0.flac"])[0])
+        assert limited < 1e-3 < full
+
+
+def test_diffusion_twins_are_rows_of_family_diffusion(trained, tmp_path):
+    root = Path(shutil.copytree(trained[0], tmp_path / "set"))
+    assert twins.main(["--data", str(root), "--checkpoint", str(trained[1]["diffwave"]), "--share", "0.0"]) == 0
+    written = [r for r in read_rows(root / "manifest.csv") if r["system"] == "vocoder-diffwave"]
+    assert len(written) == 3 and {r["family"] for r in written} == {"diffusion"}
+    assert {r["label"] for r in written} == {"spoof"}
+
+
+def test_diffusion_twins_are_sampled_reproducibly(trained, tmp_path):
+    """A sampled twin depends on its seed (the clip's path): the same path gives the same twin, another seed not."""
+    _, model, _ = load_checkpoint(trained[1]["diffwave"])
+    audio = speech_like(0.6, seed=3)
+    first, again = twins.synthesize(model, audio, seed=7), twins.synthesize(model, audio, seed=7)
+    assert np.array_equal(first, again) and not np.allclose(first, twins.synthesize(model, audio, seed=8))
+    copies = []
+    for name in ("a", "b"):
+        root = Path(shutil.copytree(trained[0], tmp_path / name))
+        assert twins.main(["--data", str(root), "--checkpoint", str(trained[1]["diffwave"]), "--share", "0.0"]) == 0
+        copies.append({p.relative_to(root): sf.read(p)[0] for p in (root / twins.slug("diffwave")).rglob("*.flac")})
+    assert copies[0].keys() == copies[1].keys() and len(copies[0]) == 3
+    assert all(np.array_equal(copies[0][k], copies[1][k]) for k in copies[0])
 
 
 def test_bad_inputs_are_one_line_errors(trained, tmp_path, capsys):
@@ -206,4 +256,5 @@ def test_evaluate_lists_each_vocoder_and_griffin_lim(trained, capsys):
     root, checkpoints = trained
     assert evaluate.main(["--data", str(root), *sum((["--checkpoint", str(c)] for c in checkpoints.values()), [])]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and lines[-1].startswith("griffin-lim") and all("clips   1" in line for line in lines)
+    assert len(lines) == len(ARCH_NAMES) + 1 and lines[-1].startswith("griffin-lim")
+    assert all("clips   1" in line for line in lines)

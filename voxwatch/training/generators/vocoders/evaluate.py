@@ -3,7 +3,9 @@
 The clips are those a training card lists as held out (real ``train`` clips never seen in training). For each,
 the log-mel (``mel.LogMel``) is inverted by each vocoder and by Griffin-Lim (least-squares inverse of the mel
 filters, then fast Griffin-Lim: Perraudin et al., momentum 0.99), and the result is compared with the original by
-the training losses: multi-resolution STFT (spectral convergence + log magnitude) and mel L1. Lower is better.
+the one-pass vocoders' training losses: multi-resolution STFT (spectral convergence + log magnitude) and mel L1.
+Lower is better. Every architecture is judged by these same numbers on its synthesis (``arches.synthesize``), a
+sampling one (``diffwave``) on its sample seeded by the clip's path, whatever loss it trained on.
 
     python -m voxwatch.training.generators.vocoders.evaluate --data ../data/hours \\
         --checkpoint ../data/vocoders/hifigan/checkpoint.pt --checkpoint ../data/vocoders/istft/checkpoint.pt
@@ -21,7 +23,7 @@ import torch
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.training.generators.vocoders import segments as seg
-from voxwatch.training.generators.vocoders.arches import VocoderError, load_checkpoint, vocode
+from voxwatch.training.generators.vocoders.arches import VocoderError, load_checkpoint, seed_of, synthesize
 from voxwatch.training.generators.vocoders.losses import losses
 from voxwatch.training.generators.vocoders.mel import LogMel
 
@@ -65,7 +67,7 @@ def evaluate(data: Path, checkpoints: list[Path], count: int | None = None) -> d
                 raise VocoderError(f"{path}: {rate} Hz, the builder writes {SAMPLE_RATE}")
             x = torch.from_numpy(audio.mean(axis=1))[None]
             for _, model, ident in loaded:
-                found = losses(vocode(model, mel, x), x, mel)
+                found = losses(synthesize(model, mel, x, seed_of(path)), x, mel)
                 results[ident].append((found.stft.item(), found.mel.item()))
             found = losses(griffin_lim(mel, mel(x), x.shape[-1]), x, mel)
             results["griffin-lim"].append((found.stft.item(), found.mel.item()))

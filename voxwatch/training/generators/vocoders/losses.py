@@ -27,6 +27,10 @@ class Losses:
     def total(self) -> torch.Tensor:
         return self.stft + self.mel
 
+    def numbers(self) -> dict[str, float]:
+        """The terms by name, as a training card's curve records them."""
+        return {"stft": self.stft.item(), "mel": self.mel.item()}
+
 
 def _magnitude(audio: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     window = torch.hann_window(n_fft, device=audio.device)

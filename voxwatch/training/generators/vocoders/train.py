@@ -1,7 +1,8 @@
 """Train a small neural vocoder on the real training speech of a built set, for a wall-clock budget.
 
-Random segments (1 s by default) of the set's real ``train`` clips, their log-mel in, the waveform out, the
-multi-resolution STFT loss plus mel L1 (``losses``), Adam. The budget is wall-clock minutes because this is
+Random segments (1 s by default) of the set's real ``train`` clips and the architecture's own loss
+(``arches.training_loss``: multi-resolution STFT plus mel L1 of the resynthesis for the one-pass vocoders, noise
+prediction for the diffusion one), Adam. The budget is wall-clock minutes because this is
 what a session has; the checkpoint and a JSON card (architecture, parameters, steps, minutes, loss curve,
 training clips, hours, speakers and licences) are written every few minutes and at the end, so a stopped run
 still leaves a usable vocoder. ``--resume`` continues a checkpoint in OUT (weights, optimiser, steps, minutes and
@@ -29,13 +30,13 @@ from voxwatch.training.generators.build_data import _progress
 from voxwatch.training.generators.vocoders import segments as seg
 from voxwatch.training.generators.vocoders.arches import (
     ARCHES,
+    TrainingLoss,
     VocoderError,
     build,
     parameters,
     save_checkpoint,
-    vocode,
+    training_loss,
 )
-from voxwatch.training.generators.vocoders.losses import Losses, losses
 from voxwatch.training.generators.vocoders.mel import LogMel
 
 CHECKPOINT = "checkpoint.pt"
@@ -58,9 +59,10 @@ class TrainSettings:
     resume: bool = False  # continue OUT's checkpoint instead of starting afresh
 
 
-def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mel: LogMel, batch: torch.Tensor) -> Losses:
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mel: LogMel,
+               batch: torch.Tensor) -> TrainingLoss:
     """One optimisation step on a (batch, samples) tensor of real audio; the losses before the step."""
-    found = losses(vocode(model, mel, batch), batch, mel)
+    found = training_loss(model, mel, batch)
     optimizer.zero_grad()
     found.total.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -90,7 +92,7 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
     card: dict = {"arch": settings.arch, "family": ARCHES[settings.arch].family, "parameters": parameters(model),
             "config": model.config.__dict__, "settings": {**settings.__dict__, "learning_rate":
                                                           ARCHES[settings.arch].learning_rate},
-            "loss": "multi-resolution STFT + mel L1, no discriminator", "data": str(data),
+            "loss": ARCHES[settings.arch].loss_name, "data": str(data),
             "training": seg.summary(rows), "held_out": [r["path"] for r in kept_out],
             "steps": 0, "minutes": 0.0, "curve": [], "torch": str(torch.__version__)}
     earlier_minutes = 0.0
@@ -99,7 +101,7 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
         source = seg.Segments(data, rows, samples, settings.seed + card["steps"])  # fresh draws, not a replay
     start = last_save = time.monotonic()
     budget = settings.minutes * 60
-    window: list[tuple[float, float]] = []
+    window: list[dict[str, float]] = []
 
     def save() -> None:
         card["unreadable_draws"] = source.unreadable
@@ -115,13 +117,13 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
         while time.monotonic() - start < budget and (settings.steps is None or run_steps < settings.steps):
             found = train_step(model, optimizer, mel, source.batch(settings.batch))
             run_steps += 1
-            stft, mel_l1 = found.stft.item(), found.mel.item()
-            window.append((stft, mel_l1))
+            numbers = found.numbers()
+            window.append(numbers)
             card["steps"] += 1
             if len(window) == settings.log_every:
                 _log(card, window, start, earlier_minutes)
             progress.update(task, completed=run_steps if settings.steps else time.monotonic() - start,
-                            description=f"{settings.arch} step {card['steps']} stft {stft:.3f} mel {mel_l1:.3f}")
+                            description=f"{settings.arch} step {card['steps']} {_terms(numbers)}")
             if time.monotonic() - last_save >= settings.save_every_minutes * 60:
                 save()
                 last_save = time.monotonic()
@@ -153,12 +155,16 @@ def _resume(out: Path, settings: TrainSettings, model: torch.nn.Module, optimize
     return float(earlier.get("minutes", 0.0))
 
 
-def _log(card: dict, window: list[tuple[float, float]], start: float, earlier_minutes: float = 0.0) -> None:
-    stft, mel = np.mean(window, axis=0)
+def _log(card: dict, window: list[dict[str, float]], start: float, earlier_minutes: float = 0.0) -> None:
+    """A curve point: the window's mean of each loss term, by the term's name (``stft``/``mel`` or ``noise``)."""
     card["curve"].append({"step": card["steps"],
                           "minutes": round(earlier_minutes + (time.monotonic() - start) / 60, 2),
-                          "stft": round(float(stft), 4), "mel": round(float(mel), 4)})
+                          **{name: round(float(np.mean([w[name] for w in window])), 4) for name in window[0]}})
     window.clear()
+
+
+def _terms(point: dict[str, float]) -> str:
+    return " ".join(f"{name} {value:.3f}" for name, value in point.items() if name not in ("step", "minutes"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     last = card["curve"][-1]
     print(f"{card['model_id']}: {card['parameters']} parameters, {card['steps']} steps in {card['minutes']} min, "
-          f"stft {last['stft']} mel {last['mel']}; {args.out / CHECKPOINT}")
+          f"{_terms(last)}; {args.out / CHECKPOINT}")
     return 0
 
 

@@ -5,7 +5,8 @@ clips (at least one), written to ``DATA/voxwatch+vocoder-<arch>/`` with their ro
 is merged again. Running it again replaces that architecture's folder only. A twin has its original's length
 and RMS level (``copy_synthesis.match_level``); a band-limited original (``bandlimited`` = 1) gives a twin
 band-limited by the builder's own rule (``augment.band_limit`` at the telephone rate), so the band never tells
-the pair apart. The rows name the checkpoint's model id as ``version``.
+the pair apart. The rows name the checkpoint's model id as ``version``. A sampling vocoder (``diffwave``) draws
+from a generator seeded by the twin's path (``arches.seed_of``), so twins are reproducible.
 
     python -m voxwatch.training.generators.vocoders.twins --data ../data/hours \\
         --checkpoint ../data/vocoders/hifigan/checkpoint.pt [--share 0.5] [--jobs 1]
@@ -37,7 +38,8 @@ from voxwatch.training.generators.build_data import (
 )
 from voxwatch.training.generators.copy_synthesis import match_level
 from voxwatch.training.generators.vocoders import segments as seg
-from voxwatch.training.generators.vocoders.arches import ARCHES, VocoderError, load_checkpoint, vocode
+from voxwatch.training.generators.vocoders.arches import ARCHES, VocoderError, load_checkpoint, seed_of
+from voxwatch.training.generators.vocoders.arches import synthesize as synthesize_batch
 from voxwatch.training.generators.vocoders.mel import LogMel
 
 REPO = "voxwatch (trained here)"
@@ -76,13 +78,13 @@ def _mel() -> LogMel:
     return LogMel()
 
 
-def synthesize(model: torch.nn.Module, audio: np.ndarray) -> np.ndarray:
-    """The vocoder's resynthesis of ``audio`` (16 kHz float) from its log-mel, at the same length."""
+def synthesize(model: torch.nn.Module, audio: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The vocoder's synthesis of ``audio`` (16 kHz float) from its log-mel, at the same length (seeded)."""
     with torch.no_grad():
-        return vocode(model, _mel(), torch.from_numpy(np.asarray(audio, np.float32))[None])[0].numpy()
+        return synthesize_batch(model, _mel(), torch.from_numpy(np.asarray(audio, np.float32))[None], seed)[0].numpy()
 
 
-def make_twin(twin: Twin, root: Path, checkpoint: Path) -> list[str]:
+def make_twin(twin: Twin, root: Path, checkpoint: Path, seed: int = 0) -> list[str]:
     """Write one twin; its manifest row (in build_data.COLUMNS order)."""
     import soundfile as sf
 
@@ -91,7 +93,7 @@ def make_twin(twin: Twin, root: Path, checkpoint: Path) -> list[str]:
         raise VocoderError(f"{twin.row['path']}: {rate} Hz, the builder writes {SAMPLE_RATE}")
     audio = audio.mean(axis=1)
     arch, model, ident = _vocoder_of(checkpoint)
-    out = synthesize(model, audio)
+    out = synthesize(model, audio, seed_of(f"{seed}:{twin.row['path']}"))
     if twin.row["bandlimited"] == "1":
         out = band_limit(out, TELEPHONE_RATE)
     out = match_level(out, audio).astype(np.float32)
@@ -114,7 +116,7 @@ def make_twins(root: Path, checkpoint: Path, share: float = 0.5, jobs: int = 1, 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    work = partial(make_twin, root=root, checkpoint=checkpoint)
+    work = partial(make_twin, root=root, checkpoint=checkpoint, seed=seed)
     out = map_with_progress(work, twins, f"{slug(arch)} twins", jobs)
     write_rows(folder / ROWS_FILE, out)
     merge_manifest(root)
