@@ -258,3 +258,16 @@ def test_evaluate_lists_each_vocoder_and_griffin_lim(trained, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(ARCH_NAMES) + 1 and lines[-1].startswith("griffin-lim")
     assert all("clips   1" in line for line in lines)
+
+
+def test_fast_sampling_steps_sit_at_the_training_steps_of_the_same_noise_level():
+    from voxwatch.training.generators.vocoders.diffwave import DiffWaveConfig, aligned_steps, training_alpha_bars
+
+    config = DiffWaveConfig()
+    steps = aligned_steps(config)
+    levels = training_alpha_bars(config).sqrt().numpy()
+    fast = np.sqrt(np.cumprod(1 - np.array(config.sampling_betas)))
+    assert len(steps) == len(config.sampling_betas) and steps == sorted(steps)
+    assert 0.0 <= steps[0] and steps[-1] <= config.train_steps - 1
+    at = np.interp(steps, np.arange(config.train_steps), levels)  # the training level at each fractional step
+    assert np.allclose(at, fast, atol=1e-3)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -134,8 +135,7 @@ class DiffWave(nn.Module):
         self.output = nn.Conv1d(config.channels, 1, 1)
         nn.init.zeros_(self.output.weight)  # starts by predicting no noise, as in the paper
         nn.init.zeros_(self.output.bias)
-        betas = torch.linspace(config.beta_start, config.beta_end, config.train_steps, dtype=torch.float64)
-        self.register_buffer("alpha_bars", torch.cumprod(1 - betas, 0).float(), persistent=False)
+        self.register_buffer("alpha_bars", training_alpha_bars(config).float(), persistent=False)
 
     def conditions(self, mel: torch.Tensor, samples: int) -> list[torch.Tensor]:
         """Each layer's projection of the upsampled mel: made once per clip when sampling, not once per step (it
@@ -157,6 +157,12 @@ class DiffWave(nn.Module):
         return self.denoise(noisy, step, self.conditions(mel, noisy.shape[-1]))
 
 
+def training_alpha_bars(config: DiffWaveConfig) -> torch.Tensor:
+    """alpha bar of each training step (the linear betas): the share of the signal's variance left at that step."""
+    betas = torch.linspace(config.beta_start, config.beta_end, config.train_steps, dtype=torch.float64)
+    return torch.cumprod(1 - betas, 0)
+
+
 def _padded(audio: torch.Tensor, hop: int) -> torch.Tensor:
     return F.pad(audio, (0, -audio.shape[-1] % hop))
 
@@ -176,23 +182,13 @@ def loss(model: DiffWave, mel: LogMel, audio: torch.Tensor) -> NoiseLoss:
 def aligned_steps(config: DiffWaveConfig) -> list[float]:
     """The continuous training step whose noise level matches each fast-schedule step (DiffWave, appendix B).
 
-    The step embedding is fed this fractional step: interpolated between the training steps t and t + 1 whose
-    sqrt(alpha bar) bracket the inference schedule's.
+    The step embedding is fed this fractional step: sqrt(alpha bar) of the inference schedule interpolated
+    linearly between the two training steps that bracket it (clamped to the first and last step).
     """
-    betas = torch.linspace(config.beta_start, config.beta_end, config.train_steps, dtype=torch.float64)
-    train = torch.cumprod(1 - betas, 0).sqrt().tolist()
-    fast = torch.cumprod(1 - torch.tensor(config.sampling_betas, dtype=torch.float64), 0).sqrt().tolist()
-    steps = []
-    for level in fast:
-        step = float(config.train_steps - 1)
-        for t in range(config.train_steps - 1):
-            if train[t + 1] <= level <= train[t]:
-                step = t + (train[t] - level) / (train[t] - train[t + 1])
-                break
-        else:
-            step = 0.0 if level > train[0] else step
-        steps.append(step)
-    return steps
+    train = training_alpha_bars(config).sqrt().numpy()
+    fast = torch.cumprod(1 - torch.tensor(config.sampling_betas, dtype=torch.float64), 0).sqrt().numpy()
+    steps = np.arange(config.train_steps, dtype=np.float64)
+    return [float(s) for s in np.interp(fast, train[::-1], steps[::-1])]  # np.interp wants rising levels
 
 
 def synthesize(model: DiffWave, mel: LogMel, audio: torch.Tensor, seed: int = 0) -> torch.Tensor:
