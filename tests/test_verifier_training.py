@@ -87,6 +87,25 @@ def test_features_are_cached_per_folder_so_a_changed_set_recomputes_only_what_ch
                                    atol=1e-3)
 
 
+def test_a_folder_rewritten_in_place_is_computed_again(tmp_path, monkeypatch):
+    """Twins of a vocoder trained longer keep their paths: the cache must not hand back the old twins' features."""
+    root = _dataset(tmp_path / "set", n_train=2, n_dev=1)
+    clips = [c for c in data.load_training_clips([str(root)]) if c.split == "train"]
+    settings = VerifierFeatureSettings()
+    cache = tmp_path / "cache"
+    data.build(clips, settings, copies=1, workers=1, cache_dir=cache, label="train")
+    fake = next(c for c in clips if c.label == 1)
+    write_wav(fake.path, speech_like(2.0, 0.05, seed=42, f0=150.0))  # same path, other audio
+    computed = []
+    real_task = data._task
+    monkeypatch.setattr(data, "_task", lambda job: computed.append(job[1]) or real_task(job))
+    rebuilt = data.build(clips, settings, copies=1, workers=1, cache_dir=cache, label="train")
+    assert sorted(computed) == sorted(str(c.path) for c in clips if c.label == 1)  # the fakes' folder only
+    i = clips.index(fake)
+    np.testing.assert_allclose(rebuilt.item(int(np.flatnonzero(rebuilt.clip == i)[0])).astype(np.float32),
+                               data.clip_features(str(fake.path), settings, 1, 0)[0], atol=1e-3)
+
+
 def test_verifier_audio_keeps_the_last_seconds_and_tiles_short_utterances():
     settings = VerifierFeatureSettings(spectrum=FeatureSettings(kind="linfbank", nfilt=64), max_s=3.0, min_s=2.0)
     long = np.arange(5 * 16000, dtype=np.float32) / 1e5

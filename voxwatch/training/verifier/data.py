@@ -111,25 +111,34 @@ def concatenate(parts: list[UtteranceSet]) -> UtteranceSet:
                         np.concatenate([p.y for p in parts]), np.concatenate([p.clip for p in parts]))
 
 
+def _stamp(clip: Clip) -> tuple[int, int]:
+    """(size, modification time in ns) of a clip's file: a rewritten file is another clip for the cache."""
+    stat = os.stat(clip.path)
+    return stat.st_size, stat.st_mtime_ns
+
+
 def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1, seed: int = 0, workers: int = 2,
           cache_dir: Path | None = None, label: str = "features") -> UtteranceSet:
     """Features of ``clips`` (``copies`` per clip), with a progress bar; cached in ``cache_dir`` when given.
 
-    The cache holds one file per folder of clips, keyed by the settings and that folder's clips: a set that
-    grew by a source (twins of a new vocoder), lost one (a leave-one-family-out run) or moved speakers between
-    splits recomputes only the folders that changed."""
+    The cache holds one file per folder of clips, keyed by the settings and that folder's clips (path, label,
+    size and modification time): a set that grew by a source (twins of a new vocoder), lost one (a
+    leave-one-family-out run), moved speakers between splits or had a folder rewritten in place (twins of a
+    vocoder trained longer, same paths) recomputes only the folders that changed."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     folders: dict[Path, list[int]] = {}
     for i, clip in enumerate(clips):
         folders.setdefault(Path(clip.path).parent, []).append(i)
-    common = {"s": settings.to_dict(), "c": copies, "seed": seed, "layout": 2}  # 2: clip = position in folder
+    common = {"s": settings.to_dict(), "c": copies, "seed": seed, "layout": 3}  # 3: clip = position, file stat
 
     def cache_of(indices: list[int]) -> Path | None:
-        key = hashlib.sha256(json.dumps({**common, "clips": [(str(clips[i].path), clips[i].label)
+        if not cache_dir:
+            return None
+        key = hashlib.sha256(json.dumps({**common, "clips": [(str(clips[i].path), clips[i].label, *_stamp(clips[i]))
                                                              for i in indices]}).encode()).hexdigest()[:20]
-        return Path(cache_dir) / f"verifier-{label}" / f"{key}.npz" if cache_dir else None
+        return Path(cache_dir) / f"verifier-{label}" / f"{key}.npz"
 
     parts: dict[Path, UtteranceSet] = {}
     for folder, indices in folders.items():
