@@ -31,7 +31,7 @@ def test_manifest_layout(tmp_path):
         ("a.wav", 0, "libri", "s1", "train"), ("b.wav", 1, "espeak-ng", "v1", "test")]
     assert summarize(clips)["test"] == {"clips": 1, "real": 0, "fake": 1, "sources": {"espeak-ng": 1},
                                         "real_hours": 0.0, "fake_hours": 0.0, "families": [],
-                                        "licenses": {"x": 1}}
+                                        "licenses": {"x": 1}, "source_licenses": {"espeak-ng": ["x"]}}
 
 
 def test_summary_has_hours_and_families_from_the_manifest(tmp_path):
@@ -46,6 +46,8 @@ def test_summary_has_hours_and_families_from_the_manifest(tmp_path):
     assert (train["real_hours"], train["fake_hours"]) == (0.5, 0.5)
     assert train["families"] == ["codec", "gan-vocoder"]
     assert train["licenses"] == {"Apache-2.0": 1, "CC0": 1, "not stated": 1}  # the model card records them
+    assert train["source_licenses"] == {"hifigan": ["not stated"], "lyra-6kbps": ["Apache-2.0"],
+                                         "reads": ["CC0"]}
 
 
 def test_manifest_bad_label_and_split_are_one_line_errors(tmp_path):

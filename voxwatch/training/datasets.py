@@ -235,8 +235,8 @@ def select(clips: list[Clip], split: str) -> list[Clip]:
 
 
 def summarize(clips: list[Clip]) -> dict:
-    """Counts per split/label/source, hours of real and fake speech, fake families and clips per licence, for the
-    model card.
+    """Counts per split/label/source, hours of real and fake speech, fake families, clips per licence and the
+    licence of each source, for the model card.
 
     Hours come from the manifests' ``duration_s`` (0 for layouts without it); families from their ``family``
     column (the data builder writes it), so clips of older sets count under no family.
@@ -246,6 +246,9 @@ def summarize(clips: list[Clip]) -> dict:
         part = select(clips, split)
         if not part:
             continue
+        licences: dict[str, set[str]] = {}
+        for c in part:
+            licences.setdefault(c.source, set()).add(c.license or "not stated")
         out[split] = {
             "clips": len(part),
             "real": sum(1 for c in part if c.label == 0),
@@ -255,6 +258,7 @@ def summarize(clips: list[Clip]) -> dict:
             "fake_hours": round(sum(c.duration_s for c in part if c.label == 1) / 3600, 3),
             "families": sorted({c.family for c in part if c.label == 1 and c.family}),
             "licenses": dict(sorted(Counter(c.license or "not stated" for c in part).items())),
+            "source_licenses": {source: sorted(names) for source, names in sorted(licences.items())},
         }
     return out
 
