@@ -82,6 +82,7 @@ def test_main_writes_a_train_only_set_that_loads_beside_the_original(tmp_path, c
     twins = load_dataset(tmp_path / "out")
     assert len(twins) == 3 and {c.split for c in twins} == {"train"} and {c.label for c in twins} == {1}
     assert {c.source for c in twins} == set(cs.DEFAULT_VOCODERS)
+    assert {c.license for c in twins} == {f"test; vocoded here ({v})" for v in cs.DEFAULT_VOCODERS}  # inherited
     assert all(sf.info(str(c.path)).samplerate == 16000 for c in twins)
     both = load_datasets([data, tmp_path / "out"])
     assert sum(c.split == "dev" for c in both) == 1  # the supplement brings no dev or test clips

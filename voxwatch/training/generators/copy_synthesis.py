@@ -55,6 +55,7 @@ class Job:
     vocoder: str
     name: str
     seed: int
+    license: str = ""  # the real clip's licence, which its twin inherits
 
 
 def _f0(x: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -208,8 +209,13 @@ def make_twin(job: Job) -> GeneratedClip:
 
     x = load_audio(str(job.source_path)).astype(np.float64)
     y = match_level(VOCODERS[job.vocoder](x, random.Random(job.seed)), x)
-    return GeneratedClip(job.name, y.astype(np.float32), "spoof", job.vocoder, job.speaker,
-                         f"vocoded locally from {job.source_path.name}")
+    return GeneratedClip(job.name, y.astype(np.float32), "spoof", job.vocoder, job.speaker, twin_license(job))
+
+
+def twin_license(job: Job) -> str:
+    """The twin's licence: the real clip's own (a twin is a derivative of it) and how it was made, so that the
+    model card of anything trained on twins lists the licences of the speech they come from."""
+    return f"{job.license or 'not stated'}; vocoded here ({job.vocoder})"
 
 
 def plan(data: list[Path], share: float, seed: int,
@@ -230,7 +236,7 @@ def plan(data: list[Path], share: float, seed: int,
                 continue
             vocoder = names[len(jobs) % len(names)]
             jobs.append(Job(clip.path.resolve(), clip.speaker, vocoder, f"{root.name}-{clip.path.stem}-{vocoder}",
-                            rng.randrange(2**31)))
+                            rng.randrange(2**31), clip.license))
     return jobs
 
 
