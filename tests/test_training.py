@@ -92,7 +92,9 @@ def test_train_writes_checkpoint_history_and_curves(trained):
                                                       "real_hours": round(10.2 / 3600, 3),
                                                       "fake_hours": round(10.2 / 3600, 3),
                                                       "families": ["signal-vocoder"],
-                                                      "licenses": {"not stated": 8}}
+                                                      "licenses": {"not stated": 8},
+                                                      "source_licenses": {"buzz": ["not stated"],
+                                                                          "synthetic-speech": ["not stated"]}}
 
 
 def test_export_parity_card_and_daemon_classifier(trained, tmp_path, capsys):
