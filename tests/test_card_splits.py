@@ -62,3 +62,30 @@ def test_check_writes_nothing(tmp_path):
     before = card.read_text()
     assert card_splits.main([str(card), "--loader", "verifier", "--data", str(data), "--check"]) == 0
     assert card.read_text() == before
+
+
+def test_train_only_sets_count_their_train_split_alone(tmp_path):
+    data = _set(tmp_path / "set")
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    for name in "ef":
+        write_wav(twins / f"{name}.wav", speech_like(0.3))
+    (twins / "manifest.csv").write_text("path,label,source,speaker,split,duration_s,license\n"
+                                        "e.wav,spoof,world,s1,train,600,CC0\n"
+                                        "f.wav,spoof,world,s9,dev,600,CC0\n")
+    counts = {"train": {"clips": 3, "real": 1, "fake": 2, "sources": {"lyra": 1, "reads": 1, "world": 1}},
+              "dev": COUNTS["dev"]}
+    card = _card(tmp_path / "card.json", counts)
+    args = [str(card), "--loader", "verifier", "--data", str(data), "--train-only", str(twins)]
+    assert card_splits.main(args) == 0
+    # the twins' dev row is not the verifier's: without --train-only the same card does not match
+    train = json.loads(card.read_text())["training"]["splits"]["train"]
+    assert train["fake_hours"] == 0.417 and train["source_licenses"]["world"] == ["CC0"]  # lyra 900 s + world 600 s
+    assert card_splits.main([str(card), "--loader", "verifier", "--data", str(data), "--check"]) == 1
+
+
+def test_train_only_is_refused_for_the_filter(tmp_path, capsys):
+    data = _set(tmp_path / "set")
+    card = _card(tmp_path / "card.json", COUNTS)
+    assert card_splits.main([str(card), "--loader", "filter", "--data", str(data), "--train-only", str(data)]) == 1
+    assert "--train-only is a verifier option" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from voxwatch.errors import VoxwatchError
-from voxwatch.training.datasets import Clip, load_datasets, select, summarize
+from voxwatch.training.datasets import Clip, load_datasets, summarize
 
 COUNTED = ("clips", "real", "fake", "sources")  # what every card holds; the rest is what this fills in
 
@@ -28,15 +28,18 @@ class CardMismatch(VoxwatchError):
     """The sets given are not the ones the card was trained on (clips, labels or sources differ)."""
 
 
-def load(paths: list[str], loader: str) -> list[Clip]:
+def load(paths: list[str], loader: str, train_only: list[str] = ()) -> list[Clip]:
     """The clips as the training saw them: the filter's trainer reads every split of every set; the verifier's
-    reads train and dev only, without the evaluation-only rows of a built set's train split."""
+    reads them as :func:`voxwatch.training.verifier.data.train_and_dev` does (``train_only``: its
+    ``--train-only`` sets)."""
     if loader == "filter":
+        if train_only:
+            raise VoxwatchError("--train-only is a verifier option; the filter's trainer has none")
         return load_datasets(paths)
-    from voxwatch.training.verifier.data import load_training_clips
+    from voxwatch.training.verifier.data import train_and_dev
 
-    clips = load_training_clips(paths)
-    return select(clips, "train") + select(clips, "dev")
+    train, dev = train_and_dev(paths, train_only)
+    return train + dev
 
 
 def differences(recorded: dict[str, Any], recomputed: dict[str, Any]) -> list[str]:
@@ -73,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", action="append", required=True, help="dataset folder the model trained on (repeatable)")
     p.add_argument("--loader", choices=("filter", "verifier"), default="filter",
                    help="which trainer's reading of the sets to repeat (default: filter)")
+    p.add_argument("--train-only", action="append", default=[], metavar="DIR",
+                   help="with --loader verifier: a set whose train split only the verifier trained on, as its "
+                        "--train-only (repeatable)")
     p.add_argument("--check", action="store_true", help="compare only; write nothing")
     return p.parse_args(argv)
 
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.card)
     try:
         card = json.loads(path.read_text())
-        filled = fill(card, load(args.data, args.loader))
+        filled = fill(card, load(args.data, args.loader, args.train_only))
     except (OSError, ValueError, VoxwatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

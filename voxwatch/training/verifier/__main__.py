@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from voxwatch.pipeline.features import FeatureSettings
     from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
-    from voxwatch.training.datasets import select, summarize
+    from voxwatch.training.datasets import summarize
     from voxwatch.training.verifier import data
     from voxwatch.training.verifier.export import export
     from voxwatch.training.verifier.model import VerifierNet, n_parameters
@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(args.cache) if args.cache else out / "cache"
     features = VerifierFeatureSettings(spectrum=FeatureSettings(kind="linfbank", nfilt=args.bands, normalize="cmn"))
-    clips = data.load_training_clips(args.data)
-    train_clips, dev_clips = select(clips, "train"), select(clips, "dev")
-    train_clips += select(data.load_training_clips(args.train_only), "train")
+    train_clips, dev_clips = data.train_and_dev(args.data, args.train_only)
     train_set = data.build(train_clips, features, args.copies, args.seed, args.workers, cache, "train")
     dev_set = data.build(dev_clips, features, 1, args.seed, args.workers, cache, "dev")
     settings = VerifierTrainSettings(epochs=args.epochs, crop_frames=args.crop, max_crop_frames=args.max_crop,

@@ -21,7 +21,7 @@ import numpy as np
 from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.verifier_features import VerifierFeatureSettings, verifier_features
 from voxwatch.training.augment import AugmentSettings, augment
-from voxwatch.training.datasets import Clip, load_dataset
+from voxwatch.training.datasets import Clip, load_dataset, select
 from voxwatch.training.windows import trim
 
 
@@ -71,6 +71,15 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
                 loaded = [c for c in loaded if str(c.path) not in banned]
         clips.extend(loaded)
     return clips
+
+
+def train_and_dev(paths: list[str], train_only: list[str] = ()) -> tuple[list[Clip], list[Clip]]:
+    """The verifier trainer's reading of its sets, in one place for it and for anyone repeating it (card
+    backfill, ensembles): the train and dev splits of ``paths`` (see :func:`load_training_clips`), plus the train
+    split of each ``train_only`` set, whose dev and test splits are ignored."""
+    clips = load_training_clips(paths)
+    train = select(clips, "train") + select(load_training_clips(list(train_only)), "train")
+    return train, select(clips, "dev")
 
 
 def clip_features(path: str, settings: VerifierFeatureSettings, copies: int, seed: int) -> list:

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
-    from voxwatch.training.datasets import select, summarize
+    from voxwatch.training.datasets import summarize
     from voxwatch.training.verifier import data
     from voxwatch.training.verifier.export import export
     from voxwatch.training.verifier.operating import operating_point
@@ -100,12 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = VerifierFeatureSettings.from_dict(loaded[0][1])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    clips = data.load_training_clips(args.data)
-    dev_clips = select(clips, "dev")
+    train_clips, dev_clips = data.train_and_dev(args.data)
     dev_set = data.build(dev_clips, settings, 1, 0, args.workers, Path(args.cache) if args.cache else out / "cache",
                          "dev")
     net = Ensemble([m for m, _, _ in loaded]).eval()
-    training = ensemble_training([c for _, _, c in loaded], summarize(select(clips, "train") + dev_clips))
+    training = ensemble_training([c for _, _, c in loaded], summarize(train_clips + dev_clips))
     card = export(net, out / "verifier.onnx", settings, dev_set, training,
                   lambda verifier: operating_point(verifier, dev_clips, args.filter_model or None, args.gate_pass,
                                                    args.budget, not args.no_fusion), kind="ensemble")
