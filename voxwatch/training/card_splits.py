@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class CardMismatch(VoxwatchError):
     """The sets given are not the ones the card was trained on (clips, labels or sources differ)."""
 
 
-def load(paths: list[str], loader: str, train_only: list[str] = ()) -> list[Clip]:
+def load(paths: list[str], loader: str, train_only: Sequence[str] = ()) -> list[Clip]:
     """The clips as the training saw them: the filter's trainer reads every split of every set; the verifier's
     reads them as :func:`voxwatch.training.verifier.data.train_and_dev` does (``train_only``: its
     ``--train-only`` sets)."""

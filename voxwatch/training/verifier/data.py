@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,7 +74,7 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     return clips
 
 
-def train_and_dev(paths: list[str], train_only: list[str] = ()) -> tuple[list[Clip], list[Clip]]:
+def train_and_dev(paths: list[str], train_only: Sequence[str] = ()) -> tuple[list[Clip], list[Clip]]:
     """The verifier trainer's reading of its sets, in one place for it and for anyone repeating it (card
     backfill, ensembles): the train and dev splits of ``paths`` (see :func:`load_training_clips`), plus the train
     split of each ``train_only`` set, whose dev and test splits are ignored."""
