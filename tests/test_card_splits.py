@@ -78,9 +78,10 @@ def test_train_only_sets_count_their_train_split_alone(tmp_path):
     card = _card(tmp_path / "card.json", counts)
     args = [str(card), "--loader", "verifier", "--data", str(data), "--train-only", str(twins)]
     assert card_splits.main(args) == 0
-    # the twins' dev row is not the verifier's: without --train-only the same card does not match
     train = json.loads(card.read_text())["training"]["splits"]["train"]
     assert train["fake_hours"] == 0.417 and train["source_licenses"]["world"] == ["CC0"]  # lyra 900 s + world 600 s
+    # the twins' dev row is not the verifier's (dev stays one clip), and without --train-only the card does not match
+    assert json.loads(card.read_text())["training"]["splits"]["dev"]["clips"] == 1
     assert card_splits.main([str(card), "--loader", "verifier", "--data", str(data), "--check"]) == 1
 
 
