@@ -11,11 +11,11 @@ import soundfile as sf
 from onnx import TensorProto, helper
 
 from voxwatch.bench.workload import speech_like  # noqa: F401 (the tests' speech, shared with the benchmark)
-from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.modelcard import ModelCard, file_sha256
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
-from voxwatch.pipeline.verifier_card import VerifierCard
-from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
+from voxwatch.pipeline.stages.filter.card import ModelCard, file_sha256
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
+from voxwatch.pipeline.stages.verifier.card import VerifierCard
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 
 # Feature settings for tests whose model reacts to loudness: without per-window normalisation the mean log
 # filterbank energy follows the signal level, which a two-node ONNX graph can turn into a score.

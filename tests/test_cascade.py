@@ -18,13 +18,14 @@ from voxwatch.detector import Detector
 from voxwatch.errors import ConfigError
 from voxwatch.model_loading import load_verifier
 from voxwatch.pipeline.cascade import CascadeRule, VerifierSettings, below_gate, verified
-from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, verdict_for
 from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings, StreamEvent
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import write_blocks
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
-from voxwatch.pipeline.verifier import OnnxVerifier, VerifierWorker, VerifyJob
+from voxwatch.pipeline.verifier_worker import VerifierWorker, VerifyJob
 from voxwatch.transport.events import decode_message, encode, judgement_fields
 
 
@@ -338,7 +339,7 @@ def test_score_and_replay_run_the_cascade_from_the_command_line(models, tmp_path
 
 def test_a_card_fusion_makes_the_verifier_decide_with_the_filters_evidence(tmp_path):
     from voxwatch.pipeline.cascade import fused_score
-    from voxwatch.pipeline.verifier_card import VerifierCard
+    from voxwatch.pipeline.stages.verifier.card import VerifierCard
     from voxwatch.training.verifier.operating import fit_fusion
 
     assert fused_score(0.9, 0.3, None) == 0.3  # no fusion: the network decides alone

@@ -5,9 +5,9 @@ import pytest
 from helpers import LOUDNESS_FEATURES, build_mean_model
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.modelcard import ModelCard
+from voxwatch.pipeline.stages.filter.card import ModelCard
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
 
 def test_scores_a_batch_in_one_call(tmp_path):

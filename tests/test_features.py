@@ -6,9 +6,9 @@ from helpers import speech_like
 
 from voxwatch.errors import ConfigError, ModelError
 from voxwatch.models import default_model_path
-from voxwatch.pipeline.features import FeatureSettings, features, frame_features, normalize
-from voxwatch.pipeline.modelcard import ModelCard
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.stages.filter.card import ModelCard
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, features, frame_features, normalize
 
 
 def test_shape_counts_only_complete_frames():

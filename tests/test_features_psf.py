@@ -11,8 +11,8 @@ import pytest
 from helpers import speech_like
 from python_speech_features import fbank, mfcc
 
-from voxwatch.pipeline.features import FeatureSettings, features, frame_features
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, features, frame_features
 
 
 def _signal(seconds: float = 1.3, seed: int = 3) -> np.ndarray:

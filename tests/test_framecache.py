@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from helpers import silence, speech_like
 
-from voxwatch.pipeline.features import FeatureSettings, features
 from voxwatch.pipeline.framecache import StreamFeatureBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, features
 from voxwatch.pipeline.vad import VadGate, VadSettings
 from voxwatch.pipeline.windower import Windower, WindowSettings, WindowSpec, tile_to_length
 

@@ -14,7 +14,7 @@ PROBE = """
 import resource, sys
 import numpy as np
 from voxwatch.malloc_tuning import pin_malloc_thresholds
-from voxwatch.pipeline.features import FeatureSettings, _filterbank, frame_features
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, _filterbank, frame_features
 pinned = pin_malloc_thresholds() if sys.argv[1] == "pin" else None
 s = FeatureSettings()
 alive = _filterbank(s) / 512  # one array left alive, made after the cached filterbank

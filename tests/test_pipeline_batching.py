@@ -9,8 +9,8 @@ import numpy as np
 from helpers import LOUDNESS_FEATURES, build_mean_model, silence, speech_like
 
 from voxwatch.bench.workload import LoopSource
-from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.runner import Pipeline
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineSettings
 
 

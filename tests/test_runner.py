@@ -6,10 +6,10 @@ import numpy as np
 from helpers import LOUDNESS_FEATURES, silence, speech_like
 
 from voxwatch.errors import AudioDecodeError
-from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.runner import Pipeline
 from voxwatch.pipeline.sources import write_blocks
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineSettings, StreamEvent
 
 SETTINGS = PipelineSettings(features=LOUDNESS_FEATURES, decision=DecisionSettings(early_windows=0))

@@ -14,8 +14,8 @@ from helpers import SR, speech_like, write_wav
 
 from voxwatch.cli import main
 from voxwatch.errors import VoxwatchError
-from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
 
 # Block torch the way a machine without it behaves: the import fails and "torch" never enters sys.modules

@@ -9,8 +9,8 @@ import numpy as np
 from helpers import speech_like, write_wav
 
 from voxwatch.models import DEFAULT_MODEL, default_model_path
-from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.modelcard import ModelCard, file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard, file_sha256
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
 NO_TORCH = "import sys; sys.modules['torch'] = None; "
 
@@ -39,8 +39,8 @@ def test_default_model_loads_and_scores_without_torch(tmp_path):
     code = NO_TORCH + (
         "import json, numpy as np\n"
         "from voxwatch.models import DEFAULT_MODEL\n"
-        "from voxwatch.pipeline.classifier import OnnxClassifier\n"
-        "from voxwatch.pipeline.features import FeatureSettings\n"
+        "from voxwatch.pipeline.stages.filter.session import OnnxClassifier\n"
+        "from voxwatch.pipeline.stages.filter.features import FeatureSettings\n"
         "clf = OnnxClassifier(DEFAULT_MODEL, FeatureSettings(), 2.0)\n"
         "shape = (4, clf.card.n_frames, clf.card.features.n_features)\n"
         "s = clf.score(np.random.default_rng(0).standard_normal(shape).astype(np.float32))\n"

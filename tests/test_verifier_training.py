@@ -10,11 +10,11 @@ import pytest
 from helpers import silence, speech_like, write_wav
 from test_training import require_torch
 
-from voxwatch.pipeline import verifier_features as runtime_features
-from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.sources import load_audio
-from voxwatch.pipeline.verifier import OnnxVerifier
-from voxwatch.pipeline.verifier_features import VerifierFeatureSettings, verifier_audio, verifier_features
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
+from voxwatch.pipeline.stages.verifier import features as runtime_features
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_audio, verifier_features
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training.verifier import data
 from voxwatch.training.windows import trim
 

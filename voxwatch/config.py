@@ -16,8 +16,8 @@ from typing import Any
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.cascade import VerifierSettings
 from voxwatch.pipeline.decision import DecisionSettings
-from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.mic import CaptureSettings
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.types import PipelineSettings
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings

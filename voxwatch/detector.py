@@ -28,11 +28,11 @@ from voxwatch.config import Config, load_config
 from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.pipeline.cascade import VerifierAlerts, below_gate, filter_settings, gated, resolve_rule, verified
 from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
-from voxwatch.pipeline.features import as_float_audio
 from voxwatch.pipeline.front import FrontWindow, StreamFront
 from voxwatch.pipeline.resampler import StreamResampler
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio
+from voxwatch.pipeline.stages.filter.features import as_float_audio
 
 __all__ = ["Detector", "FileScore", "Judgement"]  # Judgement: the decision stage's, window kind included
 _MAX_BLOCK = SAMPLE_RATE // 2  # longer chunks go to the front in pieces, as the pipeline reads its ring buffers

@@ -14,10 +14,10 @@ from pathlib import Path
 from voxwatch.config import Config
 from voxwatch.errors import ModelError
 from voxwatch.models import default_model_path, default_verifier_path
-from voxwatch.pipeline.classifier import OnnxClassifier
-from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.modelcard import ModelCard, card_path
-from voxwatch.pipeline.verifier import OnnxVerifier
+from voxwatch.pipeline.stages.filter.card import ModelCard, card_path
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.windower import WindowSettings
 
 

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.config import load_config
     from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_model, load_verifier, resolve_model
-    from voxwatch.pipeline.classifier import OnnxClassifier
+    from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
         raise VoxwatchError("--streams, --seconds, --threads and --repeat must be positive")

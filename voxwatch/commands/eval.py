@@ -116,7 +116,7 @@ def _write_card(model_path, split: str, results, which: str = "daemon") -> None:
     threshold) into the verifier's."""
     import json
 
-    from voxwatch.pipeline.modelcard import card_path
+    from voxwatch.pipeline.stages.filter.card import card_path
 
     path = card_path(model_path)
     card = json.loads(path.read_text())

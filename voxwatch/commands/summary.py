@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voxwatch.pipeline.classifier import OnnxClassifier
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, StreamEvent
 
 

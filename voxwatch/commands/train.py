@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
     teacher = None
     if args.teacher:
-        from voxwatch.pipeline.classifier import OnnxClassifier
+        from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
         if not 0.0 < args.distill <= 1.0:
             raise VoxwatchError("--distill must be within (0, 1]")

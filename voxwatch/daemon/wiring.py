@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, fan_out
 
 if TYPE_CHECKING:
-    from voxwatch.pipeline.classifier import OnnxClassifier
     from voxwatch.pipeline.runner import Pipeline
-    from voxwatch.pipeline.verifier import OnnxVerifier
+    from voxwatch.pipeline.stages.filter.session import OnnxClassifier
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.transport.publisher import EventPublisher
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, alerts_on, verdict_for
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
-from voxwatch.pipeline.verifier_card import VerifierCard
+from voxwatch.pipeline.stages.verifier.card import VerifierCard
 
 
 @dataclass(frozen=True)

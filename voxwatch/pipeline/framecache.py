@@ -4,7 +4,7 @@ With the default 2 s windows and 1 s hop every frame belongs to two windows; com
 does the FFT work twice. ``StreamFeatureBuffer`` keeps the stream's recent audio and a ring of frame rows keyed
 by absolute frame index, and builds a window's features from those rows. The result is identical to
 ``features(audio[start:end])`` (``tests/test_framecache.py`` proves it) because frame rows carry no context
-(see voxwatch.pipeline.features). Cases where rows cannot be shared fall back to computing from scratch:
+(see voxwatch.pipeline.stages.filter.features). Cases where rows cannot be shared fall back to computing from scratch:
 a window that does not start on a frame boundary of the stream, a padded (short) window, or ``preemph != 0``
 (pre-emphasis links each frame to the sample before it).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxwatch.pipeline.features import FeatureSettings, features, frame_features, normalize
 from voxwatch.pipeline.ringbuffer import RingBuffer
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, features, frame_features, normalize
 from voxwatch.pipeline.windower import WindowSpec, tile_to_length
 
 

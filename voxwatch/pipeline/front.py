@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxwatch.pipeline.features import FeatureSettings
 from voxwatch.pipeline.framecache import StreamFeatureBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
 from voxwatch.pipeline.vad import SpeechEvent, VadGate, VadSettings
 from voxwatch.pipeline.windower import UtteranceEnd, Windower, WindowSettings, WindowSpec

@@ -45,14 +45,15 @@ from voxwatch.pipeline.cascade import (
     resolve_rule,
     verified,
 )
-from voxwatch.pipeline.classifier import OnnxClassifier
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider, resolve_threshold
 from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, PipelineSettings, StreamEvent
-from voxwatch.pipeline.verifier import OnnxVerifier, VerifierWorker, VerifyJob
+from voxwatch.pipeline.verifier_worker import VerifierWorker, VerifyJob
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 log = logging.getLogger(__name__)

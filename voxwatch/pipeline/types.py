@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.cascade import VerifierSettings
 from voxwatch.pipeline.decision import DecisionSettings, Judgement
-from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 

@@ -34,7 +34,7 @@ from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
 if TYPE_CHECKING:
     from voxwatch.detector import Detector
-    from voxwatch.pipeline.verifier import OnnxVerifier
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.training.datasets import Clip
 
 NEVER_FLAGGED = -1.0  # flag score of a clip that raises no alert at any threshold in [0, 1]

@@ -185,7 +185,7 @@ def report(c: Comparison, baseline_name: str, candidate_name: str, budget: float
 
 def _verifier(name: str):
     """An ``OnnxVerifier`` for ``--verifier``/``--baseline-verifier`` ("none": no cascade on that side)."""
-    from voxwatch.pipeline.verifier import OnnxVerifier
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 
     if name == "none":
         return None

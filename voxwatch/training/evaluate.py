@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from voxwatch.pipeline.classifier import OnnxClassifier
+from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 from voxwatch.training import metrics

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voxwatch.pipeline.features import FeatureSettings, features
 from voxwatch.pipeline.sources import load_audio
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, features
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 from voxwatch.training.augment import AugmentSettings, augment, band_limit

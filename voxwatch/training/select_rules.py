@@ -77,7 +77,7 @@ def detector_for(model_name: str | None) -> tuple[Path, Detector]:
     from voxwatch.config import Config
     from voxwatch.detector import Detector
     from voxwatch.model_loading import resolve_model
-    from voxwatch.pipeline.classifier import OnnxClassifier
+    from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
     base = Config()
     model = resolve_model(model_name, base)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from voxwatch.config import Config
-    from voxwatch.pipeline.modelcard import card_path
+    from voxwatch.pipeline.stages.filter.card import card_path
     from voxwatch.training.datasets import load_datasets, select
 
     base = Config()

@@ -57,8 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from voxwatch.pipeline.features import FeatureSettings
-    from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
+    from voxwatch.pipeline.stages.filter.features import FeatureSettings
+    from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
     from voxwatch.training.datasets import summarize
     from voxwatch.training.verifier import data
     from voxwatch.training.verifier.export import export

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.pipeline.sources import load_audio
-from voxwatch.pipeline.verifier_features import VerifierFeatureSettings, verifier_features
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_features
 from voxwatch.training.augment import AugmentSettings, augment
 from voxwatch.training.datasets import Clip, load_dataset, select
 from voxwatch.training.windows import trim

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-fusion", action="store_true", help="the ensemble's score decides alone")
     args = p.parse_args(argv)
 
-    from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
+    from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
     from voxwatch.training.datasets import summarize
     from voxwatch.training.verifier import data
     from voxwatch.training.verifier.export import export

@@ -17,10 +17,10 @@ import onnxruntime as ort
 import torch
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.modelcard import file_sha256
-from voxwatch.pipeline.verifier import OnnxVerifier
-from voxwatch.pipeline.verifier_card import VerifierCard
-from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
+from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.verifier.card import VerifierCard
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import metrics
 from voxwatch.training.verifier.data import UtteranceSet
 from voxwatch.training.verifier.model import WithSigmoid

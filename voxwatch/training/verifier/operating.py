@@ -30,7 +30,7 @@ import numpy as np
 
 from voxwatch.detector import Detector
 from voxwatch.pipeline.cascade import CascadeRule
-from voxwatch.pipeline.verifier import OnnxVerifier
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import alarms
 from voxwatch.training.datasets import Clip
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from voxwatch.errors import ConfigError, ModelError
-from voxwatch.pipeline.features import FeatureSettings
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
 CARD_VERSION = 1
 

@@ -1,5 +1,4 @@
-"""The cascade's verifier at run time: ``OnnxVerifier`` scores an utterance's audio, ``VerifierWorker`` runs it
-off the hot path.
+"""The cascade's verifier off the hot path: ``VerifierWorker`` runs ``OnnxVerifier`` on a thread of its own.
 
 ``VerifierWorker`` owns one thread and a bounded queue of utterances. ``submit`` never blocks: when the queue is
 full it returns False (and counts it), and the caller lets the filter's verdict stand, so capture and the filter
@@ -15,53 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voxwatch.errors import ModelError
-from voxwatch.pipeline.classifier import cpu_session
 from voxwatch.pipeline.decision import DecisionSettings, Judgement
-from voxwatch.pipeline.modelcard import file_sha256
-from voxwatch.pipeline.verifier_card import VerifierCard
-from voxwatch.pipeline.verifier_features import verifier_features
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 
 log = logging.getLogger(__name__)
-
-
-class OnnxVerifier:
-    """``verifier.onnx`` + ``verifier.json``; ``score(audio)`` is the probability that an utterance is fake."""
-
-    def __init__(self, model_path: Path | str, threads: int = 1) -> None:
-        self.path = Path(model_path)
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: verifier model file not found")
-        self.card = VerifierCard.load(self.path.with_suffix(".json"))
-        self.sha256 = file_sha256(self.path)
-        if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
-            raise ModelError(f"{self.path}: sha256 differs from its card's (the card belongs to another file)")
-        self._session = cpu_session(self.path, threads)
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelError(f"{self.path}: expected one input of shape (batch, 1, frames, bands)")
-        bands = inputs[0].shape[3]
-        if isinstance(bands, int) and bands != self.card.features.n_features:
-            raise ModelError(f"{self.path}: input has {bands} bands, its card's features give "
-                             f"{self.card.features.n_features}")
-        self._input = inputs[0].name
-
-    @property
-    def model_id(self) -> str:
-        return self.card.model_id
-
-    def score_features(self, feats: np.ndarray) -> float:
-        x = np.asarray(feats, np.float32)[None, None]
-        return float(np.asarray(self._session.run(None, {self._input: x})[0]).reshape(-1)[0])
-
-    def score(self, audio: np.ndarray) -> float:
-        """The utterance's score (its last ``max_s`` seconds; shorter audio tiled)."""
-        return self.score_features(verifier_features(audio, self.card.features))
 
 
 @dataclass

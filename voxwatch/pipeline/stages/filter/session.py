@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.features import FeatureSettings
-from voxwatch.pipeline.modelcard import ModelCard, card_path, file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard, card_path, file_sha256
+from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
 
 def cpu_session(path: Path, threads: int):

@@ -6,7 +6,7 @@ repetition, never digital silence). Its front end is a finer linear-frequency lo
 (``FeatureSettings`` with more bands), normalised once over the whole utterance, so a fixed channel response
 or gain is removed as for the filter but slow changes within the utterance stay visible.
 
-Training (``voxwatch.training.verifier``) and ``voxwatch.pipeline.verifier`` both call
+Training (``voxwatch.training.verifier``) and ``voxwatch.pipeline.stages.verifier.session`` both call
 :func:`verifier_features`; the model card records :class:`VerifierFeatureSettings` and the runtime refuses a
 model whose settings it cannot reproduce.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from voxwatch.errors import ConfigError
-from voxwatch.pipeline.features import FeatureSettings, as_float_audio, features
+from voxwatch.pipeline.stages.filter.features import FeatureSettings, as_float_audio, features
 from voxwatch.pipeline.windower import tile_to_length
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.verifier_features import VerifierFeatureSettings
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 
 VERIFIER_CARD_VERSION = 1
 

@@ -1,0 +1,47 @@
+"""The verifier stage's ONNX session: ``OnnxVerifier`` scores one utterance's audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from voxwatch.errors import ModelError
+from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.filter.session import cpu_session
+from voxwatch.pipeline.stages.verifier.card import VerifierCard
+from voxwatch.pipeline.stages.verifier.features import verifier_features
+
+
+class OnnxVerifier:
+    """``verifier.onnx`` + ``verifier.json``; ``score(audio)`` is the probability that an utterance is fake."""
+
+    def __init__(self, model_path: Path | str, threads: int = 1) -> None:
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: verifier model file not found")
+        self.card = VerifierCard.load(self.path.with_suffix(".json"))
+        self.sha256 = file_sha256(self.path)
+        if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
+            raise ModelError(f"{self.path}: sha256 differs from its card's (the card belongs to another file)")
+        self._session = cpu_session(self.path, threads)
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise ModelError(f"{self.path}: expected one input of shape (batch, 1, frames, bands)")
+        bands = inputs[0].shape[3]
+        if isinstance(bands, int) and bands != self.card.features.n_features:
+            raise ModelError(f"{self.path}: input has {bands} bands, its card's features give "
+                             f"{self.card.features.n_features}")
+        self._input = inputs[0].name
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id
+
+    def score_features(self, feats: np.ndarray) -> float:
+        x = np.asarray(feats, np.float32)[None, None]
+        return float(np.asarray(self._session.run(None, {self._input: x})[0]).reshape(-1)[0])
+
+    def score(self, audio: np.ndarray) -> float:
+        """The utterance's score (its last ``max_s`` seconds; shorter audio tiled)."""
+        return self.score_features(verifier_features(audio, self.card.features))
