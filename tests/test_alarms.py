@@ -105,13 +105,22 @@ def test_rule_selection_prefers_rules_that_silence_short_real_utterances():
     assert plain.catch_rate == 0.0  # without the rule, only a threshold above 0.8 keeps the real speech quiet
 
 
-def with_verifier(trace, scores):
-    """The trace with these verifier scores on its utterance ends, in order."""
+def with_verifier(trace, scores, settings=None):
+    """The trace with the verifier's answer to every span the router may ask about: ``scores[i]`` for any span
+    inside the i-th utterance."""
+    return alarms_with_checks(trace, scores, settings or RULES)
+
+
+def alarms_with_checks(trace, scores, settings):
     import dataclasses
 
-    it = iter(scores)
-    steps = tuple(dataclasses.replace(s, verifier_score=next(it)) if s.score is None else s for s in trace.steps)
-    return dataclasses.replace(trace, steps=steps)
+    from voxwatch.pipeline.cascade import CascadeRule
+
+    ends = [s for s in trace.steps if s.score is None]
+    spans = alarms.requested_spans(trace, settings, CascadeRule(0.0, 0.5))
+    checks = tuple((a, b, next(score for end, score in zip(ends, scores, strict=True)
+                               if end.start <= a and b <= end.end)) for a, b in spans)
+    return dataclasses.replace(trace, checks=checks)
 
 
 def test_the_cascade_re_runs_on_a_trace_for_any_verifier_threshold():

@@ -38,7 +38,7 @@ def test_calibrate_writes_a_config_that_keeps_false_alarms_within_budget(site, t
     base, files = site
     assert _alerts(base, files) > 0  # the card's threshold cries wolf on this site's (loud) real speech
     out = tmp_path / "calibrated.toml"
-    assert main(["calibrate", *map(str, files), "--config", str(base), "--out", str(out),
+    assert main(["calibrate", "--min-minutes", "0", *map(str, files), "--config", str(base), "--out", str(out),
                  "--max-false-alarms-per-hour", "0"]) == 0
     said = capsys.readouterr().out
     assert "0 false alarm(s)" in said and f"wrote {out}" in said and "no operating curves" in said
@@ -56,7 +56,8 @@ def test_calibrate_writes_a_config_that_keeps_false_alarms_within_budget(site, t
 
 def test_a_generous_budget_keeps_more_alarms_and_stdout_gets_the_table(site, capsys):
     base, files = site
-    assert main(["calibrate", *map(str, files), "--config", str(base), "--max-false-alarms-per-hour", "1e9"]) == 0
+    assert main(["calibrate", "--min-minutes", "0", *map(str, files), "--config", str(base),
+                 "--max-false-alarms-per-hour", "1e9"]) == 0
     captured = capsys.readouterr()
     assert "[decision]\nthreshold = 0.000000" in captured.out and "threshold 0.0000" in captured.err
 
@@ -65,12 +66,12 @@ def test_calibrate_user_errors_are_one_line(site, tmp_path, capsys):
     base, files = site
     out = tmp_path / "exists.toml"
     out.write_text("keep me\n")
-    assert main(["calibrate", str(files[0]), "--config", str(base), "--out", str(out)]) == 2
+    assert main(["calibrate", "--min-minutes", "0", str(files[0]), "--config", str(base), "--out", str(out)]) == 2
     assert out.read_text() == "keep me\n"
-    assert main(["calibrate", str(tmp_path / "missing.wav"), "--config", str(base)]) == 2
+    assert main(["calibrate", "--min-minutes", "0", str(tmp_path / "missing.wav"), "--config", str(base)]) == 2
     quiet = write_wav(tmp_path / "quiet.wav", silence(3.0))
-    assert main(["calibrate", str(quiet), "--config", str(base)]) == 2
-    assert main(["calibrate", str(files[0]), "--max-false-alarms-per-hour", "-1"]) == 2
+    assert main(["calibrate", "--min-minutes", "0", str(quiet), "--config", str(base)]) == 2
+    assert main(["calibrate", "--min-minutes", "0", str(files[0]), "--max-false-alarms-per-hour", "-1"]) == 2
     captured = capsys.readouterr().err
     err = [line for line in captured.splitlines() if "error" in line]  # the rest: the progress bar
     assert "Traceback" not in captured
@@ -98,7 +99,7 @@ def test_with_a_verifier_calibrate_sets_the_verifier_threshold(site, tmp_path, c
     config.write_text(base.read_text() + f'\n[verifier]\nmodel = "{verifier}"\n')
     assert _alerts(config, files) > 0  # the verifier's card threshold still cries wolf here
     out = tmp_path / "calibrated.toml"
-    assert main(["calibrate", *map(str, files), "--config", str(config), "--out", str(out),
+    assert main(["calibrate", "--min-minutes", "0", *map(str, files), "--config", str(config), "--out", str(out),
                  "--max-false-alarms-per-hour", "0"]) == 0
     said = capsys.readouterr().out
     assert "verifier threshold" in said and "0 false alarm(s)" in said
@@ -120,8 +121,8 @@ def test_calibrate_goes_on_past_unreadable_files_and_warns_when_one_clip_sets_th
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio at all")
     out = tmp_path / "calibrated.toml"
-    status = main(["calibrate", str(quiet[0]), str(broken), str(loud), str(quiet[1]), "--config", str(base),
-                   "--out", str(out), "--max-false-alarms-per-hour", "0"])
+    status = main(["calibrate", "--min-minutes", "0", str(quiet[0]), str(broken), str(loud), str(quiet[1]),
+                   "--config", str(base), "--out", str(out), "--max-false-alarms-per-hour", "0"])
     captured = capsys.readouterr()
     assert status == 1 and out.exists()  # the others were calibrated on; the status says something failed
     errors = [line for line in captured.err.splitlines() if line.startswith("voxwatch: error:")]
@@ -133,3 +134,36 @@ def test_calibrate_goes_on_past_unreadable_files_and_warns_when_one_clip_sets_th
     without = float(warning.split("(without it: ")[1].split(")")[0])
     assert str(loud) in warning and without < threshold
     assert f"# set by the clip(s) that would raise alarms just below it: {loud}" in out.read_text()
+
+
+def test_calibrate_refuses_too_little_judged_speech_and_writes_nothing(site, tmp_path, capsys):
+    """The README's first step on a few seconds of speech must not move the threshold: exit 2, one line that says
+    how much speech there was, and no file."""
+    base, files = site
+    out = tmp_path / "calibrated.toml"
+    assert main(["calibrate", str(files[0]), "--config", str(base), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.startswith("voxwatch: error:")]
+    assert len(err) == 1 and "min of real speech was judged" in err[0] and "at least 10 min" in err[0]
+    assert not out.exists() and "Traceback" not in captured.err and captured.out == ""
+    assert main(["calibrate", "--min-minutes", "-1", str(files[0]), "--config", str(base)]) == 2
+
+
+def test_with_a_verifier_calibrate_names_the_deciding_clip_and_warns_when_one_alone_sets_it(tmp_path, capsys):
+    from helpers import build_mean_model, build_verifier_model
+
+    model = build_mean_model(tmp_path / "m.onnx", offset=-6.0)
+    verifier = build_verifier_model(tmp_path / "v.onnx", offset=-9.0, gate=0.0, threshold=0.3)
+    config = tmp_path / "cascade.toml"
+    config.write_text(f'[model]\npath = "{model}"\n[features]\nkind = "logfbank"\nnfilt = 40\n'
+                      f'normalize = "none"\n[verifier]\nmodel = "{verifier}"\n')
+    quiet = [write_wav(tmp_path / f"quiet{i}.wav", np.concatenate(
+        [silence(0.5), speech_like(3.0, level=0.03, seed=60 + i), silence(1.5)])) for i in range(2)]
+    loud = write_wav(tmp_path / "odd-one.wav", np.concatenate(
+        [silence(0.5), speech_like(3.0, level=0.6, seed=70), silence(1.5)]))
+    assert main(["calibrate", "--min-minutes", "0", str(quiet[0]), str(loud), str(quiet[1]), "--config", str(config),
+                 "--max-false-alarms-per-hour", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "[verifier]" in captured.out and "[decision]" not in captured.out
+    assert "set by the clip(s) that would raise alarms just below it:" in captured.err and "odd-one.wav" in captured.err
+    assert "warning: one clip alone sets the threshold" in captured.err

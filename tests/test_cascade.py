@@ -17,16 +17,33 @@ from voxwatch.daemon.service import reload_decision
 from voxwatch.detector import Detector
 from voxwatch.errors import ConfigError
 from voxwatch.model_loading import load_verifier
-from voxwatch.pipeline.cascade import CascadeRule, VerifierSettings, below_gate, verified
-from voxwatch.pipeline.decision import DecisionSettings, Judgement, verdict_for
-from voxwatch.pipeline.runner import JudgementEvent, Pipeline, PipelineSettings, StreamEvent
+from voxwatch.pipeline.cascade import CascadeRule, VerifierSettings
+from voxwatch.pipeline.decision import DecisionSettings, verdict_for
+from voxwatch.pipeline.queue_items import VerifyJob
+from voxwatch.pipeline.router import CascadeRouter, VerifyRequest
+from voxwatch.pipeline.runner import Pipeline
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import write_blocks
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+from voxwatch.pipeline.types import JudgementEvent, PipelineSettings, StreamEvent
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
-from voxwatch.pipeline.verifier_worker import VerifierWorker, VerifyJob
+from voxwatch.pipeline.verifier_worker import VerifierWorker
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 from voxwatch.transport.events import decode_message, encode, judgement_fields
+
+
+def route_one(scores, verifier_score, rule, decision, threshold):
+    """One utterance of windows (1 s apart) through a ``CascadeRouter``, every verifier request answered with
+    ``verifier_score``: its judgements in order."""
+    router = CascadeRouter(decision, threshold, rule)
+    outputs = [o for i, score in enumerate(scores)
+               for o in router.on_window(WindowSpec(0, i * SAMPLE_RATE, (i + 2) * SAMPLE_RATE), score)]
+    outputs += router.on_end(UtteranceEnd(0, 0, (len(scores) + 1) * SAMPLE_RATE, len(scores)))
+    judgements = []
+    for output in outputs:
+        judgements += router.on_verified(output, verifier_score) if isinstance(output, VerifyRequest) else [output]
+    return judgements
 
 
 class ArraySource:
@@ -92,9 +109,12 @@ def test_the_verifier_decides_gated_utterances_and_the_filter_the_rest(models):
     assert loud_but_real.score == loud_but_real.verifier_score and loud_but_real.threshold == 0.5
     assert quiet.verifier_score is None and quiet.threshold == 0.5  # under the gate: the gate decided "real"
     alerts = judged(events, kind="alert")
-    assert [(a.utterance, a.stage, a.early) for a in alerts] == [(fake.utterance, "verifier", False)]
-    stats = pipeline.stats()
-    assert stats["gated"] == 2 and stats["verifier_verified"] == 2 and stats["verifier_queue_full"] == 0
+    # the fake utterance alerts mid-utterance: its first windows over the filter's threshold were checked at once
+    assert [(a.utterance, a.stage, a.early) for a in alerts] == [(fake.utterance, "verifier", True)]
+    assert alerts[0].end < fake.end and alerts[0].refractory_s == settings().decision.refractory_s
+    stats = pipeline.stats().as_dict()
+    assert stats["gated"] == 2 and stats["verifier_queue_full"] == 0
+    assert stats["verifier_verified"] == stats["verifier_checks"] > 2  # utterances, and runs over the threshold
     assert stats["streams"]["s"]["alerts"] == 1
     ends = [e for e in events if isinstance(e, StreamEvent) and e.state == "ended"]
     assert events.index(ends[0]) == len(events) - 1  # the stream's end follows its last (verifier) verdict
@@ -152,17 +172,18 @@ def test_a_full_verifier_queue_leaves_the_filter_verdict_standing_and_counts_it(
                         events.append, verifier=SlowVerifier(verifier_model))
     pipeline.start()
     pipeline.add_stream("s", ArraySource(utterances(0.3, 0.3, 0.3, 0.3)))
-    while pipeline.stats()["verifier_queue_full"] < 2:  # one utterance being scored, one waiting, two refused
+    while pipeline.stats().as_dict()["verifier_queue_full"] < 2:  # one utterance being scored, one waiting, two refused
         threading.Event().wait(0.05)
     release.set()
     assert pipeline.finish(timeout=60)
     verdicts = judged(events, kind="verdict")
     assert len(verdicts) == 4
-    stood = [v for v in verdicts if v.stage == "filter"]
-    assert len(stood) == 2 and all(v.verdict == "fake" and v.score > 0.9 for v in stood)  # the filter's verdict
-    assert sum(v.stage == "verifier" and v.verdict == "real" for v in verdicts) == 2
-    stats = pipeline.stats()
-    assert stats["verifier_queue_full"] == 2 and stats["gated"] == 4 and stats["verifier_verified"] == 2
+    stood = [v for v in verdicts if v.stage == "filter"]  # the utterance check was refused: the filter's verdict
+    assert stood and all(v.verdict == "fake" and v.score > 0.8 and "verifier busy" in v.why for v in stood)
+    assert all(v.verdict == "real" for v in verdicts if v.stage == "verifier")
+    stats = pipeline.stats().as_dict()
+    assert stats["gated"] == 4 and stats["verifier_queue_full"] >= len(stood)
+    assert stats["verifier_verified"] + stats["verifier_queue_full"] == stats["verifier_checks"]
 
 
 def test_verifier_worker_submit_never_blocks():
@@ -176,23 +197,24 @@ def test_verifier_worker_submit_never_blocks():
 
     worker = VerifierWorker(Blocking(), 2, lambda job, score: results.append(score))
     worker.start()
-    job = VerifyJob("s", None, np.ones(10, np.float32), DecisionSettings(), CascadeRule(0.5, 0.5), 0.0)
+    request = VerifyRequest(0, 0, 10, 0.9, 1, "utterance", 1)
+    job = VerifyJob("s", request, np.ones(10, np.float32), 0.0)
     accepted = [worker.submit(dataclasses.replace(job)) for _ in range(5)]
     assert accepted.count(True) in (2, 3) and worker.queue_full == accepted.count(False)
     release.set()
     assert worker.close(10)
-    assert len(results) == accepted.count(True) and worker.stats()["verifier_verified"] == len(results)
+    assert len(results) == accepted.count(True) and worker.verified == len(results)
 
 
 def test_uncertain_band_gives_uncertain_verdicts_and_alerts_only_when_asked(models):
     assert verdict_for(0.55, 0.5, 0.1) == "uncertain" and verdict_for(0.65, 0.5, 0.1) == "fake"
     assert verdict_for(0.35, 0.5, 0.1) == "real" and verdict_for(0.55, 0.5, 0.0) == "fake"
-    base = Judgement("verdict", 0, 0, 48000, 0.95, 0.9, "fake", 3)
     rule = CascadeRule(gate=0.5, threshold=0.4)
     band = DecisionSettings(uncertain_band=0.1)
-    assert verified(base, 0.45, rule, band).verdict == "uncertain"
-    assert below_gate(dataclasses.replace(base, score=0.45), rule, band).verdict == "uncertain"
-    assert below_gate(dataclasses.replace(base, score=0.3), rule, band).verdict == "real"
+    assert route_one([0.95], 0.45, rule, band, 0.9)[-1].verdict == "uncertain"  # around the verifier's threshold
+    # under the gate the filter decides, and the band lies around the filter's threshold (0.9), never the gate
+    assert route_one([0.45], 0.45, rule, band, 0.9)[-1].verdict == "real"
+    assert route_one([0.45], 0.45, rule, band, 0.5)[-1].verdict == "uncertain"
 
     # this first utterance (level 0.6) scores ~0.33 on the verifier: at threshold 0.3 with a band of 0.1, uncertain
     audio = utterances(0.6, 0.02)
@@ -241,8 +263,11 @@ def test_each_stream_has_its_own_verifier_settings_and_sighup_reloads_them(model
     assert pipeline.finish(timeout=60)
     assert [(v.verdict, v.stage, v.threshold) for v in judged(events, "strict", "verdict")] == \
         [("fake", "verifier", 0.1)]
-    # the common gate is now above the filter's scores: the loose stream's utterances stay with the filter
-    assert [(v.verdict, v.stage) for v in judged(events, "loose", "verdict")] == [("real", "filter")] * 2
+    # the common gate is now above the filter's scores: no utterance check on the loose stream; the run of windows
+    # over the filter's threshold in its first utterance is still checked (a segment), and the verifier (~0.33)
+    # says real against the reloaded threshold 0.95; the second, too short for a run, stays under the gate: real
+    assert [(v.verdict, v.stage, v.threshold) for v in judged(events, "loose", "verdict")] == \
+        [("real", "verifier", 0.95), ("real", "filter", 0.99999)]
 
 
 def test_detector_and_pipeline_agree_on_the_cascade(models):
@@ -265,16 +290,16 @@ def test_detector_and_pipeline_agree_on_the_cascade(models):
 
 def test_utterance_audio_keeps_the_last_seconds_of_an_utterance():
     keep = UtteranceAudio(1.0)
-    signal = np.arange(5 * SAMPLE_RATE, dtype=np.float32)
+    signal = np.arange(15 * SAMPLE_RATE, dtype=np.float32)
     for start in range(0, len(signal), 7000):
         keep.append(start, signal[start : start + 7000])
-    got = keep.utterance(2 * SAMPLE_RATE, 4 * SAMPLE_RATE)
-    np.testing.assert_array_equal(got, signal[3 * SAMPLE_RATE : 4 * SAMPLE_RATE])
-    assert len(keep.utterance(0, SAMPLE_RATE)) == 0  # long overwritten
+    got = keep.span(11 * SAMPLE_RATE, 13 * SAMPLE_RATE)
+    np.testing.assert_array_equal(got, signal[12 * SAMPLE_RATE : 13 * SAMPLE_RATE])
+    assert len(keep.span(0, SAMPLE_RATE)) == 0  # long overwritten
     gap = UtteranceAudio(1.0)
     gap.append(0, np.ones(100, np.float32))
     gap.append(300, np.ones(100, np.float32))
-    np.testing.assert_array_equal(gap.utterance(0, 400), np.r_[np.ones(100), np.zeros(200), np.ones(100)])
+    np.testing.assert_array_equal(gap.span(0, 400), np.r_[np.ones(100), np.zeros(200), np.ones(100)])
 
 
 def test_verifier_config_sections_and_errors(tmp_path):
@@ -302,12 +327,13 @@ def test_heartbeat_counters_reach_prometheus(models):
     from voxwatch.daemon.metrics import _StatsCollector
 
     pipeline, _ = run(models, {"s": utterances(0.3, 0.02)}, settings())
-    stats = pipeline.stats()
+    stats = pipeline.stats().as_dict()
     assert {"gated", "verifier_verified", "verifier_queue_full", "verifier_queue_depth"} <= set(stats)
     registry = CollectorRegistry()
     registry.register(_StatsCollector(lambda: stats))
     text = generate_latest(registry).decode()
-    assert "voxwatch_gated_total 1.0" in text and "voxwatch_verifier_verified_total 1.0" in text
+    assert "voxwatch_gated_total 1.0" in text
+    assert f"voxwatch_verifier_verified_total {float(stats['verifier_verified'])}" in text
     assert "voxwatch_verifier_queue_full_total 0.0" in text and "voxwatch_verifier_queue_depth 0.0" in text
 
 
@@ -345,10 +371,9 @@ def test_a_card_fusion_makes_the_verifier_decide_with_the_filters_evidence(tmp_p
     assert fused_score(0.9, 0.3, None) == 0.3  # no fusion: the network decides alone
     assert fused_score(0.5, 0.5, (1.0, 1.0, 0.0)) == pytest.approx(0.5)
     assert fused_score(0.9, 0.5, (1.0, 1.0, 0.0)) == pytest.approx(0.9)  # logit(0.9) + logit(0.5) = logit(0.9)
-    base = Judgement("verdict", 0, 0, 48000, 0.9, 0.5, "fake", 3)
-    fused = verified(base, 0.5, CascadeRule(0.5, 0.8, (1.0, 1.0, 0.0)), DecisionSettings())
+    fused = route_one([0.9], 0.5, CascadeRule(0.5, 0.8, (1.0, 1.0, 0.0)), DecisionSettings(), 0.95)[-1]
     assert fused.verdict == "fake" and fused.score == pytest.approx(0.9) and fused.verifier_score == 0.5
-    assert verified(base, 0.5, CascadeRule(0.5, 0.8), DecisionSettings()).verdict == "real"
+    assert route_one([0.9], 0.5, CascadeRule(0.5, 0.8), DecisionSettings(), 0.95)[-1].verdict == "real"
 
     path = build_verifier_model(tmp_path / "v.onnx")
     card = VerifierCard.load(path.with_suffix(".json"))

@@ -92,9 +92,12 @@ def test_one_model_per_side_is_the_plain_paired_bootstrap_and_a_repeated_seed_ch
 
 
 def with_verifier(trace, score):
-    """The trace with the verifier's ``score`` on every utterance end (a cascade trace)."""
-    return dataclasses.replace(trace, steps=tuple(dataclasses.replace(s, verifier_score=score) if s.score is None
-                                                  else s for s in trace.steps))
+    """The trace with the verifier's ``score`` on every span the router may ask about (a cascade trace)."""
+    from voxwatch.pipeline.decision import DecisionSettings
+    from voxwatch.training import alarms
+
+    spans = alarms.requested_spans(trace, DecisionSettings(), CascadeRule(0.0, 0.5))
+    return dataclasses.replace(trace, checks=tuple((a, b, score) for a, b in spans))
 
 
 def test_a_cascade_is_judged_at_its_verifier_threshold_and_can_beat_its_own_filter_alone():
@@ -112,8 +115,9 @@ def test_a_cascade_is_judged_at_its_verifier_threshold_and_can_beat_its_own_filt
     assert compare_models.figures(alone, *everyone, 2.0)[1] < 0.5
     c = compare_models.paired_bootstrap(alone, cascade, 2.0, resamples=100)
     assert c.catch_diff[1] > 0 and c.eer_diff[2] < 0
-    # a gate above every filter score: the filter's "real" stands everywhere, nothing is ever flagged
-    closed = compare_models.clip_tables(scored, RULES, CascadeRule(gate=0.95, threshold=0.5), filter_threshold=0.5)
+    # a gate and a filter threshold above every filter score: nothing reaches the verifier (neither an utterance
+    # nor a run of windows), the filter's "real" stands everywhere, nothing is ever flagged
+    closed = compare_models.clip_tables(scored, RULES, CascadeRule(gate=0.95, threshold=0.5), filter_threshold=0.95)
     assert compare_models.figures(closed, *everyone, 2.0)[1] == 0.0
 
 

@@ -81,7 +81,7 @@ def base_argv(command: str, p: dict, tmp: Path) -> list[str]:
         "run": ["run", "--publish", f"tcp://127.0.0.1:{port}"],
         "monitor": ["monitor", "--connect", f"tcp://127.0.0.1:{port}", "--once", "--for", "0.1"],
         "bench": ["bench", "--short", "--no-latency"],
-        "calibrate": ["calibrate", p["wav"]],
+        "calibrate": ["calibrate", "--min-minutes", "0", p["wav"]],
         "eval": ["eval", "--data", str(tmp / "data"), "--report", str(tmp / "report")],
         "train": ["train", "--data", str(tmp / "data"), "--out", str(tmp / "run")],
         "export": ["export", str(tmp / "missing.pt"), "--out", str(tmp / "model.onnx")],

@@ -38,7 +38,7 @@ def test_windows_of_many_streams_share_calls_within_max_batch(tmp_path):
     for i in range(8):
         pipeline.add_stream(f"s{i}", LoopSource(audio, 0, len(audio), realtime=False))
     assert pipeline.finish(timeout=60)
-    stats = pipeline.stats()
+    stats = pipeline.stats().as_dict()
     assert stats["windows_scored"] == sum(s["windows"] for s in stats["streams"].values()) == sum(clf.batches) > 0
     assert max(clf.batches) == 3  # shared calls, never beyond max_batch (a longer take is scored in chunks)
     assert stats["queue_depth"] == 0
@@ -54,29 +54,29 @@ def test_windows_of_many_streams_share_calls_within_max_batch(tmp_path):
 def test_a_long_pass_hands_windows_on_before_it_ends(tmp_path, monkeypatch):
     """Many streams' blocks arriving together make one long pass; its first windows must not wait for the last
     stream's work (real-time latency at 100 streams): the pass flushes what it has every few milliseconds."""
-    import voxwatch.pipeline.runner as runner
+    from voxwatch.pipeline.queue_items import WindowItem
 
     settings = replace(PipelineSettings(features=LOUDNESS_FEATURES), max_batch=64)
     model = build_mean_model(tmp_path / "m.onnx")
     pipeline = Pipeline(settings, OnnxClassifier(model, settings.features, 2.0), lambda e: None)
     entries: list[tuple[int, float]] = []  # (windows in the queue entry, time it was put)
-    put = pipeline._put
+    put = pipeline.front.put
 
     def recording_put(item):
         if isinstance(item, list):
-            entries.append((sum(isinstance(i, runner._WindowItem) for i in item), time.monotonic()))
+            entries.append((sum(isinstance(i, WindowItem) for i in item), time.monotonic()))
         put(item)
 
-    service = pipeline._service
+    service = pipeline.front.service
 
     def slow_service(state):
         busy = service(state)
         if busy:
-            time.sleep(0.004)  # each stream's share of a pass: 4 streams take > 2 x _MIN_PASS_S
+            time.sleep(0.004)  # each stream's share of a pass: 4 streams take > 2 x MIN_PASS_S
         return busy
 
-    monkeypatch.setattr(pipeline, "_put", recording_put)
-    monkeypatch.setattr(pipeline, "_service", slow_service)
+    monkeypatch.setattr(pipeline.front, "put", recording_put)
+    monkeypatch.setattr(pipeline.front, "service", slow_service)
     audio = np.concatenate([speech_like(2.5, 0.3), silence(0.5)])
     pipeline.start()
     for i in range(4):

@@ -81,7 +81,7 @@ def test_many_streams_each_get_their_own_verdicts(loud_model):
         # "ended" comes after the stream's last verdict
         kinds = [type(e).__name__ for e in events.events if e.stream == f"s{i}"]
         assert kinds[-1] == "StreamEvent"
-    stats = pipeline.stats()
+    stats = pipeline.stats().as_dict()
     assert stats["windows_scored"] == sum(s["windows"] for s in stats["streams"].values())
     assert stats["batches"] < stats["windows_scored"]  # windows of different streams shared calls
     assert stats["dropped_s"] == 0 and stats["audio_s"] > 6 * 10
@@ -155,7 +155,7 @@ def test_each_stream_decides_with_its_own_settings_and_reconfigure_replaces_them
     room, headset = events.of("room", "verdict"), events.of("headset", "verdict")
     assert [(v.verdict, v.threshold) for v in room] == [("real", 0.999)]  # the same loud speech, a stricter room
     assert [v.verdict for v in headset] == ["fake"] and headset[0].score == room[0].score
-    stats = pipeline.stats()["streams"]
+    stats = pipeline.stats().as_dict()["streams"]
     assert stats["room"]["threshold"] == 0.999 and stats["headset"]["threshold"] == pipeline.threshold
 
     events = Collector()

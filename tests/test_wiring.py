@@ -46,7 +46,7 @@ def test_events_reach_the_publisher_and_every_sink_and_heartbeats_name_the_model
     assert published == judged  # the publisher got exactly what the other sink got, in order
     status = next(b for _, b in received if b["type"] == "status" and b["counters"].get("windows_scored"))
     assert status["model"] == {"id": classifier.model_id, "sha256": classifier.sha256}
-    assert status["counters"]["windows_scored"] == pipeline.stats()["windows_scored"]  # the pipeline's counters
+    assert status["counters"]["windows_scored"] == pipeline.stats().windows_scored  # the pipeline's counters
 
 
 def test_without_a_publisher_the_sinks_still_get_every_event(loud_model, loud_config, audio_files):

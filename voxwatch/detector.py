@@ -1,9 +1,9 @@
 """``Detector``: voxwatch as a library. Feed audio chunks, get judgements back; synchronous, no threads or sockets.
 
 It runs the daemon's stages with the daemon's settings: a ``StreamFront`` (VAD gate, windower, feature frame cache),
-the ``OnnxClassifier`` and an ``UtteranceDecider``, and, where a verifier is loaded, the same cascade as the daemon
-(voxwatch.pipeline.cascade; here the verifier runs inline when an utterance ends), so the same audio gives the same
-window scores, verdicts and alerts as ``Pipeline`` (tests/test_detector.py compares them). No torch is needed.
+the ``OnnxClassifier`` and the daemon's ``CascadeRouter`` (voxwatch.pipeline.router: verdicts, alerts and, where a
+verifier is loaded, what it judges; here the verifier answers inline), so the same audio gives the same window
+scores, verdicts and alerts as ``Pipeline`` (tests/test_detector.py compares them). No torch is needed.
 
 ::
 
@@ -26,15 +26,17 @@ import numpy as np
 
 from voxwatch.config import Config, load_config
 from voxwatch.model_loading import load_model, load_verifier
-from voxwatch.pipeline.cascade import VerifierAlerts, below_gate, filter_settings, gated, resolve_rule, verified
-from voxwatch.pipeline.decision import Judgement, UtteranceDecider, aggregate_scores, resolve_threshold, verdict_for
-from voxwatch.pipeline.front import FrontWindow, StreamFront
+from voxwatch.pipeline.cascade import CascadeRule, resolve_rule
+from voxwatch.pipeline.decision import DecisionSettings, Judgement, Stage, resolve_threshold, verdict_for
+from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.resampler import StreamResampler
+from voxwatch.pipeline.router import CascadeRouter, RouterOutput, VerifyRequest
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.stages.filter.features import as_float_audio
 
 __all__ = ["Detector", "FileScore", "Judgement"]  # Judgement: the decision stage's, window kind included
+FileVerdict = Literal["fake", "real", "uncertain", "no-speech"]
 _MAX_BLOCK = SAMPLE_RATE // 2  # longer chunks go to the front in pieces, as the pipeline reads its ring buffers
 
 
@@ -42,9 +44,9 @@ _MAX_BLOCK = SAMPLE_RATE // 2  # longer chunks go to the front in pieces, as the
 class FileScore:
     """What ``voxwatch score`` reports for one file or array, plus the judgements behind it."""
 
-    score: float | None  # the utterance filter scores aggregated as ``decision.aggregate`` says; None: no speech
-    verdict: Literal["fake", "real", "uncertain", "no-speech"]
-    threshold: float
+    score: float | None  # the deciding stage's highest utterance score (see ``_file_verdict``); None: no speech
+    verdict: FileVerdict
+    threshold: float  # the deciding stage's threshold
     model_id: str
     utterances: tuple[Judgement, ...]  # one verdict per scored utterance
     alerts: tuple[Judgement, ...]  # what the daemon's decision rules would have raised
@@ -52,6 +54,7 @@ class FileScore:
     windows: tuple[Judgement, ...] = ()  # every scored window, in stream order (the score over time)
     verifier_id: str = ""  # the cascade's verifier where one judged this file's utterances
     stream: str | None = None  # judged as this stream id (its [streams.<id>] settings), if one was given
+    stage: Stage = "filter"  # the stage whose score and threshold these are
 
     @property
     def fake_utterances(self) -> int:
@@ -94,17 +97,17 @@ class _Stream:
             raise ValueError(f"sample_rate must be a positive whole number of Hz (e.g. 16000, 44100, 48000), "
                              f"not {sample_rate!r}")
         settings = detector.config.pipeline
-        self.resampler = StreamResampler(int(sample_rate)) if sample_rate != SAMPLE_RATE else None
+        self.resampler: StreamResampler | None = (StreamResampler(int(sample_rate)) if sample_rate != SAMPLE_RATE
+                                                  else None)
         verifier = detector.verifier
         keep = verifier.card.features.max_s if verifier is not None else 0.0
-        self.front = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
-        self.decision = settings.decision if stream_id is None else settings.decision_for(stream_id)
-        self.threshold = resolve_threshold(self.decision, detector.classifier.threshold)
+        self.front: StreamFront = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
+        self.decision: DecisionSettings = settings.decision if stream_id is None else settings.decision_for(stream_id)
+        self.threshold: float = resolve_threshold(self.decision, detector.classifier.threshold)
         verifier_settings = settings.verifier if stream_id is None else settings.verifier_for(stream_id)
-        self.rule = resolve_rule(verifier_settings, verifier.card) if verifier is not None else None
-        self.decider = UtteranceDecider(filter_settings(self.decision, self.rule), self.threshold)
-        self.alerts = VerifierAlerts()
-        self.position = 0
+        self.rule: CascadeRule | None = resolve_rule(verifier_settings, verifier.card) if verifier is not None else None
+        self.router: CascadeRouter = CascadeRouter(self.decision, self.threshold, self.rule)
+        self.position: int = 0
 
 
 class Detector:
@@ -150,21 +153,11 @@ class Detector:
         judgements += self._judge(state, state.front.flush())
         verdicts = tuple(j for j in judgements if j.kind == "verdict")
         alerts = tuple(j for j in judgements if j.kind == "alert")
-        decision = state.decision
-        filter_scores = [v.score if v.filter_score is None else v.filter_score for v in verdicts]
-        score = aggregate_scores(filter_scores, decision.aggregate) if verdicts else None
-        if score is None:
-            verdict = "no-speech"
-        elif state.rule is not None:
-            # every utterance has had its second opinion: the file is as bad as its worst utterance
-            labels = {v.verdict for v in verdicts}
-            verdict = "fake" if "fake" in labels else "uncertain" if "uncertain" in labels else "real"
-        else:
-            verdict = verdict_for(score, state.threshold, decision.uncertain_band)
+        score, threshold, verdict, stage = _file_verdict(verdicts, state.threshold)
         windows = tuple(j for j in judgements if j.kind == "window")
         verifier_id = self.verifier.model_id if self.verifier is not None and state.rule is not None else ""
-        return FileScore(score, verdict, state.threshold, self.model_id, verdicts, alerts, path, windows,
-                         verifier_id, stream)
+        return FileScore(score, verdict, threshold, self.model_id, verdicts, alerts, path, windows,
+                         verifier_id, stream, stage)
 
     def score_file(self, path: str | Path, stream: str | None = None) -> FileScore:
         """``score_audio`` of an audio file (WAV, FLAC, OGG; any rate and channels). Unreadable files raise
@@ -183,7 +176,7 @@ class Detector:
             out += self._judge(stream, stream.front.process(start, block))
         return out
 
-    def _judge(self, stream: _Stream, items: list) -> list[Judgement]:
+    def _judge(self, stream: _Stream, items: list[FrontOutput]) -> list[Judgement]:
         windows = [item for item in items if isinstance(item, FrontWindow)]
         scores = iter(self.classifier.score(np.stack([w.feats for w in windows])) if windows else [])
         out: list[Judgement] = []
@@ -193,25 +186,39 @@ class Detector:
                 spec = item.spec
                 out.append(Judgement("window", spec.utterance, spec.start, spec.end, score, stream.threshold,
                                      verdict_for(score, stream.threshold), 1))
-                out += stream.decider.on_score(spec, score)
+                out += self._answer(stream, stream.router.on_window(spec, score))
             else:
-                out += self._cascade(stream, item, stream.decider.on_end(item))
+                out += self._answer(stream, stream.router.on_end(item))
         return out
 
-    def _cascade(self, stream: _Stream, end, decided: list[Judgement]) -> list[Judgement]:
-        """The pipeline's routing of an utterance's filter judgements, with the verifier called inline."""
-        verdict = next((d for d in decided if d.kind == "verdict"), None)
-        if stream.rule is None or verdict is None or self.verifier is None:
-            return decided
-        decision = stream.decision
-        if not gated(verdict, stream.rule):
-            return [below_gate(verdict, stream.rule, decision)]
-        audio = stream.front.utterance_audio(end)
-        if audio is None or not len(audio):
-            return decided
-        final = verified(verdict, self.verifier.score(audio), stream.rule, decision)
-        alert = stream.alerts.alert_for(final, decision)
-        return [final] if alert is None else [alert, final]
+    def _answer(self, stream: _Stream, outputs: list[RouterOutput]) -> list[Judgement]:
+        """The router's judgements, with its verifier requests answered inline (the daemon answers them on the
+        verifier's thread)."""
+        out: list[Judgement] = []
+        for output in outputs:
+            if not isinstance(output, VerifyRequest):
+                out.append(output)
+                continue
+            audio = stream.front.audio_span(output.start, output.end)
+            if self.verifier is None or audio is None or not len(audio):
+                out += stream.router.on_unverified(output)
+            else:
+                out += stream.router.on_verified(output, self.verifier.score(audio))
+        return out
+
+
+def _file_verdict(verdicts: tuple[Judgement, ...], filter_threshold: float) -> tuple[
+        float | None, float, FileVerdict, Stage]:
+    """A file is as bad as its worst utterance: its score and threshold are the deciding stage's (the verifier's
+    where it judged any utterance, else the filter's), its score the highest of that stage's utterance scores, so
+    ``score >= threshold`` is exactly ``fake`` outside the uncertain band."""
+    if not verdicts:
+        return None, filter_threshold, "no-speech", "filter"
+    stage: Stage = "verifier" if any(v.stage == "verifier" for v in verdicts) else "filter"
+    top = max((v for v in verdicts if v.stage == stage), key=lambda v: v.score)
+    labels = {v.verdict for v in verdicts}
+    verdict: FileVerdict = "fake" if "fake" in labels else "uncertain" if "uncertain" in labels else "real"
+    return top.score, top.threshold, verdict, stage
 
 
 def _round(value: float | None) -> float | None:

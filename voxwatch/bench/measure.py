@@ -82,20 +82,22 @@ class Subscriber:
         code = f"from voxwatch.bench.measure import _subscriber_main; _subscriber_main({url!r})"
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True, bufsize=1)
-        if self._proc.stdout.readline().strip() != "ready":
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # both are PIPEs
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
+        if self._stdout.readline().strip() != "ready":
             raise RuntimeError("benchmark subscriber did not start")
 
     def collect(self, prefix: str, expected: int, timeout: float = 10.0) -> dict[str, Any]:
-        self._proc.stdin.write(json.dumps([prefix, expected, timeout]) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
+        self._stdin.write(json.dumps([prefix, expected, timeout]) + "\n")
+        self._stdin.flush()
+        line = self._stdout.readline()
         if not line:
             raise RuntimeError("benchmark subscriber died")
         return json.loads(line)
 
     def close(self) -> None:
         try:
-            self._proc.stdin.close()
+            self._stdin.close()
         except OSError:
             pass
         try:
@@ -238,7 +240,7 @@ class Bench:
             settings = dataclasses.replace(settings, verifier=dataclasses.replace(settings.verifier, enabled=True,
                                                                                   gate=gate))
         pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
-        self.publisher.attach_stats(pipeline.stats)
+        self.publisher.attach_stats(lambda: pipeline.stats().as_dict())
         samples = int(seconds * SAMPLE_RATE)
         stride = len(self.pool) // max(1, streams)
         pub_cpu0 = _thread_cpu(self.publisher.thread)
@@ -260,7 +262,8 @@ class Bench:
         publish_cpu = _thread_cpu(self.publisher.thread) - pub_cpu0
         got = self.subscriber.collect(prefix, judgements[0])
         stats = pipeline.stats()
-        audio_s = stats["audio_s"]
+        audio_s = stats.audio_s
+        verifier_stats = stats.verifier
         stage = dict(pipeline.stage_seconds)
         stage["publish"] = publish_cpu
         stage["other"] = max(0.0, cpu - sum(stage.values()))
@@ -271,20 +274,22 @@ class Bench:
         if verifier is not None:
             utterances = len(verdict_scores)
             lat = np.asarray(verifier_latency, dtype=float)
-            verifier_cpu = stats.get("verifier_cpu_s", 0.0)  # the worker's own clock: exact even for short runs
+            assert verifier_stats is not None
+            verifier_cpu = verifier_stats.cpu_s  # the worker's own clock: exact even for short runs
             cascade = {
-                "gate": gate, "utterances": utterances, "gated": stats.get("gated", 0),
-                "gated_share": stats.get("gated", 0) / utterances if utterances else math.nan,
-                "verified": stats.get("verifier_verified", 0), "queue_full": stats.get("verifier_queue_full", 0),
+                "gate": gate, "utterances": utterances, "gated": verifier_stats.gated,
+                "gated_share": verifier_stats.gated / utterances if utterances else math.nan,
+                "checks": verifier_stats.checks,
+                "verified": verifier_stats.verified, "queue_full": verifier_stats.queue_full,
                 "verifier_cpu_s": verifier_cpu,
                 "verifier_us_per_audio_s": verifier_cpu * 1e6 / audio_s if audio_s else math.nan,
                 "verdict_latency_ms": ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
                                         "max": float(lat.max()), "verdicts": int(lat.size)} if lat.size else None),
-                "queue_and_score_ms": {"p50": stats.get("verifier_ms_p50"), "p99": stats.get("verifier_ms_p99")},
+                "queue_and_score_ms": {"p50": verifier_stats.ms_p50, "p99": verifier_stats.ms_p99},
             }
-        return RunResult(streams, realtime, audio_s, stats["speech_s"], wall, cpu, stats["windows_scored"],
-                         stats["batches"], judgements[0], len(got["latency_ms"]), got["seq_gaps"],
-                         stats["dropped_s"], stage_us, thread_cpu, peak_rss_mb(), got["latency_ms"], verdict_scores,
+        return RunResult(streams, realtime, audio_s, stats.speech_s, wall, cpu, stats.windows_scored,
+                         stats.batches, judgements[0], len(got["latency_ms"]), got["seq_gaps"],
+                         stats.dropped_s, stage_us, thread_cpu, peak_rss_mb(), got["latency_ms"], verdict_scores,
                          cascade)
 
 
@@ -308,7 +313,7 @@ def inference_us_per_window(classifier, n_frames: int, n_features: int, batch: i
     """Median µs per window of full batches of random features (inference only)."""
     x = np.random.default_rng(0).standard_normal((batch, n_frames, n_features)).astype(np.float32)
     classifier.score(x)
-    times = []
+    times: list[float] = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end or len(times) < 5:
         t0 = time.process_time()

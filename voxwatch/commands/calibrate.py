@@ -1,6 +1,7 @@
-"""``voxwatch calibrate REAL_AUDIO...``: a ``[decision]`` threshold that keeps false alarms under a budget on the
-site's own real speech (voxwatch.training.calibration); with the cascade's verifier, its ``[verifier]``
-threshold.
+"""``voxwatch calibrate REAL_AUDIO...``: the deciding stage's threshold that keeps false alarms under a budget on
+the site's own real speech (voxwatch.training.calibration): with the cascade's verifier (the default), its
+``[verifier]`` threshold; with the filter alone, the ``[decision]`` threshold. Less than ``--min-minutes`` of
+judged speech is refused (exit status 2, nothing written).
 
 Like ``score``, a file that cannot be read is one error line and the others go on (exit status 1 at the end). It
 names the clips that set the threshold (they would raise alarms just below it) and warns when a single clip does:
@@ -15,7 +16,7 @@ import sys
 from voxwatch.commands.output_paths import OutputFile, write_text
 
 HELP = ("choose the alert threshold on your own real speech: at most F false alarms per hour on it "
-        "(writes a [decision] config, or with the cascade's verifier its [verifier] threshold)")
+        "(writes the deciding stage's threshold: [verifier] with the cascade, [decision] with the filter alone)")
 SHORT_AUDIO_S = 1800.0  # under half an hour, a budget of a few alarms per hour allows none
 
 
@@ -27,9 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ".mp3): the people, rooms and microphones you will monitor")
     parser.add_argument("--max-false-alarms-per-hour", type=float, default=1.0, metavar="F",
                         help="false alarm budget on that audio, alerts per hour (default 1)")
+    parser.add_argument("--min-minutes", type=float, default=10.0, metavar="M",
+                        help="refuse (exit status 2, nothing written) when less than M minutes of real speech are "
+                             "judged in that audio (default 10): a threshold set on less is set by chance")
     parser.add_argument("--out", metavar="FILE", action=OutputFile,
                         help="write the config here (default: standard output); with --config, that config with "
-                             "its [decision] table replaced")
+                             "its [verifier] (or [decision]) table replaced")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     add_model_arguments(parser, "your config: its model, features and decision rules are used, and copied to --out",
                         "the cascade's verifier (default: [verifier] model, else the bundled one); with one, its "
@@ -59,17 +63,21 @@ def _audio_files(inputs: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import datetime
+    from dataclasses import asdict, replace
     from pathlib import Path
 
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_verifier
+    from voxwatch.pipeline.cascade import resolve_rule
     from voxwatch.training import alarms
-    from voxwatch.training.calibration import catch_rate_at, decision_table, with_decision
+    from voxwatch.training.calibration import catch_rate_at, decision_table, verifier_table, with_decision
 
     budget = args.max_false_alarms_per_hour
     if not budget >= 0:
         raise VoxwatchError("--max-false-alarms-per-hour must be >= 0")
+    if not args.min_minutes >= 0:
+        raise VoxwatchError("--min-minutes must be >= 0")
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not args.force:
         raise VoxwatchError(f"{out} exists; choose another --out or add --force")
@@ -77,31 +85,51 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector(model=args.model, config=args.config, verifier="none")  # traces: the filter's scores
     rules = detector.config.pipeline.decision
     verifier = load_verifier(detector.config, args.verifier, detector.classifier.sha256)
-    if verifier is not None:
-        return _calibrate_verifier(args, detector, verifier, files, out, budget)
     traces, hours, failed = _trace_site_audio(detector, files)
-    threshold = alarms.threshold_for_false_alarms(traces, rules, budget)
-    deciding = alarms.deciding_traces(traces, rules, threshold)
-    alone = _single_clip_warning(deciding, traces, rules, budget, threshold)
-    before = alarms.operating_point(traces, rules, detector.threshold)
-    after = alarms.operating_point(traces, rules, threshold)
-    curves = detector.classifier.card.metrics.get("operating_curves", {})
-    cost_before, cost_after = catch_rate_at(curves, detector.threshold), catch_rate_at(curves, threshold)
+    judged_min = alarms.judged_speech_s(traces) / 60.0
+    if judged_min < args.min_minutes:
+        raise VoxwatchError(
+            f"only {judged_min:.1f} min of real speech was judged in {60 * hours:.1f} min of audio; calibrating needs "
+            f"at least {args.min_minutes:g} min (--min-minutes), or the threshold is set by chance: nothing written")
+    settings = detector.config.pipeline.verifier
+    rule = resolve_rule(replace(settings, enabled=True), verifier.card) if verifier is not None else None
+    if verifier is not None:
+        traces = alarms.with_verifier_scores(traces, verifier, label="verifier", settings=rules, rule=rule)
+    stage, was = ("verifier", rule.threshold) if rule is not None else ("filter", detector.threshold)
+
+    def point(at: float) -> alarms.OperatingPoint:
+        if rule is None:
+            return alarms.operating_point(traces, rules, at)
+        return alarms.operating_point(traces, rules, detector.threshold, replace(rule, threshold=at))
+
+    threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold)
+    deciding = alarms.deciding_traces(traces, rules, threshold, rule, detector.threshold)
+    alone = _single_clip_warning(deciding, traces, rules, budget, threshold, rule, detector.threshold)
+    before, after = point(was), point(threshold)
+    card = detector.classifier.card if verifier is None else verifier.card
+    curves = card.metrics.get("operating_curves", {})
+    cost_before, cost_after = catch_rate_at(curves, was), catch_rate_at(curves, threshold)
     set_by = ", ".join(t.path for t in deciding)
-    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: model {detector.model_id}, "
-             f"{len(traces)} file(s), {60 * hours:.1f} min of real audio",
+    models = (f"model {detector.model_id}" if verifier is None or rule is None else
+              f"filter {detector.model_id}, verifier {verifier.model_id} (gate {rule.gate:.4f})")
+    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: {models}, {len(traces)} file(s), "
+             f"{60 * hours:.1f} min of audio, {judged_min:.1f} min of it judged speech",
              *([f"set by the clip(s) that would raise alarms just below it: {set_by}"] if deciding else []),
              f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
-             f"{budget:g}/h) at this threshold, {before.false_alarms} at the previous {detector.threshold:.4f}"]
+             f"{budget:g}/h) at this {stage} threshold, {before.false_alarms} at the previous {was:.4f}"]
     for name, rate in cost_after.items():
-        notes.append(f"fake utterances caught on the model's {name} evaluation set: {100 * rate:.1f}% "
+        notes.append(f"fake utterances caught on the {stage}'s {name} evaluation set: {100 * rate:.1f}% "
                      f"(was {100 * cost_before.get(name, float('nan')):.1f}%)")
-    table = decision_table(rules, threshold, notes)
-    text = with_decision(Path(args.config).read_text(), table) if args.config else table
+    if rule is None:
+        table, section = decision_table(rules, threshold, notes), "decision"
+    else:
+        base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
+        table, section = verifier_table(base, threshold, notes), "verifier"
+    text = with_decision(Path(args.config).read_text(), table, section) if args.config else table
     say = _write_table(text, out)
-    print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
-          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
-          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    print(f"{stage} threshold {threshold:.4f} (was {was:.4f}), written as [{section}] threshold: "
+          f"{after.false_alarms} false alarm(s) in {60 * hours:.1f} min of your real audio "
+          f"({after.false_alarms_per_hour:.2f}/h; was {before.false_alarms_per_hour:.2f}/h)", file=say)
     if deciding:
         print(f"set by the clip(s) that would raise alarms just below it: {set_by}", file=say)
     if alone:
@@ -109,49 +137,9 @@ def run(args: argparse.Namespace) -> int:
     if cost_after:
         shown = ", ".join(f"{name} {100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)"
                           for name, rate in cost_after.items())
-        print(f"cost: fake utterances caught on the shipped evaluation sets: {shown}", file=say)
+        print(f"cost: fake utterances caught on the {stage}'s evaluation sets: {shown}", file=say)
     else:
-        print("cost: this model's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
-    return _closing_lines(hours, out, failed, len(files), say)
-
-
-def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: list[str], out, budget: float) -> int:
-    """The cascade: the verifier's threshold for the budget, the filter and the gate as configured."""
-    import datetime
-    from dataclasses import asdict, replace
-    from pathlib import Path
-
-    from voxwatch.pipeline.cascade import resolve_rule
-    from voxwatch.training import alarms
-    from voxwatch.training.calibration import catch_rate_at, verifier_table, with_decision
-
-    rules = detector.config.pipeline.decision
-    settings = detector.config.pipeline.verifier
-    rule = resolve_rule(replace(settings, enabled=True), verifier.card)
-    assert rule is not None
-    traces, hours, failed = _trace_site_audio(detector, files)
-    traces = alarms.with_verifier_scores(traces, verifier, label="verifier")
-    threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold)
-    before = alarms.operating_point(traces, rules, detector.threshold, rule)
-    after = alarms.operating_point(traces, rules, detector.threshold, replace(rule, threshold=threshold))
-    curves = verifier.card.metrics.get("operating_curves", {})
-    cost_before, cost_after = catch_rate_at(curves, rule.threshold), catch_rate_at(curves, threshold)
-    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: filter {detector.model_id}, verifier "
-             f"{verifier.model_id} (gate {rule.gate:.4f}), {len(traces)} file(s), {60 * hours:.1f} min of real audio",
-             f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
-             f"{budget:g}/h) at this verifier threshold, {before.false_alarms} at the previous {rule.threshold:.4f}"]
-    for name, rate in cost_after.items():
-        notes.append(f"fake utterances caught by the cascade on the verifier's {name} evaluation set: "
-                     f"{100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)")
-    base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
-    table = verifier_table(base, threshold, notes)
-    text = with_decision(Path(args.config).read_text(), table, "verifier") if args.config else table
-    say = _write_table(text, out)
-    print(f"verifier threshold {threshold:.4f} (was {rule.threshold:.4f}): {after.false_alarms} false alarm(s) in "
-          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
-          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
-    if not cost_after:
-        print("cost: the verifier's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
+        print(f"cost: the {stage}'s card has no operating curves (voxwatch eval --write-card adds them)", file=say)
     return _closing_lines(hours, out, failed, len(files), say)
 
 
@@ -202,7 +190,8 @@ def _closing_lines(hours: float, out, failed: list[str], total: int, say) -> int
     return 1 if failed else 0
 
 
-def _single_clip_warning(deciding, traces, rules, budget: float, threshold: float) -> str:
+def _single_clip_warning(deciding, traces, rules, budget: float, threshold: float, rule=None,
+                         filter_threshold: float = 0.5) -> str:
     """A warning when one clip alone sets the threshold: what the threshold would be without it, and why that
     matters (a mislabelled fake, or one atypical recording, among the real audio)."""
     from voxwatch.training import alarms
@@ -213,6 +202,7 @@ def _single_clip_warning(deciding, traces, rules, budget: float, threshold: floa
     others = [t for t in traces if t is not clip]
     without = ""
     if any(t.candidates for t in others):
-        without = f" (without it: {alarms.threshold_for_false_alarms(others, rules, budget):.4f})"
+        alternative = alarms.threshold_for_false_alarms(others, rules, budget, rule, filter_threshold)
+        without = f" (without it: {alternative:.4f})"
     return (f"warning: one clip alone sets the threshold {threshold:.4f}{without}: {clip.path}; listen to it: if it "
             "holds synthetic speech, or is not typical of the site, leave it out and calibrate again")

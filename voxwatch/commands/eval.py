@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                                       budget_per_hour=args.budget)
             cascade = None
             if verifier is not None and rule is not None:
-                traces = alarms.with_verifier_scores(traces, verifier, bandlimit, f"{name} {cond} verifier")
+                traces = alarms.with_verifier_scores(traces, verifier, bandlimit, f"{name} {cond} verifier",
+                                                     settings.decision, rule)
                 cascade = alarms.summarize(traces, settings.decision, detector.threshold, unseen, rule, args.budget)
             conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon,
                                         cascade))

@@ -117,7 +117,7 @@ class DaemonService:
     def stats(self) -> dict[str, Any]:
         """The heartbeat's counters: the pipeline's, each microphone's capture counters, publisher and evidence."""
         pipeline = self.pipeline
-        snapshot = pipeline.stats() if pipeline else {"streams": {}}
+        snapshot = pipeline.stats().as_dict() if pipeline else {"streams": {}}
         for stream_id, values in snapshot.get("streams", {}).items():
             if stream_id in self.mics:
                 values.update(self.mics[stream_id].stats())

@@ -40,6 +40,6 @@ def published_pipeline(settings: PipelineSettings, classifier: OnnxClassifier, p
     emit = fan_out(*((publisher.submit,) if publisher else ()), *sinks)
     pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
     if publisher:
-        publisher.attach_stats(stats or pipeline.stats)
+        publisher.attach_stats(stats or (lambda: pipeline.stats().as_dict()))
         publisher.set_status_extra(model=model_info(classifier, verifier))
     return pipeline

@@ -1,29 +1,21 @@
-"""The cascade's rules: which utterances the verifier judges, and what its score makes of them.
+"""The cascade's settings and rules: which verifier threshold and gate apply to a stream, and how the verifier's
+score and the filter's are fused into the deciding score.
 
-The filter scores every window; an utterance whose filter score (the decision's aggregate) reaches the **gate**
-goes to the verifier, whose score against its own **threshold** is the verdict and may raise the alert. Below the
-gate the filter's REAL stands (``uncertain`` within the band under the gate) and nothing more is spent.
-
-The verifier's deciding score is its network's score, or, where its card has a ``fusion`` (fitted on dev), a
-logistic fusion of its network's and the filter's scores: the verifier then decides with the filter's evidence
-as one of its inputs instead of discarding it (``fused_score``; docs/verifier.md). Both the
-threaded ``Pipeline`` and the synchronous ``Detector`` apply exactly these functions.
-
-Early alerts: where a verifier judges a stream, the filter raises none (``filter_settings``): a fake verdict needs
-the verifier, which sees the whole utterance (up to its ``max_s``), so alerts come when the utterance ends (at the
-latest after ``[vad] max_utterance_s``). An alert that the verifier would overturn a second later is the false
-alarm the cascade exists to avoid.
+The filter scores every window; the verifier judges what the filter finds suspicious (an utterance whose filter
+score reaches the **gate**, and runs of windows over the filter's threshold), and its deciding score against its
+own **threshold** is the verdict. Where the verifier's card has a ``fusion`` (fitted on dev), the deciding score
+is a logistic fusion of the verifier network's score and the filter's score over the same audio
+(``fused_score``): the verifier then decides with the filter's evidence as one of its inputs instead of discarding
+it (docs/verifier.md). What is checked when, and what the answers make of an utterance, is ``CascadeRouter``'s
+job (voxwatch.pipeline.router), the one place of those rules.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 from voxwatch.errors import ConfigError
-from voxwatch.pipeline.decision import DecisionSettings, Judgement, alerts_on, verdict_for
-from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
 
 
@@ -77,46 +69,3 @@ def fused_score(filter_score: float, verifier_score: float, fusion: tuple[float,
     a, b, c = fusion
     z = a * _logit(filter_score) + b * _logit(verifier_score) + c
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-
-
-def filter_settings(decision: DecisionSettings, rule: CascadeRule | None) -> DecisionSettings:
-    """The filter's own decision settings on a stream: no early alerts where a verifier has the last word."""
-    return decision if rule is None else dataclasses.replace(decision, early_windows=0)
-
-
-def gated(verdict: Judgement, rule: CascadeRule) -> bool:
-    return verdict.score >= rule.gate
-
-
-def below_gate(verdict: Judgement, rule: CascadeRule, decision: DecisionSettings) -> Judgement:
-    """The filter's verdict on an utterance under the gate: real (uncertain within the band under the gate)."""
-    label = verdict_for(verdict.score, rule.gate, decision.uncertain_band)
-    return dataclasses.replace(verdict, verdict=label, threshold=rule.gate, stage="filter",
-                               filter_score=verdict.score)
-
-
-def verified(verdict: Judgement, score: float, rule: CascadeRule, decision: DecisionSettings) -> Judgement:
-    """The verifier's verdict on a gated utterance from its network's ``score``: ``score`` of the verdict is the
-    deciding (possibly fused) score, ``verifier_score`` the network's; the filter's score travels with it."""
-    deciding = fused_score(verdict.score, score, rule.fusion)
-    label = verdict_for(deciding, rule.threshold, decision.uncertain_band)
-    return dataclasses.replace(verdict, score=deciding, threshold=rule.threshold, verdict=label, stage="verifier",
-                               filter_score=verdict.score, verifier_score=float(score), early=False)
-
-
-class VerifierAlerts:
-    """One stream's alert rules for verifier verdicts: ``min_alert_s`` and ``refractory_s`` as the filter's."""
-
-    def __init__(self) -> None:
-        self._last_alert_end: int | None = None
-
-    def alert_for(self, verdict: Judgement, decision: DecisionSettings) -> Judgement | None:
-        if not alerts_on(verdict.verdict, decision):
-            return None
-        if verdict.end - verdict.start < decision.min_alert_s * SAMPLE_RATE:
-            return None
-        if self._last_alert_end is not None and \
-                verdict.end - self._last_alert_end < decision.refractory_s * SAMPLE_RATE:
-            return None
-        self._last_alert_end = verdict.end
-        return dataclasses.replace(verdict, kind="alert")

@@ -73,10 +73,12 @@ class StreamFront:
         self.stage_seconds["vad"] += time.thread_time() - t0
         return self._cut(events)
 
-    def utterance_audio(self, end: UtteranceEnd) -> np.ndarray | None:
-        """The last ``keep_audio_s`` of an utterance that just ended (None when no audio is kept). Call it as
-        soon as the utterance's end comes out of ``process``/``flush``: older audio is overwritten."""
-        return None if self.audio is None else self.audio.utterance(end.start, end.end)
+    def audio_span(self, start: int, end: int) -> np.ndarray | None:
+        """The last ``keep_audio_s`` of the stream's audio [start, end) (None when no audio is kept): what the
+        verifier judges of an utterance or a segment. Older audio is overwritten as the stream goes on (a margin of
+        seconds is kept), so ask soon after the span's end has come out of ``process``/``flush``; another thread
+        may ask (the history is locked)."""
+        return None if self.audio is None else self.audio.span(start, end)
 
     def _cut(self, events: list[SpeechEvent]) -> list[FrontOutput]:
         out: list[FrontOutput] = []

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -95,6 +95,22 @@ class InputDevice:
     channels: int
     default_rate: float
     hostapi: str = ""
+
+
+class AudioHost(Protocol):
+    """What a ``MicSource`` needs of its host: PortAudio's (``PortAudioHost``) or the sound server's monitor
+    through parec (voxwatch.pipeline.system_audio)."""
+
+    def find(self, spec: str | int | None) -> InputDevice: ...
+
+    def refresh(self) -> bool: ...
+
+    def supports(self, device: InputDevice, rate: int, channels: int) -> bool: ...
+
+    def open_input(self, device: InputDevice, rate: int, channels: int, block: int, latency: str | float,
+                   callback: Any, finished: Any) -> Any: ...
+
+    def close(self, stream: Any) -> None: ...
 
 
 class PortAudioHost:
@@ -205,7 +221,7 @@ class DeviceFailure(Exception):
 class MicSource:
     """A live input device as a pipeline source (see the module docstring)."""
 
-    def __init__(self, host: PortAudioHost, device: str | int | None, settings: CaptureSettings | None = None,
+    def __init__(self, host: AudioHost, device: str | int | None, settings: CaptureSettings | None = None,
                  stream_id: str = "") -> None:
         self.host = host
         self.spec = device

@@ -22,7 +22,7 @@ from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import StreamReporter, resample, to_mono, write_blocks
 
-RAW_DTYPES = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+RAW_DTYPES: dict[str, np.dtype] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 STDIN_NAME = "-"
 
 

@@ -1,18 +1,22 @@
 """``UtteranceAudio``: the recent audio of one stream, so the cascade's verifier can see a whole utterance.
 
-The filter only ever needs a 2-second window; the verifier judges the last ``keep_s`` seconds of an utterance. A
-fixed circular buffer of ``keep_s`` plus a margin (the VAD's hangover and one read block, which may lie between an
-utterance's end and the newest audio) holds them: memory per stream is bounded whatever the utterance length, and
-nothing is allocated at all when no verifier is in use.
+The filter only ever needs a 2-second window; the verifier judges the last ``keep_s`` seconds of an utterance or
+of a suspicious run of windows inside one. A fixed circular buffer of ``keep_s`` plus a margin holds them: the
+margin covers what may lie between a span's end and the newest audio by the time the span is asked for (the VAD's
+hangover, a read block, and the windows waiting for inference in the daemon, whose inference worker asks while the
+front worker writes: hence the lock). Memory per stream is bounded whatever the utterance length, and nothing is
+allocated at all when no verifier is in use.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
-_MARGIN_S = 3.0  # hangover (0.4 s by default) + a read block (0.5 s) + slack
+_MARGIN_S = 8.0  # hangover (0.4 s by default) + a read block (0.5 s) + windows waiting for inference
 
 
 class UtteranceAudio:
@@ -23,8 +27,13 @@ class UtteranceAudio:
         self.capacity = self.keep + int(_MARGIN_S * SAMPLE_RATE)
         self._buf = np.zeros(self.capacity, np.float32)
         self._end = 0  # absolute index after the newest sample held
+        self._lock = threading.Lock()
 
     def append(self, start: int, audio: np.ndarray) -> None:
+        with self._lock:
+            self._append(start, audio)
+
+    def _append(self, start: int, audio: np.ndarray) -> None:
         if start > self._end:  # a gap: what it covers reads as silence
             self._write(self._end, np.zeros(min(start - self._end, self.capacity), np.float32))
             self._end = start
@@ -39,11 +48,12 @@ class UtteranceAudio:
         self._buf[pos : pos + first] = audio[:first]
         self._buf[: len(audio) - first] = audio[first:]
 
-    def utterance(self, start: int, end: int) -> np.ndarray:
+    def span(self, start: int, end: int) -> np.ndarray:
         """Audio [start, end) of the stream, at most its last ``keep_s`` seconds and only what is still held."""
-        start = max(start, end - self.keep, self._end - self.capacity)
-        end = min(end, self._end)
-        if end <= start:
-            return np.zeros(0, np.float32)
-        idx = np.arange(start, end) % self.capacity
-        return self._buf[idx].copy()
+        with self._lock:
+            start = max(start, end - self.keep, self._end - self.capacity)
+            end = min(end, self._end)
+            if end <= start:
+                return np.zeros(0, np.float32)
+            idx = np.arange(start, end) % self.capacity
+            return self._buf[idx]

@@ -13,35 +13,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from voxwatch.pipeline.decision import DecisionSettings, Judgement
+from voxwatch.pipeline.queue_items import VerifyJob
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+from voxwatch.pipeline.stats import latency_percentiles
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class VerifyJob:
-    """One gated utterance: the filter's verdict, the audio, and the rules in force when it was gated."""
-
-    stream: str
-    verdict: Judgement
-    audio: np.ndarray
-    decision: DecisionSettings
-    rule: Any  # voxwatch.pipeline.cascade.CascadeRule
-    t_ready: float
-    t_submit: float = 0.0
-
-
 class VerifierWorker:
-    """One thread scoring queued utterances; ``on_result(job, score, seconds)`` runs on that thread."""
+    """One thread scoring queued requests; ``on_result(job, score)`` runs on that thread (score None: the verifier
+    failed on that audio, logged, and the request counts as unverified)."""
 
     def __init__(self, verifier: OnnxVerifier, capacity: int,
-                 on_result: Callable[[VerifyJob, float], None]) -> None:
+                 on_result: Callable[[VerifyJob, float | None], None]) -> None:
         self.verifier = verifier
         self.capacity = capacity
         self._on_result = on_result
@@ -114,23 +99,17 @@ class VerifierWorker:
                 continue
             c0 = time.thread_time()
             try:
-                score = self.verifier.score(item.audio)
+                score: float | None = self.verifier.score(item.audio)
                 self.cpu_seconds += time.thread_time() - c0
                 self.verified += 1
-                self._on_result(item, score)
             except Exception:  # one bad utterance must not end the verifier for every stream
-                log.exception("verifier failed on an utterance of stream %s", item.stream)
+                log.exception("verifier failed on audio of stream %s", item.stream)
+                score = None
+            self._on_result(item, score)
+            if score is None:
                 continue
             self._latencies.append((time.monotonic() - item.t_submit) * 1000)
 
-    def stats(self) -> dict[str, Any]:
-        lat = sorted(self._latencies)
-        return {
-            "verifier_submitted": self.submitted,
-            "verifier_verified": self.verified,
-            "verifier_queue_full": self.queue_full,
-            "verifier_queue_depth": self.depth,
-            "verifier_cpu_s": round(self.cpu_seconds, 6),  # the worker's own CPU for features and scoring
-            "verifier_ms_p50": round(lat[len(lat) // 2], 3) if lat else None,
-            "verifier_ms_p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3) if lat else None,
-        }
+    def latency_ms(self) -> tuple[float | None, float | None]:
+        """(p50, p99) of the time from queueing to the answer, ms."""
+        return latency_percentiles(list(self._latencies))

@@ -12,10 +12,11 @@ the trace for any threshold or rule, so a threshold sweep costs no further infer
   window (``min_segment_s``) are never judged, as in the daemon, and do not count.
 * Clip flag score: the highest threshold at which the clip raises at least one alert (alerting only grows as the
   threshold falls); a clip with no judged utterance is never flagged. The daemon-path EER uses it.
-* The cascade (``rule``, voxwatch.pipeline.cascade): every utterance end of a trace also carries the verifier's
-  score of that utterance (``with_verifier_scores``: the audio the daemon would hand the verifier), so the same
-  rules re-run for any gate and verifier threshold; the cascade's sweep moves the verifier threshold at a fixed
-  gate.
+* The decisions are ``CascadeRouter``'s (voxwatch.pipeline.router), the daemon's own. With the cascade
+  (``rule``) a trace also carries the verifier's score of every span the router may ask about (each utterance,
+  and each run of windows over the filter's threshold: ``with_verifier_scores``, on the audio the daemon would
+  hand the verifier). What the router asks depends only on the filter's scores, so the same rules re-run for any
+  gate and verifier threshold; the cascade's sweep moves the verifier threshold at a fixed gate.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voxwatch.errors import VoxwatchError
-from voxwatch.pipeline.cascade import CascadeRule, VerifierAlerts, below_gate, filter_settings, gated, verified
-from voxwatch.pipeline.decision import DecisionSettings, Judgement, UtteranceDecider
+from voxwatch.pipeline.cascade import CascadeRule
+from voxwatch.pipeline.decision import DecisionSettings, Judgement
+from voxwatch.pipeline.router import CascadeRouter, RouterOutput, VerifyRequest
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
@@ -49,7 +51,6 @@ class TraceStep:
     end: int
     score: float | None = None
     windows: int = 0
-    verifier_score: float | None = None  # utterance ends: the verifier's score of the utterance (cascade traces)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class ClipTrace:
     label: int
     source: str = ""
     path: str = ""
+    filter_threshold: float = 0.5  # the filter's threshold when the trace was made (where segment checks lie)
+    checks: tuple[tuple[int, int, float], ...] = ()  # (start, end, verifier score) of every span it may ask
+
+    @property
+    def verifier_scores(self) -> dict[tuple[int, int], float]:
+        return {(start, end): score for start, end, score in self.checks}
 
     @property
     def candidates(self) -> list[float]:
@@ -80,7 +87,7 @@ class ClipTrace:
 
 
 def trace_from_judgements(judgements: Iterable, duration_s: float, label: int, source: str = "",
-                          path: str = "") -> ClipTrace:
+                          path: str = "", filter_threshold: float = 0.5) -> ClipTrace:
     """A trace from ``Detector`` judgements (kinds ``window`` and ``verdict``; alerts are re-derived)."""
     steps = []
     for j in judgements:
@@ -88,30 +95,53 @@ def trace_from_judgements(judgements: Iterable, duration_s: float, label: int, s
             steps.append(TraceStep(j.utterance, j.start, j.end, float(j.score)))
         elif j.kind == "verdict":
             steps.append(TraceStep(j.utterance, j.start, j.end, None, j.windows))
-    return ClipTrace(tuple(steps), duration_s, label, source, path)
+    return ClipTrace(tuple(steps), duration_s, label, source, path, filter_threshold)
 
 
 def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float,
            rule: CascadeRule | None = None) -> list[Judgement]:
-    """The daemon's verdicts and alerts for this stream at the filter ``threshold`` (and the cascade ``rule``)."""
-    decider = UtteranceDecider(filter_settings(settings, rule), threshold)
-    verifier_alerts = VerifierAlerts()
+    """The daemon's verdicts and alerts for this stream at the filter ``threshold`` (and the cascade ``rule``):
+    the trace replayed through a ``CascadeRouter``, its verifier requests answered from the trace's checks (a
+    span without one counts as unverified, as when the daemon's verifier queue is full)."""
+    router = CascadeRouter(settings, threshold, rule)
+    scores = trace.verifier_scores
     out: list[Judgement] = []
     for step in trace.steps:
         if step.score is None:
-            decided = decider.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
-            verdict = next((j for j in decided if j.kind == "verdict"), None)
-            if rule is not None and verdict is not None:
-                if not gated(verdict, rule):
-                    decided = [below_gate(verdict, rule, settings)]
-                elif step.verifier_score is not None:
-                    final = verified(verdict, step.verifier_score, rule, settings)
-                    alert = verifier_alerts.alert_for(final, settings)
-                    decided = [final] if alert is None else [alert, final]
-            out += decided
+            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
         else:
-            out += decider.on_score(WindowSpec(step.utterance, step.start, step.end), step.score)
+            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
+        out += _answered(router, outputs, scores)
     return out
+
+
+def _answered(router: CascadeRouter, outputs: list[RouterOutput],
+              scores: dict[tuple[int, int], float]) -> list[Judgement]:
+    out: list[Judgement] = []
+    for output in outputs:
+        if isinstance(output, VerifyRequest):
+            score = scores.get((output.start, output.end))
+            out += router.on_unverified(output) if score is None else router.on_verified(output, score)
+        else:
+            out.append(output)
+    return out
+
+
+def requested_spans(trace: ClipTrace, settings: DecisionSettings, rule: CascadeRule) -> list[tuple[int, int]]:
+    """Every span the router may ask the verifier about on this trace at its filter threshold, whatever the gate
+    (the gate only decides whether an utterance is asked about, never its span)."""
+    router = CascadeRouter(settings, trace.filter_threshold, replace(rule, gate=0.0))
+    spans: list[tuple[int, int]] = []
+    for step in trace.steps:
+        if step.score is None:
+            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+        else:
+            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
+        for output in outputs:
+            if isinstance(output, VerifyRequest):
+                spans.append((output.start, output.end))
+                router.on_unverified(output)
+    return spans
 
 
 def cascade_candidates(trace: ClipTrace, settings: DecisionSettings, filter_threshold: float,
@@ -282,16 +312,29 @@ def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSe
     return float(candidates[lo])
 
 
-def deciding_traces(traces: Sequence[ClipTrace], settings: DecisionSettings,
-                    threshold: float) -> list[ClipTrace]:
+def deciding_traces(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float,
+                    rule: CascadeRule | None = None, filter_threshold: float = 0.5) -> list[ClipTrace]:
     """The real traces that set a ``threshold_for_false_alarms`` result: those that would raise more alarms at
-    the next lower candidate (where the budget breaks). Empty when the threshold is the lowest possible."""
+    the next lower candidate (where the budget breaks). Empty when the threshold is the lowest possible. With a
+    cascade ``rule``, ``threshold`` is the verifier's (the filter at ``filter_threshold``)."""
     real = [t for t in traces if t.label == 0]
-    lower = [c for t in real for c in t.candidates if c < threshold]
+    lower = [c for t in real for c in _candidates(t, settings, filter_threshold, rule) if c < threshold]
     if not lower:
         return []
     below = max(lower)
-    return [t for t in real if alerts(t, settings, below) > alerts(t, settings, threshold)]
+
+    def raised(trace: ClipTrace, at: float) -> int:
+        if rule is None:
+            return alerts(trace, settings, at)
+        return alerts(trace, settings, filter_threshold, replace(rule, threshold=at))
+
+    return [t for t in real if raised(t, below) > raised(t, threshold)]
+
+
+def judged_speech_s(traces: Sequence[ClipTrace]) -> float:
+    """Seconds of speech the daemon judged in the traces (the spans of their scored utterances)."""
+    return sum(step.end - step.start for t in traces for step in t.steps
+               if step.score is None and step.windows) / SAMPLE_RATE
 
 
 def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings, rule: CascadeRule | None = None,
@@ -300,17 +343,21 @@ def clip_flag_scores(traces: Sequence[ClipTrace], settings: DecisionSettings, ru
 
 
 def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, bandlimit: int = 0,
-                         label: str = "verifier") -> list[ClipTrace]:
-    """Each utterance end of each trace with the verifier's score of that utterance: its last ``max_s`` seconds,
-    as the daemon's ``UtteranceAudio`` hands them on (so a sweep over gate and threshold needs no more inference)."""
-    from dataclasses import replace
-
+                         label: str = "verifier", settings: DecisionSettings | None = None,
+                         rule: CascadeRule | None = None) -> list[ClipTrace]:
+    """Each trace with the verifier's score of every span the router may ask about (``requested_spans``; the
+    rule defaults to the verifier card's): the span's last ``max_s`` seconds, as the daemon's history hands them
+    on, so a sweep over gate and threshold needs no more inference."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.augment import band_limit
 
+    settings = settings or DecisionSettings()
+    rule = rule or resolve_rule(VerifierSettings(), verifier.card)
+    assert rule is not None
     keep = verifier.card.features.max_samples
     out = []
     columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -320,9 +367,10 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
             audio = load_audio(trace.path)
             if bandlimit:
                 audio = band_limit(audio, bandlimit)
-            steps = tuple(replace(s, verifier_score=verifier.score(audio[max(s.start, s.end - keep) : s.end]))
-                          if s.score is None and s.end > s.start else s for s in trace.steps)
-            out.append(replace(trace, steps=steps))
+            spans = sorted(set(requested_spans(trace, settings, rule)))
+            checks = tuple((start, end, verifier.score(audio[max(start, end - keep) : end]))
+                           for start, end in spans if end > start)
+            out.append(replace(trace, checks=checks))
             progress.advance(task)
     return out
 
@@ -356,7 +404,7 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
             detector.reset()
             judgements = detector.process(audio) + detector.flush()
             traces.append(trace_from_judgements(judgements, len(audio) / SAMPLE_RATE, clip.label, clip.source,
-                                                str(clip.path)))
+                                                str(clip.path), detector.threshold))
             progress.advance(task)
     return traces
 
@@ -398,25 +446,3 @@ def summarize(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold
         "curve": curve,
         "flag_scores": [round(float(f), 6) for f in flags],
     }
-
-
-def markdown(name: str, s: dict) -> list[str]:
-    """Report lines for one set's daemon-path summary."""
-    def pct(x: float | None) -> str:
-        return "-" if x is None or x != x else f"{100 * x:.1f}%"
-
-    lines = [f"### {name}: the daemon path", "",
-             f"Each clip replayed as a stream (VAD, windows, decision rules of `run`; short clips are not tiled). "
-             f"At the threshold {s['threshold']:.4f}:", "",
-             "| daemon-path EER | false alarms / hour of real speech | fake utterances caught | unseen generators "
-             "caught |", "|---|---|---|---|",
-             f"| **{pct(s['eer'])}** | **{s['false_alarms_per_hour']:.1f}** ({s['false_alarms']} in "
-             f"{60 * s['real_hours']:.1f} min) | **{pct(s['catch_rate'])}** ({s['caught']}/{s['fake_utterances']}) | "
-             f"{pct(s['unseen']['catch_rate'])} ({', '.join(s['unseen']['sources']) or 'none'}) |", "",
-             f"Clips with no judged utterance (too short for a window, or no speech found): "
-             f"{s['real_clips_unjudged']} real, {s['fake_clips_unjudged']} fake.", "",
-             "| fake source | utterances | caught |", "|---|---|---|"]
-    for source, v in s["per_source"].items():
-        lines.append(f"| {source}{' (unseen in training)' if v['unseen'] else ''} | {v['utterances']} | "
-                     f"{pct(v['catch_rate'])} |")
-    return lines + [""]

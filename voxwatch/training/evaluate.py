@@ -169,7 +169,6 @@ def markdown_report(model: str, split: str, results: list[SetResult], verifier: 
         lines += [f"## {r.name}", "", f"Data: `{r.data}`.", ""]
         for c in r.conditions:
             if c.daemon:
-                from voxwatch.training.alarms import markdown as daemon_markdown
 
                 lines += daemon_markdown(f"{r.name}, {c.name}", c.daemon)
             s = c.summary
@@ -255,3 +254,25 @@ def _flag_det(summary: dict[str, Any], labels: np.ndarray) -> tuple[np.ndarray, 
     flags = np.asarray(summary["flag_scores"], dtype=np.float64)
     _, fpr, fnr = metrics.error_rates(labels, flags)
     return fpr, fnr
+
+
+def daemon_markdown(name: str, s: dict) -> list[str]:
+    """Report lines for one set's daemon-path summary."""
+    def pct(x: float | None) -> str:
+        return "-" if x is None or x != x else f"{100 * x:.1f}%"
+
+    lines = [f"### {name}: the daemon path", "",
+             f"Each clip replayed as a stream (VAD, windows, decision rules of `run`; short clips are not tiled). "
+             f"At the threshold {s['threshold']:.4f}:", "",
+             "| daemon-path EER | false alarms / hour of real speech | fake utterances caught | unseen generators "
+             "caught |", "|---|---|---|---|",
+             f"| **{pct(s['eer'])}** | **{s['false_alarms_per_hour']:.1f}** ({s['false_alarms']} in "
+             f"{60 * s['real_hours']:.1f} min) | **{pct(s['catch_rate'])}** ({s['caught']}/{s['fake_utterances']}) | "
+             f"{pct(s['unseen']['catch_rate'])} ({', '.join(s['unseen']['sources']) or 'none'}) |", "",
+             f"Clips with no judged utterance (too short for a window, or no speech found): "
+             f"{s['real_clips_unjudged']} real, {s['fake_clips_unjudged']} fake.", "",
+             "| fake source | utterances | caught |", "|---|---|---|"]
+    for source, v in s["per_source"].items():
+        lines.append(f"| {source}{' (unseen in training)' if v['unseen'] else ''} | {v['utterances']} | "
+                     f"{pct(v['catch_rate'])} |")
+    return lines + [""]

@@ -250,7 +250,8 @@ class Broker:
         key = daemon["id"]
         seen = self.counters.daemons.get(key)
         now = time.time()
-        pid = daemon.get("pid") if isinstance(daemon.get("pid"), int) else 0
+        pid_value = daemon.get("pid")
+        pid = pid_value if isinstance(pid_value, int) else 0
         if seen is None:
             if len(self.counters.daemons) >= self.settings.max_daemons:
                 oldest = min(self.counters.daemons, key=lambda k: self.counters.daemons[k].last_seen)

@@ -1,0 +1,325 @@
+"""``CascadeRouter``: one stream's decisions, and the one place the cascade's routing is written.
+
+Filter window scores and utterance ends go in; verdicts, alerts and verifier requests come out; the verifier's
+answers go back in. The threaded ``Pipeline``, the synchronous ``Detector`` and the daemon-path evaluation
+(``eval``, ``calibrate``: ``voxwatch.training.alarms``) all drive this object, so the same audio gets the same
+verdicts and alerts everywhere.
+
+Without a verifier (no ``rule``) the filter decides alone (``UtteranceDecider``: early alerts on windows over its
+threshold, a verdict when the utterance ends).
+
+With a verifier the filter raises nothing itself; it only chooses what the verifier judges, and that choice
+depends on the filter's scores alone (never on a verifier answer, so an evaluation can score every request once
+and re-run the rules for any verifier threshold):
+
+* **segments**: a run of consecutive windows at or over the filter's threshold is suspicious. When the run
+  reaches ``early_windows`` windows the verifier judges the run so far (an *early* check): a fake answer alerts
+  at once, mid-utterance, so a synthetic monologue is flagged seconds after it starts. When the run ends (a
+  window under the threshold, or the utterance's end) longer than at its early check, the verifier judges the
+  whole run (a *segment* check). Fake speech spliced into real speech is found this way even with no pause
+  around it.
+* **the utterance**: when it ends with its filter score at or over the gate, the verifier judges it (its last
+  ``max_s`` seconds).
+
+Each check's deciding score is the verifier's score fused with the filter's score over the same span
+(``fused_score``). The utterance's verdict comes when its last check is answered: the highest deciding score of
+its checks against the verifier's threshold, with the span that set it in ``why``. With no check at all (under
+the gate, no suspicious run) the filter's verdict stands, against the filter's threshold. A check that could not
+be queued (the verifier was busy) is answered ``unverified``: a lost utterance check lets the filter's verdict
+(and alert) stand, a lost segment check counts for nothing.
+
+Alerts follow one rule whichever stage raises them: each carries the stream's ``refractory_s``, and no alert
+comes within that many seconds of stream time after the previous one. ``uncertain`` applies only around the
+deciding threshold: the verifier's where it decided, the filter's otherwise, never the gate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from voxwatch.pipeline.cascade import CascadeRule, fused_score
+from voxwatch.pipeline.decision import (
+    DecisionSettings,
+    Judgement,
+    Stage,
+    UtteranceDecider,
+    Verdict,
+    alerts_on,
+    verdict_for,
+)
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+
+CheckKind = Literal["early", "segment", "utterance"]
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """Audio [start, end) of one utterance for the verifier to judge, and the filter's score over it."""
+
+    utterance: int
+    start: int
+    end: int
+    filter_score: float
+    windows: int
+    kind: CheckKind
+    serial: int  # the router's count of requests: answers are matched by it
+    mid_utterance: bool = False  # asked before the utterance ended: an alert it raises is an early one
+
+
+RouterOutput = Judgement | VerifyRequest
+
+
+@dataclass
+class _Check:
+    request: VerifyRequest
+    deciding: float | None = None  # the fused score once answered (None: not answered, or unverified)
+    verifier_score: float | None = None
+
+
+@dataclass
+class _Utterance:
+    """What the router keeps of the utterance in progress (and of one whose checks are still out)."""
+
+    index: int
+    checks: dict[int, _Check] = field(default_factory=dict)
+    pending: int = 0
+    ended: UtteranceEnd | None = None
+    filter_verdict: Judgement | None = None
+    filter_alert: Judgement | None = None  # the filter's own alert, standing if its utterance check is lost
+    alerted: bool = False
+    alerted_early: bool = False
+    run_start: int = 0
+    run_end: int = 0
+    run_scores: list[float] = field(default_factory=list)
+    run_checked: int = 0  # windows of the current run when it was last sent to the verifier
+
+
+def _why(stage: str, score: float, threshold: float, start: int, end: int, extra: str = "") -> str:
+    relation = ">=" if score >= threshold else "<"
+    text = f"{stage} {score:.2f} {relation} {threshold:.2f} on {start / SAMPLE_RATE:.1f}-{end / SAMPLE_RATE:.1f} s"
+    return f"{text}; {extra}" if extra else text
+
+
+class CascadeRouter:
+    """One stream's decision state. Feed ``on_window`` and ``on_end`` in stream order; answer each
+    ``VerifyRequest`` with ``on_verified`` (or ``on_unverified``), in the order they were made."""
+
+    def __init__(self, decision: DecisionSettings, threshold: float, rule: CascadeRule | None) -> None:
+        self.decision = decision
+        self.threshold = threshold
+        self.rule = rule
+        self._decider = UtteranceDecider(self._filter_settings(), threshold)
+        self._current: _Utterance | None = None
+        self._open: dict[int, _Utterance] = {}  # utterances with checks still out, by index
+        self._serial = 0
+        self._last_alert_end: int | None = None
+
+    # ------------------------------------------------------------------ configuration
+    def _filter_settings(self) -> DecisionSettings:
+        """The filter's own rules: no early alerts of its own where a verifier has the last word."""
+        return self.decision if self.rule is None else dataclasses.replace(self.decision, early_windows=0)
+
+    def reconfigure(self, decision: DecisionSettings, threshold: float, rule: CascadeRule | None) -> None:
+        """New settings (SIGHUP): the utterance in progress keeps its scores and checks."""
+        self.decision, self.threshold, self.rule = decision, threshold, rule
+        self._decider.reconfigure(self._filter_settings(), threshold)
+
+    @property
+    def pending(self) -> int:
+        """Checks asked for and not answered yet."""
+        return sum(u.pending for u in self._open.values())
+
+    # ------------------------------------------------------------------ filter side
+    def on_window(self, spec: WindowSpec, score: float) -> list[RouterOutput]:
+        """A window's filter score: early alerts (filter alone) or early checks (cascade)."""
+        utterance = self._utterance(spec.utterance)
+        decided = self._decider.on_score(spec, score)
+        if self.rule is None:
+            for judgement in decided:
+                self._last_alert_end = judgement.end
+            return [self._with_why(j, "filter") for j in decided]
+        if verdict_for(score, self.threshold) == "fake":
+            if not utterance.run_scores:
+                utterance.run_start = spec.start
+            utterance.run_scores.append(float(score))
+            utterance.run_end = max(utterance.run_end, spec.end)
+            k = self.decision.early_windows
+            if k and len(utterance.run_scores) == k:
+                return [self._request(utterance, "early")]
+            return []
+        return self._close_run(utterance)
+
+    def on_end(self, end: UtteranceEnd) -> list[RouterOutput]:
+        """An utterance has ended: its verdict now, or the checks it still needs (its verdict then follows the last
+        answer)."""
+        utterance = self._utterance(end.utterance)
+        self._current = None
+        decided = self._decider.on_end(end)
+        verdict = next((j for j in decided if j.kind == "verdict"), None)
+        if verdict is None:  # no window was scored: nothing to judge
+            return []
+        if self.rule is None:
+            for judgement in decided:
+                if judgement.kind == "alert":
+                    self._last_alert_end = judgement.end
+            return [self._with_why(j, "filter") for j in decided]
+        utterance.ended = end
+        out: list[RouterOutput] = list(self._close_run(utterance))
+        utterance.filter_verdict = verdict
+        utterance.filter_alert = next((j for j in decided if j.kind == "alert"), None)
+        if verdict.score >= self.rule.gate:
+            out.append(self._request(utterance, "utterance", end.start, end.end, verdict.score, verdict.windows))
+        if utterance.pending:
+            self._open[utterance.index] = utterance
+        else:
+            out += self._finish(utterance)
+        return out
+
+    # ------------------------------------------------------------------ verifier side
+    def on_verified(self, request: VerifyRequest, score: float) -> list[Judgement]:
+        """The verifier's score of a request's audio: an alert, the utterance's verdict, both or neither."""
+        utterance, check = self._check(request)
+        if check is None or utterance is None:
+            return []
+        assert self.rule is not None
+        check.verifier_score = float(score)
+        check.deciding = fused_score(request.filter_score, score, self.rule.fusion)
+        utterance.pending -= 1
+        out: list[Judgement] = []
+        label = verdict_for(check.deciding, self.rule.threshold, self.decision.uncertain_band)
+        if request.kind != "utterance" and alerts_on(label, self.decision) and not utterance.alerted:
+            alert = self._alert(utterance, request.start, request.end, check.deciding, label, request.windows,
+                                early=request.mid_utterance, filter_score=request.filter_score,
+                                verifier_score=check.verifier_score, why=self._check_why(check))
+            out += [] if alert is None else [alert]
+        if utterance.ended is not None and not utterance.pending:
+            out += self._finish(utterance)
+        return out
+
+    def on_unverified(self, request: VerifyRequest) -> list[Judgement]:
+        """A request the verifier could not take (its queue was full): it counts for nothing, except that a lost
+        utterance check leaves the filter's verdict standing."""
+        utterance, check = self._check(request)
+        if check is None or utterance is None:
+            return []
+        utterance.pending -= 1
+        if utterance.ended is not None and not utterance.pending:
+            return self._finish(utterance)
+        return []
+
+    # ------------------------------------------------------------------ internals
+    def _utterance(self, index: int) -> _Utterance:
+        if self._current is None or self._current.index != index:
+            self._current = _Utterance(index)
+        return self._current
+
+    def _request(self, utterance: _Utterance, kind: CheckKind, start: int | None = None, end: int | None = None,
+                 filter_score: float | None = None, windows: int | None = None) -> VerifyRequest:
+        if start is None or end is None or filter_score is None or windows is None:  # the current run
+            start, end = utterance.run_start, utterance.run_end
+            scores = utterance.run_scores
+            filter_score, windows = sum(scores) / len(scores), len(scores)
+            utterance.run_checked = len(scores)
+        self._serial += 1
+        request = VerifyRequest(utterance.index, start, end, float(filter_score), int(windows), kind, self._serial,
+                                utterance.ended is None and kind != "utterance")
+        utterance.checks[request.serial] = _Check(request)
+        utterance.pending += 1
+        return request
+
+    def _close_run(self, utterance: _Utterance) -> list[RouterOutput]:
+        """A run of windows over the threshold has ended: check it whole if it grew since its early check."""
+        out: list[RouterOutput] = []
+        k = self.decision.early_windows
+        if utterance.run_scores and k and len(utterance.run_scores) > max(utterance.run_checked, k - 1):
+            out.append(self._request(utterance, "segment"))
+        utterance.run_scores = []
+        utterance.run_checked = 0
+        return out
+
+    def _check(self, request: VerifyRequest) -> tuple[_Utterance | None, _Check | None]:
+        utterance = self._open.get(request.utterance)
+        if utterance is None and self._current is not None and self._current.index == request.utterance:
+            utterance = self._current
+        if utterance is None or request.serial not in utterance.checks:
+            return None, None
+        return utterance, utterance.checks[request.serial]
+
+    def _finish(self, utterance: _Utterance) -> list[Judgement]:
+        """The utterance's verdict once every check is answered (and its alert, if one is still due)."""
+        self._open.pop(utterance.index, None)
+        verdict, end = utterance.filter_verdict, utterance.ended
+        assert verdict is not None and end is not None and self.rule is not None
+        answered = [c for c in utterance.checks.values() if c.deciding is not None]
+        utterance_check = next((c for c in utterance.checks.values() if c.request.kind == "utterance"), None)
+        if utterance_check is not None and utterance_check.deciding is None:
+            # the verifier never saw the utterance: the filter's verdict and alert stand, as without a verifier
+            out = [self._with_why(verdict, "filter", "verifier busy")]
+            alert = utterance.filter_alert
+            if alert is not None and not utterance.alerted and self._may_alert(alert.end):
+                self._last_alert_end = alert.end
+                out.insert(0, self._with_why(alert, "filter", "verifier busy"))
+            return out
+        if not answered:  # under the gate and no suspicious run checked: the filter decides
+            # (a gate set above the filter's threshold keeps what lies under it real: the deciding threshold is
+            # then the gate, with no uncertain band around it)
+            threshold = max(self.threshold, self.rule.gate)
+            band = self.decision.uncertain_band if threshold == self.threshold else 0.0
+            label = verdict_for(verdict.score, threshold, band)
+            final = dataclasses.replace(verdict, verdict=label, threshold=threshold, stage="filter",
+                                        why=_why("filter", verdict.score, threshold, end.start, end.end,
+                                                 f"under the gate {self.rule.gate:.3f}"))
+            out = [final]
+            if alerts_on(label, self.decision) and not utterance.alerted:
+                alert = self._alert(utterance, end.start, end.end, verdict.score, label, verdict.windows,
+                                    early=False, filter_score=verdict.score, threshold=threshold,
+                                    stage="filter", why=final.why)
+                out = [final] if alert is None else [alert, final]
+            return out
+        best = max(answered, key=lambda c: (c.deciding, c.request.kind == "utterance"))
+        assert best.deciding is not None
+        label = verdict_for(best.deciding, self.rule.threshold, self.decision.uncertain_band)
+        final = dataclasses.replace(
+            verdict, score=best.deciding, threshold=self.rule.threshold, verdict=label, stage="verifier",
+            filter_score=verdict.score, verifier_score=best.verifier_score, early=False,
+            early_alert=utterance.alerted_early, why=self._check_why(best, len(answered)))
+        out = [final]
+        if alerts_on(label, self.decision) and not utterance.alerted:
+            alert = self._alert(utterance, end.start, end.end, best.deciding, label, verdict.windows, early=False,
+                                filter_score=verdict.score, verifier_score=best.verifier_score, why=final.why)
+            out = [final] if alert is None else [alert, final]
+        return out
+
+    def _check_why(self, check: _Check, of: int = 1) -> str:
+        assert check.deciding is not None and self.rule is not None
+        request = check.request
+        extra = f"filter {request.filter_score:.2f}"
+        if of > 1:
+            extra += f"; highest of {of} checks"
+        return _why("verifier", check.deciding, self.rule.threshold, request.start, request.end, extra)
+
+    def _may_alert(self, at: int) -> bool:
+        last = self._last_alert_end
+        return last is None or at - last >= self.decision.refractory_s * SAMPLE_RATE
+
+    def _alert(self, utterance: _Utterance, start: int, end: int, score: float, label: Verdict, windows: int,
+               early: bool, filter_score: float, verifier_score: float | None = None,
+               threshold: float | None = None, stage: Stage = "verifier", why: str = "") -> Judgement | None:
+        """An alert, unless the span is shorter than ``min_alert_s`` or the refractory period still holds."""
+        if end - start < self.decision.min_alert_s * SAMPLE_RATE or not self._may_alert(end):
+            return None
+        assert self.rule is not None
+        utterance.alerted = True
+        utterance.alerted_early = early
+        self._last_alert_end = end
+        return Judgement("alert", utterance.index, start, end, score,
+                         self.rule.threshold if threshold is None else threshold, label, windows, early,
+                         self.decision.refractory_s, stage, filter_score=filter_score, verifier_score=verifier_score,
+                         why=why)
+
+    def _with_why(self, judgement: Judgement, stage: Stage, extra: str = "") -> Judgement:
+        why = _why(stage, judgement.score, judgement.threshold, judgement.start, judgement.end, extra)
+        return dataclasses.replace(judgement, why=why)
