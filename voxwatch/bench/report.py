@@ -44,6 +44,9 @@ def print_report(result: dict[str, Any]) -> None:
                           str(lat["events"]), f"{100 * run['cpu_s'] / run['wall_s']:.2f}%",
                           f"{100 * run['cpu_share_per_stream']:.3f}%", f"{run['dropped_s']:.2f}")
         console.print(table)
+    alert = result.get("alert_latency")
+    if alert:
+        _alert_latency_table(console, alert)
     cascade = result.get("cascade")
     if cascade:
         table = Table(title=f"Cascade: verifier {cascade['verifier']} behind the filter, share of utterances gated "
@@ -88,3 +91,19 @@ def print_report(result: dict[str, Any]) -> None:
     if tp:
         rss += f" ({tp['peak_rss_mb']:.0f} MB after the throughput runs, before the real-time and INT8 parts)"
     console.print(rss)
+
+
+def _alert_latency_table(console, alert: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    who = "the cascade" if alert["cascade"] else "the filter alone"
+    table = Table(title=f"Alert latency from the onset of synthetic speech ({who}; {alert['trials']} concurrent "
+                        f"real-time streams of {alert['seconds']:.1f} s; alerted {alert['alerted']})")
+    for col in ("measure", "p50", "p95"):
+        table.add_column(col, justify="right")
+    for key, label in (("end_s", "alert span ends at (stream s)"), ("wall_s", "alert arrives after onset (wall s)"),
+                       ("delay_s", "arrival after the span's end (s)")):
+        figures = alert.get(key)
+        if figures:
+            table.add_row(label, f"{figures['p50']:.2f}", f"{figures['p95']:.2f}")
+    console.print(table)

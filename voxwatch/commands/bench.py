@@ -68,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gated", default="0,10,50", metavar="PCT,PCT,...",
                         help="cascade runs with these percentages of utterances forced through the verifier "
                              "(0,10,50)")
+    parser.add_argument("--no-alert-latency", action="store_true",
+                        help="skip the alert-latency run (first alert after synthetic speech starts, real time)")
+    parser.add_argument("--fake", metavar="FILE",
+                        help="synthetic speech for the alert-latency run (default: a monologue from espeak-ng)")
     parser.add_argument("--int8-model", metavar="PATH",
                         help="an INT8 model with its card (default: the bundled default-int8.onnx for the bundled "
                         "model, else --model quantised with quantize_dynamic)")
@@ -139,6 +143,17 @@ def run(args: argparse.Namespace) -> int:
                 result["cascade"] = cascade_runs(bench, classifier, verifier, runs[0].verdict_scores, shares,
                                                  streams, seconds, repeat,
                                                  0 if args.no_latency else streams, lat_seconds, 0.1)
+            if not args.no_alert_latency:
+                from voxwatch.bench.alert_latency import NO_SYNTHESISER, alert_latency, synthetic_monologue
+                from voxwatch.pipeline.sources import load_audio
+
+                fake = load_audio(args.fake) if args.fake else synthetic_monologue()
+                if fake is None:
+                    print(NO_SYNTHESISER, file=sys.stderr)
+                else:
+                    result["alert_latency"] = alert_latency(settings, classifier, verifier, fake,
+                                                            trials=2 if args.short else 4,
+                                                            seconds=8.0 if args.short else 12.0, block_ms=block_ms)
             if not args.no_int8:
                 result["int8"] = int8_comparison(args, bench, classifier, model_path, settings, streams,
                                             seconds, repeat, OnnxClassifier)
