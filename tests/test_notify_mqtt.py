@@ -159,11 +159,19 @@ def stop(proc: subprocess.Popen) -> str:
     return err
 
 
+@pytest.mark.parametrize("stage", ["filter", "verifier"])
 def test_replay_alert_turns_the_sensor_on_and_off_after_the_refractory_period(tmp_path, broker, recorder,
-                                                                              loud_model, audio_files):
+                                                                              loud_model, audio_files, stage):
+    """Whichever stage raises the alert (the verifier's alerts once carried refractory_s 0 and blinked the
+    sensor), it carries the stream's refractory period and the sensor stays on that long."""
+    from helpers import build_verifier_model
     from mqtt_broker import PASSWORD, USER, Recorder
 
-    config = write_config(tmp_path / "config.toml", LOUDNESS_TOML + "[decision]\nrefractory_s = 2.0\n")
+    cascade = ""
+    if stage == "verifier":
+        verifier = build_verifier_model(tmp_path / "v.onnx", offset=-9.0, gate=0.0, threshold=0.3)
+        cascade = f'[verifier]\nmodel = "{verifier}"\n'
+    config = write_config(tmp_path / "config.toml", LOUDNESS_TOML + "[decision]\nrefractory_s = 2.0\n" + cascade)
     password = tmp_path / "mqtt.password"
     password.write_text(PASSWORD + "\n")
     url = f"tcp://127.0.0.1:{free_port()}"
@@ -202,6 +210,7 @@ def test_replay_alert_turns_the_sensor_on_and_off_after_the_refractory_period(tm
     assert config_body["unique_id"] == "voxwatch_desk-1_loud" and config_body["device_class"] == "safety"
     assert attributes["stream"] == "loud" and attributes["daemon"] == "desk-1" and attributes["refractory_s"] == 2.0
     assert attributes["score"] >= attributes["threshold"]
+    assert attributes["threshold"] == pytest.approx(0.3 if stage == "verifier" else 0.5)  # the deciding stage's
 
 
 def test_tls_login_and_a_clean_exit_that_leaves_no_sensor_on(tmp_path, broker, recorder):
