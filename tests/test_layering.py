@@ -96,7 +96,7 @@ def test_no_layer_imports_a_higher_one():
 
 
 def lab_imports(sources: dict[str, str]) -> list[str]:
-    """``importer -> imported`` for every import of the lab (``lab``, ``lab.X``) at any depth: the wheel holds no
+    """``importer -> imported`` for every import of the lab (``lab``, ``lab.<module>``) at any depth: the wheel holds no
     lab, so such an import breaks an install."""
     wrong = []
     for module, source in sources.items():

@@ -72,14 +72,16 @@ def test_the_test_command_runs_the_lab_tests_too():
     assert 'python3 -m pytest -q "$@"' in _commands((ROOT / "script" / "test").read_text())
 
 
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md",
+             ROOT / "lab" / "README.md", *sorted((ROOT / "lab" / "notes").glob("*.md"))]
 
 
 def test_every_python_module_command_in_the_docs_names_a_module_that_exists():
-    """Recipes moved to docs/ and generators moved house: each `python -m voxwatch...` cited still runs."""
+    """Recipes moved to docs/, generators moved house, the lab left the package: each `python -m voxwatch...` and
+    `python -m lab...` cited still runs, and none names a module that moved to the lab under its old name."""
     cited = {(doc.name, module) for doc in DOCUMENTS
-             for module in re.findall(r"python3? -m (voxwatch(?:\.\w+)+)", doc.read_text())}
-    assert len(cited) >= 5  # the recipes are really there to check
+             for module in re.findall(r"python3? -m ((?:voxwatch|lab)(?:\.\w+)+)", doc.read_text())}
+    assert len(cited) >= 5 and any(module.startswith("lab.") for _, module in cited)  # really there to check
     missing = [(doc, module) for doc, module in cited
                if not (ROOT / (module.replace(".", "/") + ".py")).is_file()
                and not (ROOT / module.replace(".", "/") / "__main__.py").is_file()]

@@ -1,4 +1,4 @@
-"""The extra-voices tool (docs/experiments.md: an experiment that was not shipped): new clips join the corpus's rows
+"""The extra-voices tool (lab/notes/experiments.md: tried, not shipped): new clips join the corpus's rows
 in one manifest, all in split train, resampled to 16 kHz FLAC; the corpus's own rows keep their splits.
 Synthesis is replaced by a generated tone, so the test needs neither flite nor festival."""
 
