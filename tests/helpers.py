@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -84,23 +83,3 @@ def silence(seconds: float, level: float = 0.0005, seed: int = 1) -> np.ndarray:
 def write_wav(path: Path, audio: np.ndarray, rate: int = SR) -> Path:
     sf.write(str(path), audio, rate, subtype="PCM_16")
     return Path(path)
-
-
-def write_mo(path: Path, pairs: dict[str, str]) -> None:
-    """A minimal GNU gettext catalogue (the format msgfmt writes), so tests need no gettext tools."""
-    pairs = {"": "Content-Type: text/plain; charset=UTF-8\n", **pairs}
-    keys = sorted(pairs)
-    ids = b"".join(k.encode() + b"\0" for k in keys)
-    strs = b"".join(pairs[k].encode() + b"\0" for k in keys)
-    start = 7 * 4 + 16 * len(keys)
-    offsets, table_ids, table_strs = start, [], []
-    for k in keys:
-        table_ids.append((len(k.encode()), offsets))
-        offsets += len(k.encode()) + 1
-    for k in keys:
-        table_strs.append((len(pairs[k].encode()), offsets))
-        offsets += len(pairs[k].encode()) + 1
-    header = struct.pack("<7I", 0x950412DE, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0)
-    body = b"".join(struct.pack("<2I", *t) for t in table_ids + table_strs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + body + ids + strs)

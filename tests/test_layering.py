@@ -1,4 +1,5 @@
-"""The package layers stay true: a lower layer never imports a higher one (docs/architecture.md, Layout).
+"""The package layers stay true: a lower layer never imports a higher one (docs/architecture.md, Layout), and the
+product never imports the lab (lab/: experiments only, outside the wheel).
 
 Every ``import`` in every module counts, also those inside functions (commands import lazily), because a lazy
 import upward is still a dependency upward.
@@ -92,6 +93,34 @@ def package_sources() -> dict[str, str]:
 
 def test_no_layer_imports_a_higher_one():
     assert violations(package_sources()) == []
+
+
+def lab_imports(sources: dict[str, str]) -> list[str]:
+    """``importer -> imported`` for every import of the lab (``lab``, ``lab.<module>``) at any depth: the wheel holds no
+    lab, so such an import breaks an install."""
+    wrong = []
+    for module, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            wrong += [f"{module} -> {name}" for name in names if name == "lab" or name.startswith("lab.")]
+    return wrong
+
+
+def test_voxwatch_never_imports_the_lab():
+    assert lab_imports(package_sources()) == []
+
+
+def test_the_lab_check_catches_a_planted_import():
+    sources = package_sources()
+    planted = {"voxwatch.training.train": sources["voxwatch.training.train"]
+               + "\n\ndef _leak():\n    from lab.data.build_data import unit\n",
+               "voxwatch.commands.eval": "import lab.recipes.select_rules as rules\n",
+               "voxwatch.cli": "from lab import card_splits\n",
+               "voxwatch.pipeline.vad": "import labels\nfrom .lab import x\nfrom voxwatch.training import lab_notes\n"}
+    assert sorted(lab_imports(planted)) == ["voxwatch.cli -> lab",
+                                            "voxwatch.commands.eval -> lab.recipes.select_rules",
+                                            "voxwatch.training.train -> lab.data.build_data"]
 
 
 def test_the_check_catches_a_planted_wrong_way_import():

@@ -54,22 +54,34 @@ def test_the_demo_command_installs_only_what_the_demo_needs(tmp_path):
 
 
 def test_readme_test_command_installs_everything_and_runs_ruff(tmp_path):
-    """The torch, MQTT, web and Lyra tests and the linter run under the README's command itself, not
-    only in CI."""
+    """The torch, MQTT, web and lab tests (vocoders, Lyra twins: lab/requirements.txt) and the linter run under the
+    README's command itself, not only in CI."""
     installs = _setup_installs(_quick_start_commands()[1], tmp_path)
-    extras = re.fullmatch(r"-m pip install -q -e \.\[([a-z,]+)\]", installs[0]) if len(installs) == 1 else None
-    assert extras and {"dev", "train", "mqtt", "web", "lyra"} <= set(extras.group(1).split(",")), installs
+    pattern = r"-m pip install -q -e \.\[([a-z,]+)\] -r lab/requirements\.txt"
+    extras = re.fullmatch(pattern, installs[0]) if len(installs) == 1 else None
+    assert extras and {"dev", "train", "mqtt", "web"} <= set(extras.group(1).split(",")), installs
     assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())
 
 
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+def test_the_test_command_runs_the_lab_tests_too():
+    """CI runs lab/tests beside tests/: pytest's testpaths name both, and script/test names no path of its own."""
+    import tomllib
+
+    testpaths = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert set(testpaths) == {"tests", "lab/tests"}
+    assert 'python3 -m pytest -q "$@"' in _commands((ROOT / "script" / "test").read_text())
+
+
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md",
+             ROOT / "lab" / "README.md", *sorted((ROOT / "lab" / "notes").glob("*.md"))]
 
 
 def test_every_python_module_command_in_the_docs_names_a_module_that_exists():
-    """Recipes moved to docs/ and generators moved house: each `python -m voxwatch...` cited still runs."""
+    """Recipes moved to docs/, generators moved house, the lab left the package: each `python -m voxwatch...` and
+    `python -m lab...` cited still runs, and none names a module that moved to the lab under its old name."""
     cited = {(doc.name, module) for doc in DOCUMENTS
-             for module in re.findall(r"python3? -m (voxwatch(?:\.\w+)+)", doc.read_text())}
-    assert len(cited) >= 5  # the recipes are really there to check
+             for module in re.findall(r"python3? -m ((?:voxwatch|lab)(?:\.\w+)+)", doc.read_text())}
+    assert len(cited) >= 5 and any(module.startswith("lab.") for _, module in cited)  # really there to check
     missing = [(doc, module) for doc, module in cited
                if not (ROOT / (module.replace(".", "/") + ".py")).is_file()
                and not (ROOT / module.replace(".", "/") / "__main__.py").is_file()]

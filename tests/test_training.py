@@ -347,27 +347,6 @@ def test_train_refuses_bad_architecture_options(tiny_corpus, tmp_path, capsys, e
     assert message in capsys.readouterr().err
 
 
-def test_select_rules_and_compare_models_run_end_to_end_on_dev(tiny_corpus, capsys):
-    """Both dev tools replay the dev clips through the daemon path with the model's own feature settings; a model
-    compared with itself differs by nothing."""
-    from voxwatch.models import default_model_path
-    from voxwatch.training import compare_models, select_rules
-
-    assert select_rules.main(["--data", str(tiny_corpus), "--top", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "4 dev clips" in out and "(rules in force)" in out
-    bundled = str(default_model_path())
-    assert compare_models.main(["--data", str(tiny_corpus), "--model", bundled, "--resamples", "20"]) == 0
-    out = capsys.readouterr().out
-    assert "+0.00 [+0.00, +0.00]" in out and out.count("within dev noise") == 2
-    # recipes: the same model twice on each side, judged with another aggregate, still differ by nothing
-    assert compare_models.main(["--data", str(tiny_corpus), "--model", bundled, "--model", bundled,
-                                "--baseline", bundled, "--aggregate", "max", "--resamples", "20"]) == 0
-    out = capsys.readouterr().out
-    assert "aggregate max" in out and "each side's models" in out and f"{bundled} + {bundled}" in out
-    assert "+0.00 [+0.00, +0.00]" in out and out.count("within dev noise") == 2
-
-
 def test_sam_perturb_climbs_by_rho_along_the_gradient_and_restore_undoes_it():
     """The sharpness-aware step evaluates the gradient at the worst point of a rho-ball: the weights move by
     exactly rho (L2, over all parameters), the loss there is higher, and restoring gives the weights back."""

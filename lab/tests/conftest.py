@@ -1,0 +1,4 @@
+"""Fixtures the lab's tests share with the product's, imported from tests/ rather than copied."""
+
+from lab.tests import helpers  # noqa: F401 (first: it puts tests/ on sys.path, which tests/test_training.py needs)
+from tests.test_training import tiny_corpus  # noqa: F401 (a fixture: 8 clips per class, train/dev/test)
