@@ -121,7 +121,9 @@ def test_uncertain_only_around_the_deciding_threshold_never_the_gate():
     under, requests = feed(router, [0.01, 0.01], lambda r: 0.5)  # under the gate, near it: still real
     assert requests == [] and under[-1].verdict == "real" and under[-1].threshold == 0.5
     near, _ = feed(CascadeRouter(decision, 0.5, RULE), [0.99] * 3, lambda r: 0.88)
-    assert near[-1].verdict == "uncertain" and near[-1].stage == "verifier"
+    assert near[-1].verdict == "uncertain" and near[-1].stage == "verifier" and near[-1].band == 0.05
+    gate_above, _ = feed(CascadeRouter(decision, 0.5, CascadeRule(gate=0.8, threshold=0.9)), [0.78], lambda r: 0.5)
+    assert (gate_above[-1].verdict, gate_above[-1].threshold, gate_above[-1].band) == ("real", 0.8, 0.0)
 
 
 def test_score_against_threshold_is_the_verdict_outside_the_band():

@@ -125,6 +125,7 @@ class Judgement:
     verifier_score: float | None = None  # the verifier network's score where the utterance reached it
     early_alert: bool = False  # a verdict whose utterance raised an early alert
     why: str = ""  # a short reason: the deciding stage, its score against its threshold, the span
+    band: float = 0.0  # the uncertain band around ``threshold`` in force (``uncertain_band``; 0: off)
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict) \

@@ -269,7 +269,7 @@ class CascadeRouter:
             threshold = max(self.threshold, self.rule.gate)
             band = self.decision.uncertain_band if threshold == self.threshold else 0.0
             label = verdict_for(verdict.score, threshold, band)
-            final = dataclasses.replace(verdict, verdict=label, threshold=threshold, stage="filter",
+            final = dataclasses.replace(verdict, verdict=label, threshold=threshold, stage="filter", band=band,
                                         why=_why("filter", verdict.score, threshold, end.start, end.end,
                                                  f"under the gate {self.rule.gate:.3f}"))
             out = [final]
@@ -285,7 +285,8 @@ class CascadeRouter:
         final = dataclasses.replace(
             verdict, score=best.deciding, threshold=self.rule.threshold, verdict=label, stage="verifier",
             filter_score=verdict.score, verifier_score=best.verifier_score, early=False,
-            early_alert=utterance.alerted_early, why=self._check_why(best, len(answered)))
+            early_alert=utterance.alerted_early, why=self._check_why(best, len(answered)),
+            band=self.decision.uncertain_band)
         out = [final]
         if alerts_on(label, self.decision) and not utterance.alerted:
             alert = self._alert(utterance, end.start, end.end, best.deciding, label, verdict.windows, early=False,
@@ -318,8 +319,9 @@ class CascadeRouter:
         return Judgement("alert", utterance.index, start, end, score,
                          self.rule.threshold if threshold is None else threshold, label, windows, early,
                          self.decision.refractory_s, stage, filter_score=filter_score, verifier_score=verifier_score,
-                         why=why)
+                         why=why, band=self.decision.uncertain_band if threshold is None or threshold == self.threshold
+                         else 0.0)
 
     def _with_why(self, judgement: Judgement, stage: Stage, extra: str = "") -> Judgement:
         why = _why(stage, judgement.score, judgement.threshold, judgement.start, judgement.end, extra)
-        return dataclasses.replace(judgement, why=why)
+        return dataclasses.replace(judgement, why=why, band=self.decision.uncertain_band)
