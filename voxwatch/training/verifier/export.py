@@ -17,7 +17,7 @@ import onnxruntime as ort
 import torch
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier

@@ -30,6 +30,7 @@ import numpy as np
 
 from voxwatch.detector import Detector
 from voxwatch.pipeline.cascade import CascadeRule
+from voxwatch.pipeline.stages.cards import card_path, read_card, save_card
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import alarms
 from voxwatch.training.datasets import Clip
@@ -116,14 +117,14 @@ def refit_card(model: Path, data: list[str], filter_model: str | None, gate_pass
     from voxwatch.training.datasets import select
     from voxwatch.training.verifier.data import load_training_clips
 
-    card_path = Path(model).with_suffix(".json")
-    card = json.loads(card_path.read_text())
+    path = card_path(model)
+    card = read_card(path, "verifier card")
     point = operating_point(OnnxVerifier(model), select(load_training_clips(data), "dev"), filter_model,
                             gate_pass, budget, fusion)
     card.update(gate=point["gate"], threshold=point["threshold"], filter=point["filter"], fusion=point["fusion"])
     dev = card.setdefault("metrics", {}).setdefault("dev", {})
     dev.update({k: v for k, v in point.items() if k not in ("gate", "threshold", "filter", "fusion")})
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    save_card(path, card)
     return point
 
 
