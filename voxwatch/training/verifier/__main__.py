@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     from voxwatch.pipeline.stages.filter.features import FeatureSettings
     from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
     from voxwatch.training.datasets import summarize
+    from voxwatch.training.model import n_parameters
     from voxwatch.training.verifier import data
     from voxwatch.training.verifier.export import export
-    from voxwatch.training.verifier.model import VerifierNet, n_parameters
+    from voxwatch.training.verifier.model import VerifierNet
     from voxwatch.training.verifier.operating import operating_point
     from voxwatch.training.verifier.train import VerifierTrainSettings, train
 

@@ -22,8 +22,8 @@ from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import metrics
+from voxwatch.training.model import WithSigmoid
 from voxwatch.training.verifier.data import UtteranceSet
-from voxwatch.training.verifier.model import WithSigmoid
 
 INPUT_NAME = "features"
 OUTPUT_NAME = "fake_prob"

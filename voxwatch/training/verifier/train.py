@@ -26,8 +26,9 @@ from torch import nn
 
 from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
+from voxwatch.training.model import n_parameters
 from voxwatch.training.verifier.data import UtteranceSet
-from voxwatch.training.verifier.model import VerifierNet, n_parameters
+from voxwatch.training.verifier.model import VerifierNet
 
 
 @dataclass(frozen=True)
