@@ -305,17 +305,13 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
     as the daemon's ``UtteranceAudio`` hands them on (so a sweep over gate and threshold needs no more inference)."""
     from dataclasses import replace
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.augment import band_limit
+    from voxwatch.training.pool import counting
 
     keep = verifier.card.features.max_samples
     out = []
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(label, total=len(traces))
+    with counting(label, len(traces)) as advance:
         for trace in traces:
             audio = load_audio(trace.path)
             if bandlimit:
@@ -323,7 +319,7 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
             steps = tuple(replace(s, verifier_score=verifier.score(audio[max(s.start, s.end - keep) : s.end]))
                           if s.score is None and s.end > s.start else s for s in trace.steps)
             out.append(replace(trace, steps=steps))
-            progress.advance(task)
+            advance()
     return out
 
 
@@ -332,16 +328,12 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
     """Each clip replayed as a stream of its own through ``detector`` (a ``voxwatch.Detector``), with a progress
     bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does.
     A clip that cannot be read raises, unless ``unreadable`` is given: it is then told, and the clip left out."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.augment import band_limit
+    from voxwatch.training.pool import counting
 
     traces = []
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(label, total=len(clips))
+    with counting(label, len(clips)) as advance:
         for clip in clips:
             try:
                 audio = load_audio(clip.path)
@@ -349,7 +341,7 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
                 if unreadable is None:
                     raise
                 unreadable(clip, exc)
-                progress.advance(task)
+                advance()
                 continue
             if bandlimit:
                 audio = band_limit(audio, bandlimit)
@@ -357,7 +349,7 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
             judgements = detector.process(audio) + detector.flush()
             traces.append(trace_from_judgements(judgements, len(audio) / SAMPLE_RATE, clip.label, clip.source,
                                                 str(clip.path)))
-            progress.advance(task)
+            advance()
     return traces
 
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_features
 from voxwatch.training.augment import AugmentSettings, augment
 from voxwatch.training.datasets import Clip, load_dataset, select
+from voxwatch.training.pool import map_with_progress
 from voxwatch.training.windows import trim
 
 
@@ -135,9 +135,6 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
     size and modification time): a set that grew by a source (twins of a new vocoder), lost one (a
     leave-one-family-out run), moved speakers between splits or had a folder rewritten in place (twins of a
     vocoder trained longer, same paths) recomputes only the folders that changed."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     folders: dict[Path, list[int]] = {}
     for i, clip in enumerate(clips):
         folders.setdefault(Path(clip.path).parent, []).append(i)
@@ -157,21 +154,7 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
             parts[folder] = UtteranceSet.load(cache)
     jobs = [(i, str(clips[i].path), settings, copies, seed)
             for folder, indices in folders.items() if folder not in parts for i in indices]
-    results: dict[int, list] = {}
-    if jobs:
-        columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True)) as progress:
-            task = progress.add_task(label, total=len(jobs))
-            if workers <= 1:
-                for job in jobs:
-                    i, feats = _task(job)
-                    results[i] = feats
-                    progress.advance(task)
-            else:
-                with ProcessPoolExecutor(workers) as pool:
-                    for i, feats in pool.map(_task, jobs, chunksize=8):
-                        results[i] = feats
-                        progress.advance(task)
+    results = dict(map_with_progress(_task, jobs, label, workers)) if jobs else {}
     for folder, indices in folders.items():
         if folder in parts:
             continue
