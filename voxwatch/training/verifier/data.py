@@ -53,7 +53,7 @@ class UtteranceSet:
             return cls(data["frames"], data["offsets"], data["y"], data["clip"])
 
 
-def load_training_clips(paths: list[str]) -> list[Clip]:
+def load_training_clips(paths: Sequence[str], fmt: str = "auto") -> list[Clip]:
     """Clips of every dataset; in the train split, rows of a manifest with a ``use`` column count only where
     ``use`` is ``train`` (a data builder marks evaluation-only systems that no training may see). Dev keeps them:
     the evaluation-only systems dealt to dev are there to choose the epoch and the operating point, those dealt
@@ -61,7 +61,7 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     clips: list[Clip] = []
     for path in paths:
         root = Path(path)
-        loaded = load_dataset(root)
+        loaded = load_dataset(root, fmt)
         manifest = root / "manifest.csv"
         if manifest.is_file():
             with open(manifest, newline="") as handle:
@@ -74,12 +74,13 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     return clips
 
 
-def train_and_dev(paths: list[str], train_only: Sequence[str] = ()) -> tuple[list[Clip], list[Clip]]:
+def train_and_dev(paths: Sequence[str], train_only: Sequence[str] = (),
+                  fmt: str = "auto") -> tuple[list[Clip], list[Clip]]:
     """The verifier trainer's reading of its sets, in one place for it and for anyone repeating it (card
     backfill, ensembles): the train and dev splits of ``paths`` (see :func:`load_training_clips`), plus the train
-    split of each ``train_only`` set, whose dev and test splits are ignored."""
-    clips = load_training_clips(paths)
-    train = select(clips, "train") + select(load_training_clips(list(train_only)), "train")
+    split of each ``train_only`` set, whose dev and test splits are ignored (all of them in layout ``fmt``)."""
+    clips = load_training_clips(paths, fmt)
+    train = select(clips, "train") + select(load_training_clips(train_only, fmt), "train")
     return train, select(clips, "dev")
 
 

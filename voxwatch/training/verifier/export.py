@@ -77,3 +77,8 @@ def export(net: torch.nn.Module, out: Path, features: VerifierFeatureSettings, d
                  "parity_max_abs_diff": diff})
     card.save(out.with_suffix(".json"))
     return card
+
+
+def card_summary(card: VerifierCard) -> dict[str, Any]:
+    """What a run prints once its card is written: the model id, gate, threshold and the dev figures."""
+    return {"model_id": card.model_id, "gate": card.gate, "threshold": card.threshold, **card.metrics["dev"]}
