@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from lab.ensemble import add_choice_arguments, choice_from
-from voxwatch.errors import VoxwatchError
 
 
 def refit_card(model: Path, data: list[str], choice: Any) -> dict[str, Any]:
@@ -50,8 +49,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except VoxwatchError as exc:
-        print(f"voxwatch: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(main())

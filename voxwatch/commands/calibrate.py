@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from voxwatch.commands.output_paths import OutputFile, write_text
 
@@ -58,7 +61,6 @@ def _audio_files(inputs: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datetime
     from pathlib import Path
 
     from voxwatch.detector import Detector
@@ -88,20 +90,14 @@ def run(args: argparse.Namespace) -> int:
     curves = detector.classifier.card.metrics.get("operating_curves", {})
     cost_before, cost_after = catch_rate_at(curves, detector.threshold), catch_rate_at(curves, threshold)
     set_by = ", ".join(t.path for t in deciding)
-    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: model {detector.model_id}, "
-             f"{len(traces)} file(s), {60 * hours:.1f} min of real audio",
-             *([f"set by the clip(s) that would raise alarms just below it: {set_by}"] if deciding else []),
-             f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
-             f"{budget:g}/h) at this threshold, {before.false_alarms} at the previous {detector.threshold:.4f}"]
-    for name, rate in cost_after.items():
-        notes.append(f"fake utterances caught on the model's {name} evaluation set: {100 * rate:.1f}% "
-                     f"(was {100 * cost_before.get(name, float('nan')):.1f}%)")
+    outcome = _Outcome("threshold", threshold, detector.threshold, before, after, hours, budget, cost_before,
+                       cost_after)
+    notes = outcome.notes(f"model {detector.model_id}", len(traces), "on the model's",
+                          [f"set by the clip(s) that would raise alarms just below it: {set_by}"] if deciding else [])
     table = decision_table(rules, threshold, notes)
     text = with_decision(Path(args.config).read_text(), table) if args.config else table
     say = _write_table(text, out)
-    print(f"threshold {threshold:.4f} (was {detector.threshold:.4f}): {after.false_alarms} false alarm(s) in "
-          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
-          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    print(outcome.summary(), file=say)
     if deciding:
         print(f"set by the clip(s) that would raise alarms just below it: {set_by}", file=say)
     if alone:
@@ -117,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: list[str], out, budget: float) -> int:
     """The cascade: the verifier's threshold for the budget, the filter and the gate as configured."""
-    import datetime
     from dataclasses import asdict, replace
     from pathlib import Path
 
@@ -136,23 +131,54 @@ def _calibrate_verifier(args: argparse.Namespace, detector, verifier, files: lis
     after = alarms.operating_point(traces, rules, detector.threshold, replace(rule, threshold=threshold))
     curves = verifier.card.metrics.get("operating_curves", {})
     cost_before, cost_after = catch_rate_at(curves, rule.threshold), catch_rate_at(curves, threshold)
-    notes = [f"voxwatch calibrate, {datetime.date.today().isoformat()}: filter {detector.model_id}, verifier "
-             f"{verifier.model_id} (gate {rule.gate:.4f}), {len(traces)} file(s), {60 * hours:.1f} min of real audio",
-             f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
-             f"{budget:g}/h) at this verifier threshold, {before.false_alarms} at the previous {rule.threshold:.4f}"]
-    for name, rate in cost_after.items():
-        notes.append(f"fake utterances caught by the cascade on the verifier's {name} evaluation set: "
-                     f"{100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)")
+    outcome = _Outcome("verifier threshold", threshold, rule.threshold, before, after, hours, budget, cost_before,
+                       cost_after)
+    notes = outcome.notes(f"filter {detector.model_id}, verifier {verifier.model_id} (gate {rule.gate:.4f})",
+                          len(traces), "by the cascade on the verifier's")
     base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
     table = verifier_table(base, threshold, notes)
     text = with_decision(Path(args.config).read_text(), table, "verifier") if args.config else table
     say = _write_table(text, out)
-    print(f"verifier threshold {threshold:.4f} (was {rule.threshold:.4f}): {after.false_alarms} false alarm(s) in "
-          f"{60 * hours:.1f} min of your real audio ({after.false_alarms_per_hour:.2f}/h; was "
-          f"{before.false_alarms_per_hour:.2f}/h)", file=say)
+    print(outcome.summary(), file=say)
     if not cost_after:
         print("cost: the verifier's card has no operating curves (voxwatch eval --write-card adds them)", file=say)
     return _closing_lines(hours, out, failed, len(files), say)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A calibration's outcome, for the config's notes and the lines printed: ``which`` threshold moved from
+    ``previous`` to ``threshold``; the site audio's false alarms (``alarms.operating_point``) before and after; the
+    fakes caught on the card's evaluation sets before and after (``catch_rate_at``)."""
+
+    which: str
+    threshold: float
+    previous: float
+    before: Any
+    after: Any
+    hours: float
+    budget: float
+    cost_before: dict[str, float]
+    cost_after: dict[str, float]
+
+    def notes(self, models: str, files: int, caught: str, why: Sequence[str] = ()) -> list[str]:
+        """The notes above the written table: date and ``models``, the audio, ``why`` (the clips that set it), the
+        false alarms at both thresholds, the catch rates (fake utterances caught ``caught`` evaluation sets)."""
+        import datetime
+
+        after, before = self.after, self.before
+        return [f"voxwatch calibrate, {datetime.date.today().isoformat()}: {models}, {files} file(s), "
+                f"{60 * self.hours:.1f} min of real audio", *why,
+                f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
+                f"{self.budget:g}/h) at this {self.which}, {before.false_alarms} at the previous {self.previous:.4f}",
+                *(f"fake utterances caught {caught} {name} evaluation set: {100 * rate:.1f}% "
+                  f"(was {100 * self.cost_before.get(name, float('nan')):.1f}%)"
+                  for name, rate in self.cost_after.items())]
+
+    def summary(self) -> str:
+        return (f"{self.which} {self.threshold:.4f} (was {self.previous:.4f}): {self.after.false_alarms} false "
+                f"alarm(s) in {60 * self.hours:.1f} min of your real audio ({self.after.false_alarms_per_hour:.2f}/h; "
+                f"was {self.before.false_alarms_per_hour:.2f}/h)")
 
 
 def _trace_site_audio(detector, files: list[str]):
