@@ -189,6 +189,7 @@ def test_an_option_of_the_other_stage_is_one_error_line(tmp_path, capsys, stage,
     (["--gate-pass", "0"], "--gate-pass must be within (0, 1]"),
     (["--bands", "0"], "--bands, --stem, --crop and --threads must be >= 1"),
     (["--epochs", "0"], "--epochs, --copies and --batch-size must be >= 1"),
+    (["--filter-model", "missing.onnx"], "missing.onnx: model file not found"),
 ])
 def test_bad_verifier_options_are_one_error_line(tmp_path, capsys, extra, message):
     require_torch()

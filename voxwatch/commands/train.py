@@ -231,6 +231,8 @@ def _run_verifier(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from voxwatch.errors import VoxwatchError
+    from voxwatch.pipeline.stages.cards import open_model
+    from voxwatch.pipeline.stages.filter.card import ModelCard
     from voxwatch.pipeline.stages.filter.features import FeatureSettings
     from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
     from voxwatch.training.featureset import default_workers
@@ -243,6 +245,8 @@ def _run_verifier(args: argparse.Namespace) -> int:
         raise VoxwatchError("--bands, --stem, --crop and --threads must be >= 1, --max-crop >= 0")
     if not 0.0 < args.gate_pass <= 1.0 or args.budget <= 0 or args.real_weight <= 0:
         raise VoxwatchError("--gate-pass must be within (0, 1], --budget and --real-weight > 0")
+    if args.filter_model:  # checked now, not after the training: the operating point is chosen against it
+        open_model(args.filter_model, ModelCard.load)
     out = Path(args.out)
     features = VerifierFeatureSettings(spectrum=FeatureSettings(kind="linfbank", nfilt=args.bands, normalize="cmn"))
     settings = VerifierTrainSettings(
