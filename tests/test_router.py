@@ -91,6 +91,14 @@ def test_real_speech_with_a_suspicious_run_stays_real_when_the_verifier_says_so(
     assert kinds(judged) == ["verdict"] and judged[0].verdict == "real" and judged[0].score < judged[0].threshold
 
 
+def test_segment_windows_sets_the_shortest_run_checked_whole():
+    scores = [0.1, 0.1, 0.99, 0.99, 0.1, 0.1]  # a two-window run inside real speech
+    for segment_windows, expected in ((2, ["segment", "utterance"]), (3, ["utterance"])):
+        rule = CascadeRule(0.05, 0.9, segment_windows=segment_windows)
+        _, requests = feed(CascadeRouter(DecisionSettings(), 0.5, rule), scores, lambda r: 0.1)
+        assert [r.kind for r in requests] == expected
+
+
 def test_what_is_checked_depends_only_on_the_filter():
     scores = [0.1, 0.9, 0.9, 0.9, 0.9, 0.2, 0.9, 0.1]
     spans = []
@@ -135,7 +143,7 @@ def test_score_against_threshold_is_the_verdict_outside_the_band():
 
 
 def test_a_lost_utterance_check_leaves_the_filters_verdict_and_alert_standing():
-    router = CascadeRouter(DecisionSettings(early_windows=0), 0.5, RULE)
+    router = CascadeRouter(DecisionSettings(early_windows=0), 0.5, CascadeRule(0.05, 0.9, segment_windows=10))
     judged, requests = feed(router, [0.99] * 4, lambda r: None)
     assert [r.kind for r in requests] == ["utterance"]
     assert kinds(judged) == ["alert", "verdict"] and all(j.stage == "filter" for j in judged)

@@ -43,6 +43,16 @@ def _dataset(root, n_train=6, n_dev=3):
     return root
 
 
+TINY = ["--copies", "1", "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64"]
+
+
+def train_verifier(root, out, *extra):
+    """``voxwatch train --stage verifier`` on ``root``: a tiny network, a few steps (seconds)."""
+    from voxwatch.cli import main
+
+    return main(["train", "--stage", "verifier", "--data", str(root), "--out", str(out), *TINY, *extra])
+
+
 def test_training_computes_the_runtime_features():
     assert data.verifier_features is runtime_features.verifier_features  # one function, imported, not copied
 
@@ -126,12 +136,9 @@ def test_use_column_keeps_evaluation_only_rows_out_of_training_but_in_dev(tmp_pa
 
 def test_a_tiny_training_run_exports_a_verifier_the_runtime_loads(tmp_path):
     require_torch()
-    from voxwatch.training.verifier.__main__ import main
-
     root = _dataset(tmp_path / "toy")
     out = tmp_path / "run"
-    assert main(["--data", str(root), "--out", str(out), "--epochs", "2", "--max-steps", "3", "--copies", "1",
-                 "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64", "--ema", "0.9"]) == 0
+    assert train_verifier(root, out, "--epochs", "2", "--max-steps", "3", "--ema", "0.9") == 0
     verifier = OnnxVerifier(out / "verifier.onnx")
     card = json.loads((out / "verifier.json").read_text())
     assert card["kind"] == "verifier" and card["features"]["spectrum"]["nfilt"] == 64
@@ -158,65 +165,58 @@ def test_source_balance_draws_each_class_half_and_small_sources_more_often_per_c
 
 def test_a_source_balanced_run_trains_and_records_its_balance(tmp_path):
     require_torch()
-    from voxwatch.training.verifier.__main__ import main
-
     root = _dataset(tmp_path / "toy", n_train=3, n_dev=2)
     out = tmp_path / "run"
-    assert main(["--data", str(root), "--out", str(out), "--epochs", "1", "--max-steps", "2", "--copies", "1",
-                 "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64", "--balance", "source"]) == 0
+    assert train_verifier(root, out, "--epochs", "1", "--max-steps", "2", "--balance", "source") == 0
     assert json.loads((out / "verifier.json").read_text())["training"]["train"]["balance"] == "source"
 
 
-def _tiny_run(root, out, seed, bands="64"):
-    from voxwatch.training.verifier.__main__ import main
+@pytest.mark.parametrize(("stage", "option", "message"), [
+    ("verifier", ["--arch", "sepcnn"], "--arch is an option of --stage filter, not of --stage verifier"),
+    ("verifier", ["--no-augment"], "--no-augment is an option of --stage filter, not of --stage verifier"),
+    ("filter", ["--bands", "64"], "--bands is an option of --stage verifier, not of --stage filter"),
+    ("filter", ["--train-only", "x"], "--train-only is an option of --stage verifier, not of --stage filter"),
+])
+def test_an_option_of_the_other_stage_is_one_error_line(tmp_path, capsys, stage, option, message):
+    from voxwatch.cli import main
 
-    assert main(["--data", str(root), "--out", str(out), "--epochs", "1", "--max-steps", "2", "--copies", "1",
-                 "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", bands, "--seed", str(seed),
-                 "--cache", str(root.parent / "cache")]) == 0
-    return out
+    assert main(["train", "--stage", stage, "--data", str(tmp_path), "--out", str(tmp_path / "r"), *option]) == 2
+    assert capsys.readouterr().err == f"voxwatch: error: {message}\n"
 
 
-def test_an_ensemble_of_runs_is_one_verifier_scoring_the_mean_of_their_logits(tmp_path):
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--channels", "8"], "--channels: expected at least two positive widths"),
+    (["--gate-pass", "0"], "--gate-pass must be within (0, 1]"),
+    (["--bands", "0"], "--bands, --stem, --crop and --threads must be >= 1"),
+    (["--epochs", "0"], "--epochs, --copies and --batch-size must be >= 1"),
+    (["--filter-model", "missing.onnx"], "missing.onnx: model file not found"),
+])
+def test_bad_verifier_options_are_one_error_line(tmp_path, capsys, extra, message):
     require_torch()
-    import torch
-
-    from voxwatch.training.verifier.ensemble import Ensemble, load_member, main
-
-    root = _dataset(tmp_path / "toy", n_train=2, n_dev=2)
-    runs = [_tiny_run(root, tmp_path / f"run{seed}", seed) for seed in (0, 1)]
-    out = tmp_path / "ensemble"
-    assert main(["--data", str(root), "--out", str(out), "--workers", "1", "--cache", str(tmp_path / "cache")]
-                + [a for run in runs for a in ("--member", str(run))]) == 0
-    card = json.loads((out / "verifier.json").read_text())
-    members = [json.loads((run / "verifier.json").read_text())["model_id"] for run in runs]
-    assert card["model_id"].startswith("verifier-ensemble-") and card["training"]["kind"] == "ensemble"
-    assert [m["model_id"] for m in card["training"]["members"]] == members
-    assert card["training"]["parameters"] == sum(m["parameters"] for m in card["training"]["members"])
-    assert card["metrics"]["parity_max_abs_diff"] <= 1e-4 and 0.0 <= card["gate"] <= 1.0
-
-    settings = VerifierFeatureSettings(spectrum=FeatureSettings(kind="linfbank", nfilt=64, normalize="cmn"))
-    audio = load_audio(root / "spoof/dev0.wav")
-    x = torch.from_numpy(verifier_features(verifier_audio(audio, settings), settings).astype(np.float32))[None, None]
-    with torch.no_grad():
-        logits = [float(load_member(run)[0](x)) for run in runs]
-    assert logits[0] != pytest.approx(logits[1])  # two different members, so the mean is not either one
-    expected = 1.0 / (1.0 + np.exp(-np.mean(logits)))
-    assert OnnxVerifier(out / "verifier.onnx").score(audio) == pytest.approx(expected, abs=1e-4)
-    with torch.no_grad():
-        together = float(torch.sigmoid(Ensemble([load_member(r)[0] for r in runs])(x)))
-    assert together == pytest.approx(expected, abs=1e-5)
+    root = _dataset(tmp_path / "toy", n_train=1, n_dev=1)
+    assert train_verifier(root, tmp_path / "r", *extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"voxwatch: error: {message}") and err.count("\n") == 1
 
 
-def test_an_ensemble_refuses_members_with_different_front_ends_or_no_run(tmp_path):
+def test_a_set_without_dev_clips_of_both_classes_is_one_error_line(tmp_path, capsys):
     require_torch()
-    from voxwatch.training.verifier.ensemble import main
+    root = _dataset(tmp_path / "toy", n_train=1, n_dev=1)
+    for label in ("bonafide", "spoof"):
+        (root / f"{label}/dev0.wav").unlink()
+    rows = [r for r in (root / "manifest.csv").read_text().splitlines() if "/dev" not in r]
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    assert train_verifier(root, tmp_path / "r") == 2
+    assert capsys.readouterr().err == "voxwatch: error: split 'dev' needs clips of both classes (has 0 clips)\n"
 
-    root = _dataset(tmp_path / "toy", n_train=2, n_dev=2)
-    runs = [_tiny_run(root, tmp_path / "a", 0), _tiny_run(root, tmp_path / "b", 0, bands="32")]
-    args = ["--data", str(root), "--out", str(tmp_path / "e"), "--workers", "1"]
-    from voxwatch.training.verifier.ensemble import EnsembleError
 
-    with pytest.raises(EnsembleError, match="different features"):
-        main(args + [a for run in runs for a in ("--member", str(run))])
-    with pytest.raises(EnsembleError, match="not a verifier run"):
-        main(args + ["--member", str(tmp_path / "missing")])
+def test_train_help_explains_both_stages(capsys):
+    from voxwatch.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--stage {filter,verifier}" in out and "--stage verifier: the cascade's ResNet" in out
+    assert "filter (--stage filter):" in out and "verifier (--stage verifier):" in out
+    assert "(default 15 for the filter; 12 for the verifier)" in out

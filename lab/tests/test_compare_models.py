@@ -125,16 +125,14 @@ def test_the_command_compares_cascades_with_several_verifier_seeds(tmp_path, cap
     """End to end: the bundled filter with a verifier trained here, on both sides (once, and as a recipe of the
     same verifier twice): the very same cascade differs by nothing, and the report names what was compared."""
     from test_training import require_torch
-    from test_verifier_training import _dataset
+    from test_verifier_training import _dataset, train_verifier
 
     require_torch()
     from voxwatch.models import default_model_path
-    from voxwatch.training.verifier.__main__ import main as train_verifier
 
     root = _dataset(tmp_path / "toy", n_train=3, n_dev=3)
     run = tmp_path / "run"
-    assert train_verifier(["--data", str(root), "--out", str(run), "--epochs", "1", "--max-steps", "2", "--copies",
-                           "1", "--workers", "1", "--channels", "8,8", "--stem", "8", "--bands", "64"]) == 0
+    assert train_verifier(root, run, "--epochs", "1", "--max-steps", "2") == 0
     verifier = str(run / "verifier.onnx")
     assert compare_models.main(["--data", str(root), "--model", str(default_model_path()), "--verifier", verifier,
                                 "--verifier", verifier, "--baseline-verifier", verifier, "--resamples", "20"]) == 0

@@ -115,12 +115,10 @@ def _write_card(model_path, split: str, results, which: str = "daemon") -> None:
     """Operating curves and headline figures into the card (the .onnx, and so its hash, is untouched): the
     filter's daemon-path curves into the filter's card, the cascade's (``which="cascade"``, over the verifier's
     threshold) into the verifier's."""
-    import json
-
-    from voxwatch.pipeline.stages.filter.card import card_path
+    from voxwatch.pipeline.stages.cards import card_path, read_card, save_card
 
     path = card_path(model_path)
-    card = json.loads(path.read_text())
+    card = read_card(path)
     curves = card.setdefault("metrics", {}).setdefault("operating_curves", {})
     figures = card["metrics"].setdefault("evaluation", {})
     for result in results:
@@ -131,4 +129,4 @@ def _write_card(model_path, split: str, results, which: str = "daemon") -> None:
         curves[key] = [[round(v, 6) for v in point] for point in daemon["curve"]]
         figures[key] = {k: daemon[k] for k in ("eer", "threshold", "false_alarms_per_hour", "catch_rate")}
         figures[key]["unseen_catch_rate"] = daemon["unseen"]["catch_rate"]
-    path.write_text(json.dumps(card, indent=2) + "\n")
+    save_card(path, card)

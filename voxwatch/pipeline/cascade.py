@@ -27,26 +27,29 @@ class VerifierSettings:
     model: str = ""  # "" = the verifier bundled with the package, if any
     gate: float | None = None  # None: the verifier card's gate (chosen on dev for its filter)
     threshold: float | None = None  # None: the verifier card's threshold
-    queue_utterances: int = 64  # utterances waiting for the verifier; beyond it the filter's verdict stands
+    queue_utterances: int = 64  # checks waiting for the verifier; beyond it the filter's verdict stands
     threads: int = 1  # onnxruntime intra-op threads of the verifier
+    segment_windows: int = 3  # a run of at least this many windows over the filter's threshold is checked whole
 
     def __post_init__(self) -> None:
         for name in ("gate", "threshold"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f'verifier.{name} must be in [0, 1] or "model"')
-        if self.queue_utterances <= 0 or self.threads <= 0:
-            raise ConfigError("verifier.queue_utterances and verifier.threads must be > 0")
+        if self.queue_utterances <= 0 or self.threads <= 0 or self.segment_windows <= 0:
+            raise ConfigError("verifier.queue_utterances, verifier.threads and verifier.segment_windows must be > 0")
 
 
 @dataclass(frozen=True)
 class CascadeRule:
-    """A stream's resolved gate (on the filter's utterance score), verifier threshold and the card's fusion
-    weights (filter logit, verifier logit, bias; None: the network's score decides alone)."""
+    """A stream's resolved gate (on the filter's utterance score), verifier threshold, the card's fusion weights
+    (filter logit, verifier logit, bias; None: the network's score decides alone) and the shortest run of windows
+    over the filter's threshold that is checked as a segment."""
 
     gate: float
     threshold: float
     fusion: tuple[float, float, float] | None = None
+    segment_windows: int = 3
 
 
 def resolve_rule(settings: VerifierSettings, card: VerifierCard) -> CascadeRule | None:
@@ -54,7 +57,8 @@ def resolve_rule(settings: VerifierSettings, card: VerifierCard) -> CascadeRule 
     if not settings.enabled:
         return None
     return CascadeRule(card.gate if settings.gate is None else settings.gate,
-                       card.threshold if settings.threshold is None else settings.threshold, card.fusion_weights)
+                       card.threshold if settings.threshold is None else settings.threshold, card.fusion_weights,
+                       settings.segment_windows)
 
 
 def _logit(p: float) -> float:

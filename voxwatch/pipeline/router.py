@@ -15,9 +15,9 @@ and re-run the rules for any verifier threshold):
 * **segments**: a run of consecutive windows at or over the filter's threshold is suspicious. When the run
   reaches ``early_windows`` windows the verifier judges the run so far (an *early* check): a fake answer alerts
   at once, mid-utterance, so a synthetic monologue is flagged seconds after it starts. When the run ends (a
-  window under the threshold, or the utterance's end) longer than at its early check, the verifier judges the
-  whole run (a *segment* check). Fake speech spliced into real speech is found this way even with no pause
-  around it.
+  window under the threshold, or the utterance's end) with at least ``segment_windows`` windows and longer than
+  at its early check, the verifier judges the whole run (a *segment* check). Fake speech spliced into real
+  speech is found this way even with no pause around it.
 * **the utterance**: when it ends with its filter score at or over the gate, the verifier judges it (its last
   ``max_s`` seconds).
 
@@ -233,8 +233,9 @@ class CascadeRouter:
     def _close_run(self, utterance: _Utterance) -> list[RouterOutput]:
         """A run of windows over the threshold has ended: check it whole if it grew since its early check."""
         out: list[RouterOutput] = []
-        k = self.decision.early_windows
-        if utterance.run_scores and k and len(utterance.run_scores) > max(utterance.run_checked, k - 1):
+        assert self.rule is not None
+        run = len(utterance.run_scores)
+        if run and run >= self.rule.segment_windows and run > utterance.run_checked:
             out.append(self._request(utterance, "segment"))
         utterance.run_scores = []
         utterance.run_checked = 0

@@ -33,7 +33,7 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
-from voxwatch.pipeline.stats import PipelineStats, StreamStats, VerifierStats, latency_percentiles
+from voxwatch.pipeline.stats import PipelineStats, StreamStats, VerifierStats, p50_p99
 from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, StreamEvent
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Pipeline:
             threshold=round(self.threshold_for(s.id), 6),
             state="ended" if s.closed else ("speech" if s.front.vad.in_speech else "silence"))
             for s in self._snapshot()}
-        p50, p99 = latency_percentiles(list(inference.latencies))
+        p50, p99 = p50_p99(list(inference.latencies))
         verifier = None
         worker = inference.verifier_worker
         if worker is not None:

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def latency_percentiles(values: Iterable[float]) -> tuple[float | None, float | None]:
-    """(p50, p99) of latencies in ms, rounded to µs; (None, None) when there are none."""
+def p50_p99(values: Iterable[float], ndigits: int = 3) -> tuple[float | None, float | None]:
+    """(median, 99th percentile) of latencies in ms, one rule for the filter and the verifier: nearest rank on the
+    sorted values (no interpolation: a reported figure is a latency that happened), the sorted values at ``n // 2``
+    and ``min(n - 1, int(0.99 n))``, rounded to microseconds; ``None`` for both when nothing was measured yet."""
     ordered = sorted(values)
     if not ordered:
         return None, None
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return round(p50, 3), round(p99, 3)
+    n = len(ordered)
+    return round(ordered[n // 2], ndigits), round(ordered[min(n - 1, int(n * 0.99))], ndigits)
 
 
 @dataclass(frozen=True)

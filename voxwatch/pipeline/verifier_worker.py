@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from voxwatch.pipeline.queue_items import VerifyJob
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
-from voxwatch.pipeline.stats import latency_percentiles
+from voxwatch.pipeline.stats import p50_p99
 
 log = logging.getLogger(__name__)
 
@@ -112,4 +112,4 @@ class VerifierWorker:
 
     def latency_ms(self) -> tuple[float | None, float | None]:
         """(p50, p99) of the time from queueing to the answer, ms."""
-        return latency_percentiles(list(self._latencies))
+        return p50_p99(list(self._latencies))

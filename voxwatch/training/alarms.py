@@ -348,21 +348,17 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
     """Each trace with the verifier's score of every span the router may ask about (``requested_spans``; the
     rule defaults to the verifier card's): the span's last ``max_s`` seconds, as the daemon's history hands them
     on, so a sweep over gate and threshold needs no more inference."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.augment import band_limit
+    from voxwatch.training.pool import counting
 
     settings = settings or DecisionSettings()
     rule = rule or resolve_rule(VerifierSettings(), verifier.card)
     assert rule is not None
     keep = verifier.card.features.max_samples
     out = []
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(label, total=len(traces))
+    with counting(label, len(traces)) as advance:
         for trace in traces:
             audio = load_audio(trace.path)
             if bandlimit:
@@ -371,7 +367,7 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
             checks = tuple((start, end, verifier.score(audio[max(start, end - keep) : end]))
                            for start, end in spans if end > start)
             out.append(replace(trace, checks=checks))
-            progress.advance(task)
+            advance()
     return out
 
 
@@ -380,16 +376,12 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
     """Each clip replayed as a stream of its own through ``detector`` (a ``voxwatch.Detector``), with a progress
     bar on stderr. ``bandlimit`` (Hz of sampling) first band-limits every clip, as ``eval --telephone`` does.
     A clip that cannot be read raises, unless ``unreadable`` is given: it is then told, and the clip left out."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.augment import band_limit
+    from voxwatch.training.pool import counting
 
     traces = []
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(label, total=len(clips))
+    with counting(label, len(clips)) as advance:
         for clip in clips:
             try:
                 audio = load_audio(clip.path)
@@ -397,7 +389,7 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
                 if unreadable is None:
                     raise
                 unreadable(clip, exc)
-                progress.advance(task)
+                advance()
                 continue
             if bandlimit:
                 audio = band_limit(audio, bandlimit)
@@ -405,7 +397,7 @@ def trace_clips(detector: Detector, clips: Sequence[Clip], bandlimit: int = 0, l
             judgements = detector.process(audio) + detector.flush()
             traces.append(trace_from_judgements(judgements, len(audio) / SAMPLE_RATE, clip.label, clip.source,
                                                 str(clip.path), detector.threshold))
-            progress.advance(task)
+            advance()
     return traces
 
 

@@ -234,6 +234,13 @@ def select(clips: list[Clip], split: str) -> list[Clip]:
     return [c for c in clips if c.split == split]
 
 
+def require_both_classes(**splits: list[Clip]) -> None:
+    """Training needs real and fake clips in each of these splits (``train=..., dev=...``)."""
+    for name, part in splits.items():
+        if not part or len({c.label for c in part}) < 2:
+            raise DatasetError(f"split {name!r} needs clips of both classes (has {len(part)} clips)")
+
+
 def summarize(clips: list[Clip]) -> dict:
     """Counts per split/label/source, hours of real and fake speech, fake families, clips per licence and the
     licence of each source, for the model card.

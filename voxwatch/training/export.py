@@ -20,7 +20,8 @@ import numpy as np
 
 from voxwatch.errors import ModelError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
-from voxwatch.pipeline.stages.filter.card import ModelCard, file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.training import metrics
 from voxwatch.training.featureset import FeatureSet

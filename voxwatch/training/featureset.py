@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 from voxwatch.training.augment import AugmentSettings, augment, band_limit
 from voxwatch.training.datasets import Clip
+from voxwatch.training.pool import map_with_progress
 from voxwatch.training.windows import cut_windows, trim
 
 
@@ -96,30 +96,13 @@ def default_workers() -> int:
 
 def extract(clips: list[Clip], settings: ExtractSettings, workers: int | None = None, label: str = "features",
             cache_dir: Path | None = None) -> FeatureSet:
-    """Feature windows for ``clips`` with a Rich progress bar; cached in ``cache_dir`` when given."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """Feature windows for ``clips`` with a progress bar; cached in ``cache_dir`` when given."""
     cache = Path(cache_dir) / f"{label}-{settings.key(clips)}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         return FeatureSet.load(cache)
-    workers = workers or default_workers()
     n_frames = settings.features.n_frames(settings.window.window_samples)
-    results: dict[int, list[np.ndarray]] = {}
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:  # stdout stays for results
-        task = progress.add_task(label, total=len(clips))
-        jobs = [(i, str(c.path), settings) for i, c in enumerate(clips)]
-        if workers == 1:
-            for job in jobs:
-                i, windows = _task(job)
-                results[i] = windows
-                progress.advance(task)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for i, windows in pool.map(_task, jobs, chunksize=8):
-                    results[i] = windows
-                    progress.advance(task)
+    jobs = [(i, str(c.path), settings) for i, c in enumerate(clips)]
+    results = dict(map_with_progress(_task, jobs, label, workers or default_workers()))
     xs, ys, cs = [], [], []
     for i, clip in enumerate(clips):
         for w in results[i]:

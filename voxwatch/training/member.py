@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import ModelCard, card_path, file_sha256
+from voxwatch.pipeline.stages.cards import card_path, file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
 from voxwatch.training.datasets import load_dataset, select

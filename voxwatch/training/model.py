@@ -6,7 +6,7 @@ default widths: a 2 s window costs ~7 MMAC, far below real time on one CPU core.
 convolution step over frequency, so twice the filters cost about what the default input costs: a learnt
 reduction of fine spectral detail instead of wider fixed filters (the front-end experiments of docs/experiments.md).
 The network returns a logit; ``WithSigmoid`` wraps it for export so the ONNX graph outputs the probability of
-"fake" (the model card contract).
+"fake" (the model card contract). ``WithSigmoid`` and ``n_parameters`` serve the verifier's network too.
 
 With ``head="ocsoftmax"`` (one-class softmax, Zhang et al. 2021) the last layer is an embedding compared by
 cosine with one learnt direction of *real* speech: training pulls real speech close to it and pushes every fake

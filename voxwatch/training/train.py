@@ -28,7 +28,7 @@ from torch import nn
 
 from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
-from voxwatch.training.datasets import Clip, select, summarize
+from voxwatch.training.datasets import Clip, require_both_classes, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
 from voxwatch.training.model import build, n_parameters, oc_softmax_loss
 
@@ -196,9 +196,7 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_clips, dev_clips = select(clips, "train"), select(clips, "dev")
-    for name, part in (("train", train_clips), ("dev", dev_clips)):
-        if not part or len({c.label for c in part}) < 2:
-            raise DatasetError(f"split {name!r} needs clips of both classes (has {len(part)} clips)")
+    require_both_classes(train=train_clips, dev=dev_clips)
     _seed_everything(settings.seed)
     train_fs = extract(train_clips, extract_settings, workers, "train features", cache_dir)
     dev_settings = ExtractSettings(extract_settings.features, extract_settings.window, extract_settings.vad)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_features
 from voxwatch.training.augment import AugmentSettings, augment
 from voxwatch.training.datasets import Clip, load_dataset, select
+from voxwatch.training.pool import map_with_progress
 from voxwatch.training.windows import trim
 
 
@@ -53,7 +53,7 @@ class UtteranceSet:
             return cls(data["frames"], data["offsets"], data["y"], data["clip"])
 
 
-def load_training_clips(paths: list[str]) -> list[Clip]:
+def load_training_clips(paths: Sequence[str], fmt: str = "auto") -> list[Clip]:
     """Clips of every dataset; in the train split, rows of a manifest with a ``use`` column count only where
     ``use`` is ``train`` (a data builder marks evaluation-only systems that no training may see). Dev keeps them:
     the evaluation-only systems dealt to dev are there to choose the epoch and the operating point, those dealt
@@ -61,7 +61,7 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     clips: list[Clip] = []
     for path in paths:
         root = Path(path)
-        loaded = load_dataset(root)
+        loaded = load_dataset(root, fmt)
         manifest = root / "manifest.csv"
         if manifest.is_file():
             with open(manifest, newline="") as handle:
@@ -74,12 +74,13 @@ def load_training_clips(paths: list[str]) -> list[Clip]:
     return clips
 
 
-def train_and_dev(paths: list[str], train_only: Sequence[str] = ()) -> tuple[list[Clip], list[Clip]]:
+def train_and_dev(paths: Sequence[str], train_only: Sequence[str] = (),
+                  fmt: str = "auto") -> tuple[list[Clip], list[Clip]]:
     """The verifier trainer's reading of its sets, in one place for it and for anyone repeating it (card
     backfill, ensembles): the train and dev splits of ``paths`` (see :func:`load_training_clips`), plus the train
-    split of each ``train_only`` set, whose dev and test splits are ignored."""
-    clips = load_training_clips(paths)
-    train = select(clips, "train") + select(load_training_clips(list(train_only)), "train")
+    split of each ``train_only`` set, whose dev and test splits are ignored (all of them in layout ``fmt``)."""
+    clips = load_training_clips(paths, fmt)
+    train = select(clips, "train") + select(load_training_clips(train_only, fmt), "train")
     return train, select(clips, "dev")
 
 
@@ -135,9 +136,6 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
     size and modification time): a set that grew by a source (twins of a new vocoder), lost one (a
     leave-one-family-out run), moved speakers between splits or had a folder rewritten in place (twins of a
     vocoder trained longer, same paths) recomputes only the folders that changed."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     folders: dict[Path, list[int]] = {}
     for i, clip in enumerate(clips):
         folders.setdefault(Path(clip.path).parent, []).append(i)
@@ -157,21 +155,7 @@ def build(clips: list[Clip], settings: VerifierFeatureSettings, copies: int = 1,
             parts[folder] = UtteranceSet.load(cache)
     jobs = [(i, str(clips[i].path), settings, copies, seed)
             for folder, indices in folders.items() if folder not in parts for i in indices]
-    results: dict[int, list] = {}
-    if jobs:
-        columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True)) as progress:
-            task = progress.add_task(label, total=len(jobs))
-            if workers <= 1:
-                for job in jobs:
-                    i, feats = _task(job)
-                    results[i] = feats
-                    progress.advance(task)
-            else:
-                with ProcessPoolExecutor(workers) as pool:
-                    for i, feats in pool.map(_task, jobs, chunksize=8):
-                        results[i] = feats
-                        progress.advance(task)
+    results = dict(map_with_progress(_task, jobs, label, workers)) if jobs else {}
     for folder, indices in folders.items():
         if folder in parts:
             continue

@@ -17,13 +17,13 @@ import onnxruntime as ort
 import torch
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import metrics
+from voxwatch.training.model import WithSigmoid
 from voxwatch.training.verifier.data import UtteranceSet
-from voxwatch.training.verifier.model import WithSigmoid
 
 INPUT_NAME = "features"
 OUTPUT_NAME = "fake_prob"
@@ -77,3 +77,8 @@ def export(net: torch.nn.Module, out: Path, features: VerifierFeatureSettings, d
                  "parity_max_abs_diff": diff})
     card.save(out.with_suffix(".json"))
     return card
+
+
+def card_summary(card: VerifierCard) -> dict[str, Any]:
+    """What a run prints once its card is written: the model id, gate, threshold and the dev figures."""
+    return {"model_id": card.model_id, "gate": card.gate, "threshold": card.threshold, **card.metrics["dev"]}

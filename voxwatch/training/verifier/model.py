@@ -5,7 +5,8 @@ A strided stem and residual blocks (each halving time and frequency) turn the (1
 time is pooled, so one network takes utterances of any length: by mean and standard deviation (``meanstd``, the
 default: both stay put when an utterance grows, where a maximum creeps up with length and made long real
 utterances look fake; docs/verifier.md) or by mean and maximum (``meanmax``). The network returns a logit;
-``WithSigmoid`` wraps it for export (the ONNX graph outputs the probability of "fake").
+``voxwatch.training.model.WithSigmoid`` (the filter's wrapper, one for both stages) wraps it for export: the
+ONNX graph outputs the probability of "fake".
 """
 
 from __future__ import annotations
@@ -62,20 +63,7 @@ class VerifierNet(nn.Module):
         return self.head(pooled).squeeze(1)
 
 
-class WithSigmoid(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x))
-
-
 def build(config: dict) -> VerifierNet:
     config = dict(config)
     config["channels"] = tuple(config.get("channels", (24, 48, 64)))
     return VerifierNet(**config)
-
-
-def n_parameters(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())

@@ -12,18 +12,14 @@ gets the verifier's score of the audio the daemon would hand it. Then:
   hour of the dev real speech (the rule the filter's own card threshold follows).
 
 The filter alone and the cascade are both summarised at those points for the card (catch within the budget).
-``python -m voxwatch.training.verifier.operating VERIFIER.onnx --data DIR...`` chooses them again for an exported
-verifier and rewrites its card (the .onnx is untouched).
+The lab's ``python -m lab.refit_verifier VERIFIER.onnx --data DIR...`` chooses them again for an exported verifier
+and rewrites its card.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import sys
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -110,39 +106,16 @@ def operating_point(verifier: OnnxVerifier, dev_clips: list[Clip], filter_model:
             "dev_cascade": {k: cascade[k] for k in keys}}
 
 
-def refit_card(model: Path, data: list[str], filter_model: str | None, gate_pass: float, budget: float,
-               fusion: bool) -> dict[str, Any]:
-    """Choose gate, fusion and threshold again on the dev splits of ``data`` and rewrite ``model``'s card."""
-    from voxwatch.training.datasets import select
-    from voxwatch.training.verifier.data import load_training_clips
+@dataclass(frozen=True)
+class OperatingChoice:
+    """How a verifier's card gets its operating point on dev (the arguments of :func:`operating_point`)."""
 
-    card_path = Path(model).with_suffix(".json")
-    card = json.loads(card_path.read_text())
-    point = operating_point(OnnxVerifier(model), select(load_training_clips(data), "dev"), filter_model,
-                            gate_pass, budget, fusion)
-    card.update(gate=point["gate"], threshold=point["threshold"], filter=point["filter"], fusion=point["fusion"])
-    dev = card.setdefault("metrics", {}).setdefault("dev", {})
-    dev.update({k: v for k, v in point.items() if k not in ("gate", "threshold", "filter", "fusion")})
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return point
+    filter_model: str | None = None  # the filter the gate is chosen for (None: the bundled one)
+    gate_pass: float = 0.98
+    budget: float = 2.0
+    fusion: bool = True
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m voxwatch.training.verifier.operating",
-                                description="choose an exported verifier's gate, fusion and threshold on dev again "
-                                            "and rewrite its card")
-    p.add_argument("model", help="verifier .onnx (its .json card beside it is rewritten)")
-    p.add_argument("--data", action="append", required=True, help="dataset whose dev split decides (repeatable)")
-    p.add_argument("--filter-model", default="", help="the filter (default: bundled)")
-    p.add_argument("--gate-pass", type=float, default=0.98)
-    p.add_argument("--budget", type=float, default=2.0)
-    p.add_argument("--no-fusion", action="store_true", help="the network's score decides alone")
-    args = p.parse_args(argv)
-    point = refit_card(Path(args.model), args.data, args.filter_model or None, args.gate_pass, args.budget,
-                       not args.no_fusion)
-    print(json.dumps(point, indent=2, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    def on(self, dev_clips: list[Clip]) -> Callable[[OnnxVerifier], dict[str, Any]]:
+        """``choose(verifier)`` for ``export``: the operating point of that verifier on ``dev_clips``."""
+        return lambda verifier: operating_point(verifier, dev_clips, self.filter_model, self.gate_pass, self.budget,
+                                                self.fusion)

@@ -17,8 +17,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,8 +30,15 @@ from torch import nn
 
 from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
+from voxwatch.training.model import n_parameters
+from voxwatch.training.verifier import data
 from voxwatch.training.verifier.data import UtteranceSet
-from voxwatch.training.verifier.model import VerifierNet, n_parameters
+from voxwatch.training.verifier.model import VerifierNet
+
+if TYPE_CHECKING:
+    from voxwatch.pipeline.stages.verifier.card import VerifierCard
+    from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
+    from voxwatch.training.verifier.operating import OperatingChoice
 
 
 @dataclass(frozen=True)
@@ -146,3 +157,32 @@ def train(train_set: UtteranceSet, dev_set: UtteranceSet, net: VerifierNet, s: V
                 log(f"no dev improvement for {s.patience} epochs: stopping")
                 break
     return best.eval(), history
+
+
+def train_and_export(paths: Sequence[str], out: Path, features: VerifierFeatureSettings, net: VerifierNet,
+                     s: VerifierTrainSettings, choice: OperatingChoice, copies: int = 2, train_only: Sequence[str] = (),
+                     fmt: str = "auto", cache: Path | None = None, workers: int = 2) -> VerifierCard:
+    """``voxwatch train --stage verifier``: features of the train (``copies`` per clip) and dev clips of ``paths``
+    (and the train clips of ``train_only``), cached in ``cache``; ``net`` trained, its best epoch on dev kept in
+    ``out/best.pt`` (+ ``history.json``) and exported to ``out/verifier.onnx`` with its card, whose operating point
+    ``choice`` picks on dev."""
+    from voxwatch.training.datasets import require_both_classes, summarize
+    from voxwatch.training.verifier.export import export
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_clips, dev_clips = data.train_and_dev(paths, train_only, fmt)
+    require_both_classes(train=train_clips, dev=dev_clips)
+    train_set = data.build(train_clips, features, copies, s.seed, workers, cache, "train")
+    dev_set = data.build(dev_clips, features, 1, s.seed, workers, cache, "dev")
+    sources = np.array([train_clips[i].source for i in train_set.clip])
+    best, history = train(train_set, dev_set, net, s, sources=sources)
+    torch.save({"state_dict": best.state_dict(), "model_config": best.config, "features": features.to_dict(),
+                "history": history}, out / "best.pt")
+    (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+    training = {"data": " + ".join([*paths, *(f"{d} (train split only)" for d in train_only)]),
+                "splits": summarize(train_clips + dev_clips),
+                "model": best.config, "parameters": n_parameters(best), "train": asdict(s),
+                "copies": copies, "best_epoch": int(np.argmin([h["dev_eer"] for h in history])) + 1,
+                "history": history}
+    return export(best, out / "verifier.onnx", features, dev_set, training, choice.on(dev_clips))

@@ -6,14 +6,14 @@ output of shape (batch,) holding the probability that the window is machine-gene
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxwatch.errors import ConfigError, ModelError
+from voxwatch.pipeline.stages.cards import card_from_dict, card_path, file_sha256, load_card, save_card
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
+
+__all__ = ["CARD_VERSION", "ModelCard", "card_path", "file_sha256"]  # the last two: stages.cards, for old imports
 
 CARD_VERSION = 1
 
@@ -51,53 +51,26 @@ class ModelCard:
         }
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
+        save_card(path, self.to_dict())
+
+    @classmethod
+    def _build(cls, data: dict[str, Any]) -> ModelCard:
+        return cls(
+            model_id=str(data["model_id"]),
+            features=FeatureSettings.from_dict(data["features"]),
+            window_s=float(data["window_s"]),
+            n_frames=int(data["n_frames"]),
+            threshold=float(data.get("threshold", 0.5)),
+            labels=tuple(data.get("labels", ("real", "fake"))),
+            onnx_sha256=str(data.get("onnx_sha256", "")),
+            training=dict(data.get("training", {})),
+            metrics=dict(data.get("metrics", {})),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "model card") -> ModelCard:
-        try:
-            settings = FeatureSettings.from_dict(data["features"])
-            card = cls(
-                model_id=str(data["model_id"]),
-                features=settings,
-                window_s=float(data["window_s"]),
-                n_frames=int(data["n_frames"]),
-                threshold=float(data.get("threshold", 0.5)),
-                labels=tuple(data.get("labels", ("real", "fake"))),
-                onnx_sha256=str(data.get("onnx_sha256", "")),
-                training=dict(data.get("training", {})),
-                metrics=dict(data.get("metrics", {})),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{source}: invalid model card ({exc.__class__.__name__}: {exc})") from None
-        except ConfigError as exc:  # settings no voxwatch can run (another sample rate, an unknown kind)
-            raise ModelError(f"{source}: {exc}") from None
-        recorded = data.get("feature_hash")
-        if recorded and recorded != card.feature_hash:
-            raise ModelError(
-                f"{source}: feature_hash {recorded} does not match its own feature settings ({card.feature_hash})"
-            )
-        return card
+        return card_from_dict(data, cls._build, source)
 
     @classmethod
     def load(cls, path: Path) -> ModelCard:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ModelError(f"{path}: model card not found (every .onnx needs its .json card beside it)") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path}: cannot read model card: {exc}") from None
-        return cls.from_dict(data, str(path))
-
-
-def card_path(model_path: Path) -> Path:
-    return Path(model_path).with_suffix(".json")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return load_card(path, cls._build)

@@ -40,6 +40,20 @@ CEPSTRAL_KINDS = ("mfcc", "lfcc")
 NORMALIZATIONS = ("cmvn", "cmn", "none")
 
 
+def check_fields(cls: type, data: dict[str, Any], what: str) -> None:
+    """Refuse keys that are no field of the dataclass ``cls`` (settings from a newer voxwatch, a typo)."""
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ConfigError(f"unknown {what}: {', '.join(sorted(unknown))}")
+
+
+def settings_digest(settings: dict[str, Any]) -> str:
+    """A stable hash of settings as a dict (sha256 of canonical JSON, 16 hex digits): what a model card records
+    as its ``feature_hash``."""
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
@@ -97,16 +111,12 @@ class FeatureSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown feature settings: {', '.join(sorted(unknown))}")
+        check_fields(cls, data, "feature settings")
         return cls(**data)
 
     def digest(self) -> str:
-        """A stable hash of the settings (sha256 of canonical JSON, 16 hex digits), recorded in model cards."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        """A stable hash of the settings, recorded in model cards (:func:`settings_digest`)."""
+        return settings_digest(self.to_dict())
 
 
 def linear_filterbanks(nfilt: int, nfft: int, samplerate: int, lowfreq: float, highfreq: float) -> np.ndarray:

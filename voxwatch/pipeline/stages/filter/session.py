@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import ModelCard, card_path, file_sha256
+from voxwatch.pipeline.stages.cards import open_model
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
 
@@ -39,16 +40,7 @@ class OnnxClassifier:
         window_s: float | None = None,
         threads: int = 1,
     ) -> None:
-        self.path = Path(model_path)
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: model file not found")
-        self.card = ModelCard.load(card_path(self.path))
-        self.sha256 = file_sha256(self.path)
-        if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
-            raise ModelError(
-                f"{self.path}: sha256 {self.sha256[:12]}… differs from its card's {self.card.onnx_sha256[:12]}… "
-                "(the card belongs to another model file)"
-            )
+        self.path, self.card, self.sha256 = open_model(model_path, ModelCard.load)
         if features is not None and features != self.card.features:
             diffs = [
                 f"{k}: model {v!r} vs pipeline {features.to_dict()[k]!r}"

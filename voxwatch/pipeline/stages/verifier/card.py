@@ -10,12 +10,11 @@ weights of the logistic fusion of the filter's and the network's scores that dec
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxwatch.errors import ModelError
+from voxwatch.pipeline.stages.cards import load_card, save_card
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 
 VERIFIER_CARD_VERSION = 1
@@ -56,28 +55,19 @@ class VerifierCard:
         }
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        save_card(path, self.to_dict())
+
+    @classmethod
+    def _build(cls, data: dict[str, Any]) -> VerifierCard:
+        card = cls(model_id=str(data["model_id"]), features=VerifierFeatureSettings.from_dict(data["features"]),
+                   threshold=float(data.get("threshold", 0.5)), gate=float(data.get("gate", 0.5)),
+                   onnx_sha256=str(data.get("onnx_sha256", "")), filter=dict(data.get("filter", {})),
+                   fusion={k: float(v) for k, v in dict(data.get("fusion") or {}).items()},
+                   training=dict(data.get("training", {})), metrics=dict(data.get("metrics", {})))
+        if card.fusion and set(card.fusion) != {"filter", "verifier", "bias"}:
+            raise ValueError("fusion needs exactly the weights filter, verifier and bias")
+        return card
 
     @classmethod
     def load(cls, path: Path) -> VerifierCard:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ModelError(f"{path}: verifier card not found (the .onnx needs its .json card beside it)") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path}: cannot read verifier card: {exc}") from None
-        try:
-            card = cls(model_id=str(data["model_id"]), features=VerifierFeatureSettings.from_dict(data["features"]),
-                       threshold=float(data.get("threshold", 0.5)), gate=float(data.get("gate", 0.5)),
-                       onnx_sha256=str(data.get("onnx_sha256", "")), filter=dict(data.get("filter", {})),
-                       fusion={k: float(v) for k, v in dict(data.get("fusion") or {}).items()},
-                       training=dict(data.get("training", {})), metrics=dict(data.get("metrics", {})))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{path}: invalid verifier card ({exc.__class__.__name__}: {exc})") from None
-        if card.fusion and set(card.fusion) != {"filter", "verifier", "bias"}:
-            raise ModelError(f"{path}: fusion needs exactly the weights filter, verifier and bias")
-        recorded = data.get("feature_hash")
-        if recorded and recorded != card.features.digest():
-            raise ModelError(f"{path}: feature_hash {recorded} does not match its own feature settings")
-        return card
+        return load_card(path, cls._build, "verifier card")

@@ -13,16 +13,19 @@ model whose settings it cannot reproduce.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from voxwatch.errors import ConfigError
-from voxwatch.pipeline.stages.filter.features import FeatureSettings, as_float_audio, features
+from voxwatch.pipeline.stages.filter.features import (
+    FeatureSettings,
+    as_float_audio,
+    check_fields,
+    features,
+    settings_digest,
+)
 from voxwatch.pipeline.windower import tile_to_length
 
 
@@ -59,17 +62,13 @@ class VerifierFeatureSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VerifierFeatureSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown verifier feature settings: {', '.join(sorted(unknown))}")
+        check_fields(cls, data, "verifier feature settings")
         spectrum = FeatureSettings.from_dict(dict(data.get("spectrum", {})))
         return cls(spectrum=spectrum, max_s=float(data.get("max_s", 8.0)), min_s=float(data.get("min_s", 2.0)))
 
     def digest(self) -> str:
         """A stable hash of the settings, recorded in the verifier's card."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return settings_digest(self.to_dict())
 
 
 def verifier_audio(audio: np.ndarray, settings: VerifierFeatureSettings) -> np.ndarray:

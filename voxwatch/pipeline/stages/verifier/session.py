@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.cards import open_model
 from voxwatch.pipeline.stages.filter.session import cpu_session
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import verifier_features
@@ -17,13 +17,7 @@ class OnnxVerifier:
     """``verifier.onnx`` + ``verifier.json``; ``score(audio)`` is the probability that an utterance is fake."""
 
     def __init__(self, model_path: Path | str, threads: int = 1) -> None:
-        self.path = Path(model_path)
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: verifier model file not found")
-        self.card = VerifierCard.load(self.path.with_suffix(".json"))
-        self.sha256 = file_sha256(self.path)
-        if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
-            raise ModelError(f"{self.path}: sha256 differs from its card's (the card belongs to another file)")
+        self.path, self.card, self.sha256 = open_model(model_path, VerifierCard.load, "verifier model")
         self._session = cpu_session(self.path, threads)
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:

@@ -1,13 +1,14 @@
-"""``python -m voxwatch.training.verifier.ensemble``: trained verifier runs as one verifier, their logits averaged.
+"""``python -m lab.ensemble``: trained verifier runs as one verifier, their logits averaged.
 
 Why: the runs of one recipe differ most where the cascade is decided, in the tail of the real-speech scores
 (three seeds of one recipe caught 11-17% of the dev fakes within the alarm budget; docs/verifier.md). Averaging
 their logits keeps what they agree on and shrinks what one seed alone got wrong, at a cost per gated utterance
 that grows with the members (the cascade only pays it on the utterances the filter finds suspicious). The result
-is one ONNX graph and one card, chosen on dev like any verifier (gate, fusion, threshold: ``operating``), so the
-runtime does not know it is an ensemble.
+is one ONNX graph and one card, chosen on dev like any verifier (gate, fusion, threshold:
+``voxwatch.training.verifier.operating``), so the runtime does not know it is an ensemble. The dev data are read,
+cached and exported by the verifier's own training code (``voxwatch train --stage verifier``).
 
-    python -m voxwatch.training.verifier.ensemble --member RUN1 --member RUN2 --member RUN3 \\
+    python -m lab.ensemble --member RUN1 --member RUN2 --member RUN3 \\
         --data ../shared/data/corpus --data ../shared/data/extra --data ../data/hours --out DIR
 """
 
@@ -53,7 +54,7 @@ def load_member(run: Path) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
     best, card = run / BEST, run / CARD
     if not best.is_file() or not card.is_file():
         raise EnsembleError(f"{run}: not a verifier run (needs {BEST} and {CARD}; train one with "
-                            "python -m voxwatch.training.verifier)")
+                            "voxwatch train --stage verifier)")
     state = torch.load(best, map_location="cpu", weights_only=False)
     net = build(state["model_config"])
     net.load_state_dict(state["state_dict"])
@@ -70,8 +71,23 @@ def ensemble_training(cards: list[dict[str, Any]], splits: dict[str, Any]) -> di
             "parameters": sum(m["parameters"] or 0 for m in members)}
 
 
+def add_choice_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the card's operating point is chosen on dev, as the lab's verifier tools take it (``OperatingChoice``)."""
+    parser.add_argument("--filter-model", default="", help="the filter the gate is chosen for (default: bundled)")
+    parser.add_argument("--gate-pass", type=float, default=0.98, help="share of fake dev clips the gate must pass")
+    parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour of dev real speech (2)")
+    parser.add_argument("--no-fusion", action="store_true", help="the verifier's score decides alone")
+
+
+def choice_from(args: argparse.Namespace):
+    """The ``OperatingChoice`` of :func:`add_choice_arguments`' options."""
+    from voxwatch.training.verifier.operating import OperatingChoice
+
+    return OperatingChoice(args.filter_model or None, args.gate_pass, args.budget, not args.no_fusion)
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m voxwatch.training.verifier.ensemble",
+    p = argparse.ArgumentParser(prog="python -m lab.ensemble",
                                 description="Average the logits of trained verifier runs in one ONNX verifier and "
                                             "choose its gate, fusion and threshold on dev.")
     p.add_argument("--member", action="append", required=True, metavar="RUN",
@@ -80,18 +96,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="dataset folder whose dev split decides (repeatable; the members' training data)")
     p.add_argument("--out", required=True, help="folder for verifier.onnx + verifier.json")
     p.add_argument("--cache", default="", help="feature cache folder (default: OUT/cache)")
-    p.add_argument("--filter-model", default="", help="the filter the gate is chosen for (default: bundled)")
     p.add_argument("--workers", type=int, default=2, help="feature extraction processes")
-    p.add_argument("--budget", type=float, default=2.0, help="false alarms per hour of dev real speech (2)")
-    p.add_argument("--gate-pass", type=float, default=0.98, help="share of fake dev clips the gate must pass")
-    p.add_argument("--no-fusion", action="store_true", help="the ensemble's score decides alone")
+    add_choice_arguments(p)
     args = p.parse_args(argv)
 
     from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
     from voxwatch.training.datasets import summarize
     from voxwatch.training.verifier import data
-    from voxwatch.training.verifier.export import export
-    from voxwatch.training.verifier.operating import operating_point
+    from voxwatch.training.verifier.export import card_summary, export
 
     loaded = [load_member(Path(run)) for run in args.member]
     features = {json.dumps(f, sort_keys=True) for _, f, _ in loaded}
@@ -106,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     net = Ensemble([m for m, _, _ in loaded]).eval()
     training = ensemble_training([c for _, _, c in loaded], summarize(train_clips + dev_clips))
     card = export(net, out / "verifier.onnx", settings, dev_set, training,
-                  lambda verifier: operating_point(verifier, dev_clips, args.filter_model or None, args.gate_pass,
-                                                   args.budget, not args.no_fusion), kind="ensemble")
-    print(json.dumps({"model_id": card.model_id, "gate": card.gate, "threshold": card.threshold,
-                      **card.metrics["dev"]}, indent=2))
+                  choice_from(args).on(dev_clips), kind="ensemble")
+    print(json.dumps(card_summary(card), indent=2))
     return 0
 
 
