@@ -3,7 +3,8 @@
     python -m lab.voice_encoder export voxwatch/models/voice-encoder.onnx [--wheel Resemblyzer-0.1.4-py3-none-any.whl]
     python -m lab.voice_encoder bench [MODEL] [--clip FLAC]
     python -m lab.voice_encoder compare [--corpus DIR]     # needs librosa and resemblyzer importable (see the note)
-    python -m lab.voice_encoder separation [--corpus DIR] [--extra DIR]
+    python -m lab.voice_encoder separation [--extra DIR]
+    python -m lab.voice_encoder clonewatch [--extra DIR]
 
 ``export`` needs the train extra (torch, onnx). The weights come from the Resemblyzer 0.1.4 wheel on PyPI (its
 ``resemblyzer/pretrained.pt``); without ``--wheel`` it is fetched with ``pip download --no-deps`` and its sha256 is
@@ -323,8 +324,59 @@ def main(argv: list[str] | None = None) -> int:
     separation = sub.add_parser("separation", help="genuine vs Tortoise clones vs other speakers")
     separation.add_argument("--extra", default=str(CORPUS.parent / "extra"))
     separation.set_defaults(run=cmd_separation)
+    clonewatch = sub.add_parser("clonewatch", help="enrol and check end to end on the Tortoise voices")
+    clonewatch.add_argument("--extra", default=str(CORPUS.parent / "extra"))
+    clonewatch.set_defaults(run=cmd_clonewatch)
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
+
+
+
+def cmd_clonewatch(args: argparse.Namespace) -> int:
+    """``voxwatch.voices`` end to end on the Tortoise voices: enrol on all but one real clip (the enrolment's
+    10 s minimum lifted), then check the held-out clip, the voice's Tortoise clones and the other voices' clips."""
+    from collections import Counter
+
+    import soundfile as sf
+
+    from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
+    from voxwatch.voices.check import check
+    from voxwatch.voices.enrol import Recording, enrol
+
+    encoder = OnnxVoiceEncoder(threads=1)
+    extra = Path(args.extra)
+    refs: dict[str, list[Path]] = {}
+    clones: dict[str, list[Path]] = {}
+    for row in manifest(extra):
+        if row["source"] == "tortoise-refs":
+            refs.setdefault(row["speaker"].removeprefix("tortoise-ref-"), []).append(extra / row["path"])
+        elif row["source"] == "tortoise":
+            clones.setdefault(row["speaker"].removeprefix("tortoise-"), []).append(extra / row["path"])
+    voices = sorted(v for v in refs if len(refs[v]) >= 3 and v in clones)
+    audio = {p: sf.read(p, dtype="float32")[0] for v in voices for p in refs[v] + clones[v]}
+    embedded = {p: encoder.embed(a).vector for p, a in audio.items()}
+    outcomes: dict[str, Counter] = {"genuine": Counter(), "clone": Counter(), "other": Counter()}
+    scores: dict[str, list[float]] = {"genuine": [], "clone": [], "other": []}
+    genuine_thresholds = []
+    for voice in voices:
+        for held in range(len(refs[voice])):
+            enrolled = [p for i, p in enumerate(refs[voice]) if i != held]
+            vp = enrol(voice, [Recording(p.name, audio[p]) for p in enrolled], encoder, min_speech_s=0.0,
+                       force=True)
+            genuine_thresholds.append(vp.thresholds.genuine)
+            trials = [("genuine", refs[voice][held])] + [("clone", p) for p in clones[voice]] \
+                + [("other", p) for o in voices if o != voice for p in refs[o]]
+            for kind, path in trials:
+                m = check(embedded[path], [vp], expect=voice)
+                outcomes[kind][m.match] += 1
+                scores[kind].append(m.clone_score)
+    print(f"{len(voices)} voices, leave-one-clip-out enrolment; genuine thresholds: median "
+          f"{np.median(genuine_thresholds):.3f}, range {min(genuine_thresholds):.3f}-{max(genuine_thresholds):.3f}")
+    for kind in ("genuine", "clone", "other"):
+        total = sum(outcomes[kind].values())
+        shares = ", ".join(f"{m} {outcomes[kind][m] / total:.0%}" for m in ("genuine", "clone", "none"))
+        print(f"{kind:8s} n={total:4d}: {shares}; clone_score median {np.median(scores[kind]):.2f}")
+    return 0
 
 
 if __name__ == "__main__":
