@@ -59,8 +59,9 @@ def fetch_wheel(directory: Path) -> Path:
     return directory / WHEEL_NAME
 
 
-def build_torch_encoder(state: dict):
-    """Resemblyzer's VoiceEncoder network (LSTM 3x256, linear 256, ReLU, L2 norm) with its weights."""
+def build_torch_encoder(state: dict | None):
+    """Resemblyzer's VoiceEncoder network (LSTM 3x256, linear 256, ReLU, L2 norm) with its weights (random ones
+    when ``state`` is None: the tests' stand-in)."""
     import torch
     from torch import nn
 
@@ -78,6 +79,8 @@ def build_torch_encoder(state: dict):
             return raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-12)
 
     net = GE2E()
+    if state is None:
+        return net.eval()
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or set(unexpected) - {"similarity_weight", "similarity_bias"}:
         raise SystemExit(f"unexpected checkpoint layout: missing {missing}, unexpected {unexpected}")
@@ -96,9 +99,25 @@ def synthetic_speech(seconds: float, seed: int) -> np.ndarray:
     return (0.1 * voice * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
 
 
+def export_onnx(net, out: Path, sample: np.ndarray) -> None:
+    """``net`` (partials -> embeddings) to ONNX with the partials as a dynamic batch; checked by onnx."""
+    import warnings
+
+    import onnx
+    import torch
+
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notices
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (torch.from_numpy(np.asarray(sample, np.float32)),), str(out),
+                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    onnx.checker.check_model(onnx.load(str(out)))
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        import onnx
+        import onnx  # noqa: F401
         import torch
     except ImportError:
         raise SystemExit("torch and onnx are needed: install the train extra (pip install -e '.[train]')") from None
@@ -127,15 +146,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         clips = [preprocess(synthetic_speech(s, seed), settings) for seed, s in enumerate((2.0, 4.5, 9.0))]
         batch = np.concatenate([partials(c, settings) for c in clips])
         tmp_onnx = Path(tmp) / "voice-encoder.onnx"
-        dummy = torch.from_numpy(batch[:2])
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(net, (dummy,), str(tmp_onnx), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                              opset_version=17, dynamo=False)
-        onnx.checker.check_model(onnx.load(str(tmp_onnx)))
+        export_onnx(net, tmp_onnx, batch[:2])
         out.write_bytes(tmp_onnx.read_bytes())
     with torch.no_grad():
         expected = net(torch.from_numpy(batch)).numpy()
