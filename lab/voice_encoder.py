@@ -315,8 +315,13 @@ def cmd_separation(args: argparse.Namespace) -> int:
         centroid /= np.linalg.norm(centroid)
         cloned += [float(embed(p) @ centroid) for p in clones[voice]]
         others += [float(embed(p) @ centroid) for other in voices if other != voice for p in refs[other]]
+    centroids = {}
+    for voice in voices:
+        c = np.mean([embed(p) for p in refs[voice]], axis=0)
+        centroids[voice] = c / np.linalg.norm(c)
+    between = [float(centroids[a] @ centroids[b]) for i, a in enumerate(voices) for b in voices[i + 1:]]
     for name, values in (("genuine (leave-one-out)", genuine), ("Tortoise clone", cloned),
-                         ("other speakers", others)):
+                         ("other speakers", others), ("centroid vs centroid", between)):
         v = np.array(values)
         print(f"{name:24s} n={len(v):4d} mean {v.mean():.3f} p5 {np.percentile(v, 5):.3f} "
               f"p95 {np.percentile(v, 95):.3f} min {v.min():.3f} max {v.max():.3f}")
