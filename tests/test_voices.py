@@ -195,3 +195,11 @@ def test_a_voice_too_close_to_an_enrolled_one_is_refused_and_checks_tell_people_
     lines = [json.loads(line)["voice"] for line in out.splitlines()]
     assert code == 0 and [v["match"] for v in lines] == [GENUINE, NONE, NONE]
     assert lines[0]["similarity"] > max(v["similarity"] for v in lines[1:]) + 0.15
+
+
+def test_replace_enrols_anew_even_over_an_unreadable_voiceprint(tmp_path, capsys, spoken):
+    (tmp_path / f"bob{SUFFIX}").write_text("{broken")
+    code, _, err = run(capsys, "add", "bob", *spoken[:3], "--dir", tmp_path)
+    assert code == 2 and "already enrolled" in err[0]
+    code, out, _ = run(capsys, "add", "bob", *spoken[:3], "--dir", tmp_path, "--replace")
+    assert code == 0 and VoiceStore(tmp_path).load("bob").stats["units"] == 3

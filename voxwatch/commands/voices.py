@@ -88,7 +88,7 @@ def _add(args: argparse.Namespace, store) -> int:
         raise EnrolmentError(f"a voice named {name!r} is already enrolled in {store.dir}; give --replace to enrol "
                              "it anew, or remove it first")
     recordings = [Recording(Path(path).name, load_audio(path)) for path in args.files]
-    existing = [v for v in store.load_all() if v.name != name]
+    existing = [store.load(other) for other in store.names() if other != name]  # the replaced one is not read
     encoder = _encoder()
     voiceprint = enrol(name, recordings, encoder, existing, force=args.force, progress=_progress, warn=_warn)
     path = store.save(voiceprint)
