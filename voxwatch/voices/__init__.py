@@ -4,7 +4,8 @@
   directory, written atomically;
 * ``enrol``: a voiceprint from a person's recordings, refusing what a user typically gets wrong;
 * ``check``: an utterance's embedding against the voiceprints: the nearest (or expected) voice, its similarity,
-  a clone score and a genuine / clone / none verdict.
+  a clone score and a genuine / clone / none verdict;
+* ``calibration``: every number behind those decisions, with the measurements they come from.
 
 The embeddings come from the speaker encoder stage (``voxwatch.pipeline.stages.voice``). Nothing here opens a
 socket or a device; the daemon does not use it yet.
