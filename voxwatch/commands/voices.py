@@ -50,11 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def voices_dir(args: argparse.Namespace) -> Path:
-    if args.dir:
-        return Path(args.dir).expanduser()
+    """``--dir``, else the config's ``[voices] dir``, else the default; a ``--config`` given is read either way (a
+    broken one is an error, not silently passed over)."""
     from voxwatch.config import load_config
 
-    return load_config(args.config).voices.path if args.config else load_config(None).voices.path
+    config = load_config(args.config)
+    return Path(args.dir).expanduser() if args.dir else config.voices.path
 
 
 def run(args: argparse.Namespace) -> int:
