@@ -1,2 +1,5 @@
-"""Lab scripts: one-off exports and measurements behind the shipped models (``python -m lab.NAME``); not part of
-the installed package. Their findings are written up in ``lab/notes/``."""
+"""The lab: the tools only experiments use, beside the product and outside its wheel (lab/README.md).
+
+Run from a checkout's root: ``python -m lab.data.build_data ...``. The lab imports voxwatch; voxwatch never imports
+the lab (tests/test_layering.py).
+"""

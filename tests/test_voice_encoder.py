@@ -107,3 +107,19 @@ def test_export_path_torch_and_onnxruntime_agree(tmp_path):
         expected = net(torch.from_numpy(batch)).numpy()
     assert got.shape == (len(batch), 256)
     assert np.max(np.abs(got - expected)) < 1e-5
+
+
+def test_the_encoder_its_card_and_its_licence_are_package_data():
+    """setup.cfg ships all three in the wheel (tests/test_wheel.py builds one for the other models)."""
+    import configparser
+    import fnmatch
+
+    from voice_helpers import REPO
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    patterns = setup["options.package_data"]["voxwatch.models"].replace(",", " ").split()
+    path = bundled_voice_encoder_path()
+    licence = VoiceEncoderCard.load(path.with_suffix(".json")).license_file
+    for name in (path.name, path.with_suffix(".json").name, licence):
+        assert (path.parent / name).is_file() and any(fnmatch.fnmatch(name, p) for p in patterns), name

@@ -1,6 +1,6 @@
 """The README's Install section: ``python -m build`` makes a wheel that holds what an install needs without a
-source checkout (the bundled models with their cards, the speaker encoder's licence, the commented default config,
-the systemd units, the demo recording), each byte for byte as in the repository."""
+source checkout (the bundled models with their cards, the commented default config, the systemd units, the demo
+recording), each byte for byte as in the repository."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ NEEDED = {"voxwatch/models/default.onnx": "voxwatch/models/default.onnx",
           "voxwatch/models/default.json": "voxwatch/models/default.json",
           "voxwatch/models/default-int8.onnx": "voxwatch/models/default-int8.onnx",
           "voxwatch/models/default-int8.json": "voxwatch/models/default-int8.json",
-          "voxwatch/models/voice-encoder.onnx": "voxwatch/models/voice-encoder.onnx",
-          "voxwatch/models/voice-encoder.json": "voxwatch/models/voice-encoder.json",
-          "voxwatch/models/LICENSE-voice-encoder": "voxwatch/models/LICENSE-voice-encoder",
           "voxwatch/configs/default.toml": "configs/default.toml",
           "voxwatch/configs/voxwatch.service": "configs/voxwatch.service",
           "voxwatch/configs/voxwatch-user.service": "configs/voxwatch-user.service",
