@@ -24,6 +24,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "models": {"*"},
     "configs": {"*"},
     "pipeline": _ABOVE_PIPELINE,
+    # clone watch's voiceprints, enrolment and checks: on the pipeline's speaker encoder, below every front end
+    "voices": _ABOVE_PIPELINE,
     "config": _ABOVE_PIPELINE - {"config"},
     "model_loading": _ABOVE_PIPELINE - {"config", "model_loading"},
     "detector": _ABOVE_PIPELINE - {"config", "model_loading", "detector"},

@@ -65,7 +65,22 @@ def places(tmp_path_factory):
     return {"wav": str(write_wav(root / "speech.wav", speech_like(3.0, 0.1, seed=3))),
             "quiet": str(write_wav(root / "quiet.wav", silence(1.0))),
             "secret": str(keys / "peer.key_secret"), "public": str(keys / "peer.key"), "allow": str(allow),
-            "bad_config": str(bad_config), "root": root}
+            "bad_config": str(bad_config), "root": root, "voices": str(_voices_dir(root / "voices"))}
+
+
+def _voices_dir(directory: Path) -> Path:
+    """A voices folder holding one voiceprint of the bundled speaker encoder (``voices check`` reads its files
+    only where a voice is enrolled)."""
+    import numpy as np
+
+    from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
+    from voxwatch.voices.enrol import encoder_id_of
+    from voxwatch.voices.voiceprint import Thresholds, Voiceprint, VoiceStore
+
+    rows = np.full((3, 256), 1 / 16, np.float32)
+    VoiceStore(directory).save(Voiceprint("bob", encoder_id_of(OnnxVoiceEncoder()), {"clean": rows},
+                                          Thresholds(0.75, 0.9, 0.02)))
+    return directory
 
 
 def base_argv(command: str, p: dict, tmp: Path) -> list[str]:
@@ -87,6 +102,10 @@ def base_argv(command: str, p: dict, tmp: Path) -> list[str]:
         "export": ["export", str(tmp / "missing.pt"), "--out", str(tmp / "model.onnx")],
         "keys generate": ["keys", "generate", str(tmp / "keys")],
         "web": ["web", "--port", "0"],
+        "voices add": ["voices", "add", "--dir", str(tmp / "voices"), "bob", p["wav"]],
+        "voices list": ["voices", "list", "--dir", p["voices"]],
+        "voices remove": ["voices", "remove", "--dir", str(tmp / "voices"), "bob"],
+        "voices check": ["voices", "check", "--dir", p["voices"], p["wav"]],
     }[command]
 
 

@@ -45,6 +45,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("export", "voxwatch.commands.export"),
     ("eval", "voxwatch.commands.eval"),
     ("calibrate", "voxwatch.commands.calibrate"),
+    ("voices", "voxwatch.commands.voices"),
 ]
 
 

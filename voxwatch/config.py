@@ -86,12 +86,28 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class VoicesSettings:
+    """Clone watch's enrolled voices (``voxwatch voices``; see voxwatch.voices)."""
+
+    dir: str = ""  # "" means $XDG_DATA_HOME/voxwatch/voices (~/.local/share/voxwatch/voices)
+
+    @property
+    def path(self) -> Path:
+        if self.dir:
+            return Path(self.dir).expanduser()
+        from voxwatch.voices.voiceprint import default_voices_dir
+
+        return default_voices_dir()
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    voices: VoicesSettings = field(default_factory=VoicesSettings)
     model: str = ""  # path to a .onnx (its .json beside it); "" means the bundled default model
     source: str = "<defaults>"
     # the model-bound settings the file sets itself ("features", "window.window_s"); the others come from the model
@@ -198,7 +214,8 @@ def _stream_verifiers(streams: Any, verifier: dict[str, Any], source: str) -> tu
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     data = dict(data)
-    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics", "streams", "verifier"}
+    known = set(_SECTIONS) | {"pipeline", "publish", "model", "capture", "evidence", "metrics", "streams", "verifier",
+                           "voices"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -232,10 +249,13 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     if evidence.dir and not Path(evidence.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
         evidence = dataclasses.replace(evidence, dir=str((Path(source).parent / evidence.dir).resolve()))
     metrics = _build(MetricsSettings, data.get("metrics", {}), "metrics")
+    voices = _build(VoicesSettings, data.get("voices", {}), "voices")
+    if voices.dir and not Path(voices.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
+        voices = dataclasses.replace(voices, dir=str((Path(source).parent / voices.dir).resolve()))
     explicit = frozenset(({"features"} if data.get("features") else set())
                          | ({"window.window_s"} if "window_s" in data.get("window", {}) else set()))
     return Config(pipeline=pipeline, publish=publish, capture=capture, evidence=evidence, metrics=metrics,
-                  model=model, source=source, explicit=explicit)
+                  voices=voices, model=model, source=source, explicit=explicit)
 
 
 def load_config(path: Path | str | None) -> Config:

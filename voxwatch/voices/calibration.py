@@ -1,0 +1,24 @@
+"""The numbers behind clone watch's decisions, in one place (measured: ``lab/notes/voice-encoder.md``).
+
+Cosine similarity of a clip's embedding to a voice's centroid, Resemblyzer GE2E, measured before filing (k = 3
+enrolment clips): genuine mean 0.914, clones mean 0.794, other speakers mean 0.562 (p95 0.693). On the extra
+corpus's Tortoise voices (``python -m lab.voice_encoder separation``): genuine leave-one-out mean 0.947 (p5
+0.886), Tortoise clones mean 0.802 (p5 0.656, p95 0.888), other speakers mean 0.633 (p95 0.755).
+"""
+
+from __future__ import annotations
+
+MIN_SPEECH_S = 10.0  # enrolment refuses less speech than this (after silences are trimmed)
+RECOMMENDED_SPEECH_S = 30.0  # below this, or from fewer recordings than below, enrolment warns
+RECOMMENDED_RECORDINGS = 3
+MIN_UNIT_S = 3.0  # a recording is split into enrolment units only into pieces at least this long
+MIN_UNITS = 3  # fewer recordings than this are split into pieces, for the leave-one-out statistics
+
+CLAIM = 0.75  # below: another speaker (about the other speakers' p95 on both sets)
+GENUINE_K = 2.5  # genuine threshold = leave-one-out mean - GENUINE_K x spread ...
+GENUINE_MIN_GAP = 0.05  # ... and at least this far above CLAIM
+SPREAD_FLOOR = 0.02  # the spread is never taken as smaller than this (few units, one session)
+DISAGREE = 0.75  # a recording this far (or further) from the others is probably another person
+TOO_CLOSE = 0.85  # a new voice at least this close to an enrolled one cannot be told apart from it
+PROGRESS_ABOVE_S = 60.0  # enrolment says what it is doing when it has more speech than this to embed
+MIN_CHECK_SPEECH_S = 1.0  # a checked file with less speech than this is an error, not a verdict
