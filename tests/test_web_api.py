@@ -194,19 +194,18 @@ def test_the_spectrogram_stays_small_whatever_the_length(seconds, columns):
     assert len(base64.b64decode(spec["data"])) == 128 * spec["columns"]
 
 
-def test_a_window_carries_the_verifier_score_when_the_detector_has_one():
-    """The verifier cascade (another branch) adds ``verifier_score`` to window judgements; the record shows it."""
+def test_a_window_carries_the_verifier_score_of_its_utterance():
+    """A window is serialized as every judgement is (``judgement_fields``); where the verifier judged its
+    utterance, the window carries that utterance's verifier score, which the plot draws as a second series."""
     import dataclasses
 
     from voxwatch.detector import Judgement
+    from voxwatch.pipeline.records import judgement_fields
     from voxwatch.web.scoring import window_point
 
     window = Judgement("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1)
-    assert window_point(window) == {"utterance": 2, "start_s": 1.0, "end_s": 3.0, "score": 0.9123, "verdict": "fake"}
-
-    @dataclasses.dataclass(frozen=True)
-    class Verified(Judgement):
-        verifier_score: float | None = None
-
-    checked = Verified("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1, verifier_score=0.40004)
-    assert window_point(checked)["verifier_score"] == 0.4
+    assert window_point(window) == judgement_fields(window)
+    assert window_point(window)["verifier_score"] is None and window_point(window)["score"] == 0.91234
+    assert window_point(window, 0.40004)["verifier_score"] == 0.40004
+    checked = dataclasses.replace(window, verifier_score=0.7)
+    assert window_point(checked, 0.4)["verifier_score"] == 0.7

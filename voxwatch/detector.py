@@ -63,9 +63,12 @@ class FileScore:
         return sum(u.stage == "verifier" for u in self.utterances)
 
     def record(self, spans: bool = False) -> dict[str, Any]:
-        """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's span
-        and score, and with the cascade the stage that decided and both scores). One place for the layout, so
+        """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's
+        fields as ``judgement_fields`` gives them: span, score and threshold of the stage that decided, both
+        stages' scores, ``why`` where the decision stage gave one). The one serializer of a ``FileScore``, so
         ``score --json`` and the web API (``POST /api/score``) agree."""
+        from voxwatch.pipeline.records import judgement_fields
+
         record: dict[str, Any] = {
             "file": self.path, "score": None if self.score is None else round(self.score, 4),
             "verdict": self.verdict, "utterances": len(self.utterances), "fake_utterances": self.fake_utterances,
@@ -75,13 +78,7 @@ class FileScore:
         if self.stream is not None:
             record = {"file": self.path, "stream": self.stream, **record}
         if spans:
-            record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
-                                "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
-                               for u in self.utterances]
-            if self.verifier_id:
-                for span, u in zip(record["spans"], self.utterances, strict=True):
-                    span.update(stage=u.stage, filter_score=_round(u.filter_score),
-                                verifier_score=_round(u.verifier_score))
+            record["spans"] = [judgement_fields(u) for u in self.utterances]
         return record
 
 

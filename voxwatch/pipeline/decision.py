@@ -124,6 +124,7 @@ class Judgement:
     filter_score: float | None = None  # the filter's utterance score (verdicts; also where the verifier decided)
     verifier_score: float | None = None  # the verifier network's score where the utterance reached it
     early_alert: bool = False  # a verdict whose utterance raised an early alert
+    why: str = ""  # a short reason: the deciding stage, its score against its threshold, the span
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict) \
