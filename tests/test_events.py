@@ -111,6 +111,9 @@ def test_tail_text_format_is_one_readable_line_per_event():
         "stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62)"
     unsure = {**cascade, "verdict": "uncertain", "score": 0.79}
     assert format_text("voxwatch.verdict.call-7", unsure).startswith("stream call-7 2.5-6.5 s: UNCERTAIN 0.79")
+    why = "verifier 0.97 >= 0.80 on 2.5-6.5 s; filter 0.62"
+    assert format_text("voxwatch.verdict.call-7", {**cascade, "why": why}) == \
+        f"stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62) — {why}"
 
 
 def test_a_verdict_after_an_early_alert_says_so_everywhere_a_person_reads_it():
