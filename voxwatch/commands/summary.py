@@ -127,13 +127,8 @@ def _table(model_id: str, rows: list[dict], columns: list[str], widths: dict[str
 def _name_widths(rows: list[dict], columns: list[str], excess: int) -> dict[str, int]:
     """Widths for the name columns that take ``excess`` characters off the table: the widest name gives way
     first, never below its header."""
+    from voxwatch.monitor.view import narrowed
+
     widths = {column: max([len(column)] + [cell_len(_cells(row)[column]) for row in rows])
               for column in columns if column in NAME_COLUMNS}
-    while excess > 0:
-        shrinkable = [column for column in widths if widths[column] > len(column)]
-        if not shrinkable:
-            break
-        widest = max(shrinkable, key=widths.__getitem__)
-        widths[widest] -= 1
-        excess -= 1
-    return widths
+    return narrowed(widths, {column: len(column) for column in widths}, excess)

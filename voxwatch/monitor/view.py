@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from rich import box
 from rich.cells import cell_len
@@ -118,15 +119,10 @@ def _table(title: str, columns: list[_Column], rows: list[Row], narrow: bool, wi
                for i, column in enumerate(columns)]
     n = len(columns)
     frame = (n - 1) * 3 if narrow else n * 3 + 1  # padding of 1 each side, and a rule between (and around) columns
-    widths = list(natural)
-    excess = sum(widths) + frame - width
-    while excess > 0:
-        shrinkable = [i for i, column in enumerate(columns) if column.flexible and widths[i] > cell_len(column.header)]
-        if not shrinkable:
-            break
-        widest = max(shrinkable, key=lambda i: widths[i])
-        widths[widest] -= 1
-        excess -= 1
+    flexible = narrowed({i: natural[i] for i, column in enumerate(columns) if column.flexible},
+                        {i: cell_len(column.header) for i, column in enumerate(columns)},
+                        sum(natural) + frame - width)
+    widths = [flexible.get(i, natural[i]) for i in range(n)]
     for i, column in enumerate(columns):
         table.add_column(column.header, justify=column.justify, no_wrap=True,  # type: ignore[arg-type]
                          overflow="ellipsis", min_width=cell_len(column.header),
@@ -137,6 +133,20 @@ def _table(title: str, columns: list[_Column], rows: list[Row], narrow: bool, wi
         else:
             table.add_row(*row)
     return table
+
+
+def narrowed(widths: dict[Any, int], floors: dict[Any, int], excess: int) -> dict[Any, int]:
+    """``widths`` with up to ``excess`` characters taken off, one at a time from the widest, none below its floor
+    (a header's width): how a table of names fits a terminal without cutting its headers (also the replay
+    summary's)."""
+    widths = dict(widths)
+    while excess > 0:
+        shrinkable = [key for key, width in widths.items() if width > floors.get(key, 1)]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=widths.__getitem__)] -= 1
+        excess -= 1
+    return widths
 
 
 def _plain(cell: str | Text) -> str:
