@@ -1,16 +1,19 @@
 """Soak test: a daemon replaying many files in a loop, as fast as it can, for a long time (default 10 minutes).
 
-What it checks (the issue's acceptance): memory stays flat (RSS of the daemon process, sampled from /proc, start vs
-end) and a subscriber that keeps up loses nothing (no gaps in the daemon's ``seq``).
+What it checks (the issue's acceptance): memory stays flat (RSS of the daemon process, sampled from /proc, over
+time) and a subscriber that keeps up loses nothing (no gaps in the daemon's ``seq``, no events or audio dropped).
 
-The daemon is a child process (``--child``) running the same pieces as ``voxwatch replay`` (config -> classifier ->
-``Pipeline`` -> ``EventPublisher``), with ``--streams`` streams, each cycling through the file list (decoded once,
-0.5 s of silence between files) until the duration is over. The parent subscribes with ``EventSubscriber``, samples
-the child's RSS every ``--sample`` seconds and prints a summary (and ``--json`` writes it).
+The daemon is a child process (``--child``) built as ``voxwatch run`` builds its own: ``voxwatch.daemon.wiring``
+loads the filter and the cascade's verifier (``--verifier``, else ``[verifier]``, else the bundled one) and joins
+``Pipeline`` and ``EventPublisher``; so the soak runs the cascade that ships, its verifier thread included. It has
+``--streams`` streams, each cycling through the file list (decoded once, 0.5 s of silence between files) until the
+time is over. The parent subscribes with ``EventSubscriber``, samples the child's RSS every ``--sample`` seconds
+and prints a summary: events, drops, ``seq`` gaps, the verifier's counters, RSS over time (``--json`` writes it).
 
-    python3 benchmarks/soak.py                          # 10 minutes, files from the shared corpus if present
-    python3 benchmarks/soak.py --duration 60 --streams 2 --model voxwatch/models/default.onnx
-    python3 benchmarks/soak.py FILE...                  # your own files
+    python3 benchmarks/soak.py --minutes 10 --streams 4     # the acceptance run (files from the shared corpus)
+    python3 benchmarks/soak.py --minutes 1 --streams 2 --model voxwatch/models/default.onnx
+    python3 benchmarks/soak.py --verifier none              # the filter alone
+    python3 benchmarks/soak.py FILE...                      # your own files
 
 Without ``--model`` it uses the bundled default model, or (none bundled) a small test model from tests/helpers.
 """
@@ -111,16 +114,15 @@ def child(args: argparse.Namespace) -> int:
 
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
-    from voxwatch.daemon.wiring import published_pipeline
-    from voxwatch.model_loading import load_model
+    from voxwatch.daemon.wiring import load_models, published_pipeline
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.transport.publisher import EventPublisher
 
-    classifier, config = load_model(args.model, load_config(args.config))
+    classifier, verifier, config = load_models(load_config(args.config), args.model, args.verifier)
     publish = dataclasses.replace(config.publish, bind=(args.publish,), heartbeat_s=1.0, daemon_id="soak")
     audios = [load_audio(f) for f in args.files]
     publisher = EventPublisher(publish)
-    pipeline = published_pipeline(config.pipeline, classifier, publisher)
+    pipeline = published_pipeline(config.pipeline, classifier, publisher, verifier=verifier)
     publisher.start()
     publisher.wait_for_subscribers(1, 30)
     deadline = time.monotonic() + args.duration
@@ -136,16 +138,24 @@ def child(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="audio files to loop (default: corpus or synthetic)")
-    parser.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, help="how long (default 10)")
+    length.add_argument("--duration", type=float, help="how long in seconds (default 600)")
     parser.add_argument("--streams", type=int, default=4)
     parser.add_argument("--count", type=int, default=120, help="files to pick from the corpus")
-    parser.add_argument("--model")
+    parser.add_argument("--model", help="the filter .onnx (default: the bundled one)")
+    parser.add_argument("--verifier", help="the cascade's verifier .onnx, or none (default: as voxwatch run: "
+                        "[verifier], else the bundled one for the bundled filter)")
     parser.add_argument("--config")
     parser.add_argument("--sample", type=float, default=10.0, help="RSS sampling period, s")
     parser.add_argument("--json", metavar="PATH", help="write the summary as JSON here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--publish", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.duration is None:
+        args.duration = 60.0 * (10.0 if args.minutes is None else args.minutes)
+    if args.duration <= 0 or args.streams <= 0 or args.sample <= 0:
+        parser.error("--minutes/--duration, --streams and --sample must be positive")
     if args.child:
         return child(args)
 
@@ -161,7 +171,8 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         url = f"tcp://127.0.0.1:{s.getsockname()[1]}"
     cmd = [sys.executable, __file__, "--child", "--publish", url, "--duration", str(args.duration),
-           "--streams", str(args.streams), "--model", model, *(["--config", config] if config else []), *files]
+           "--streams", str(args.streams), "--model", model, *(["--config", config] if config else []),
+           *(["--verifier", args.verifier] if args.verifier else []), *files]
     proc = subprocess.Popen(cmd, env={**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS",
                                                                                            "1")})
     subscriber = EventSubscriber([url])
@@ -202,8 +213,11 @@ def main() -> int:
     wall = time.monotonic() - t_start
     c = last_status.get("counters", {})
     after_warmup = [r for t, r in samples if t >= 30] or [r for _, r in samples]
+    models = last_status.get("model", {})
     summary = {
         "duration_s": round(wall, 1), "files": len(files), "streams": args.streams, "model": model,
+        "model_id": models.get("id"), "verifier": models.get("verifier"),  # as the daemon's heartbeat names them
+        "verifier_counters": {k: v for k, v in c.items() if k == "gated" or k.startswith("verifier_")} or None,
         "audio_s": c.get("audio_s"), "speed_x_realtime": round((c.get("audio_s") or 0) / wall, 1),
         "windows_scored": c.get("windows_scored"), "events_received": sum(counts.values()), "by_type": counts,
         "events_published": c.get("events_published"), "events_dropped": c.get("events_dropped"),
@@ -216,6 +230,11 @@ def main() -> int:
     print(json.dumps({k: v for k, v in summary.items() if k != "rss_samples"}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
+    print("RSS over time (s: MB):", ", ".join(f"{t:g}: {r:g}" for t, r in samples) or "no sample")
+    print(f"dropped: {summary['events_dropped']} events, {summary['dropped_audio_s']} s of audio; verifier: "
+          f"{summary['verifier'] or 'none (the filter alone)'}"
+          + (f", {c.get('verifier_verified', 0)} utterances verified, {c.get('verifier_queue_full', 0)} queue full"
+             if summary["verifier"] else ""))
     ok = proc.returncode == 0 and summary["seq_gaps"] == 0
     print("soak:", "OK" if ok else "FAILED", f"(seq gaps {summary['seq_gaps']}, RSS {summary['rss_after_warmup_mb']}"
           f" -> {summary['rss_end_mb']} MB)")

@@ -26,9 +26,16 @@ if not paths:
 detector = Detector()
 for path in paths:
     result = detector.score_file(path)
-    print(f"{path.name}: {result.verdict.upper()} (score {result.score}, threshold {result.threshold:.3f})")
+    # the file's score aggregates its utterances' filter scores; each utterance's verdict is the deciding stage's
+    # (with the cascade, the verifier's where the filter's score reached its gate), against that stage's threshold
+    score = "no speech" if result.score is None else f"filter score {result.score:.3f}"
+    verified = f", {result.verified_utterances} judged by the verifier" if result.verifier_id else ""
+    print(f"{path.name}: {result.verdict.upper()} ({score}{verified})")
     for u in result.utterances:
-        print(f"  utterance {u.start_s:6.2f}-{u.end_s:6.2f} s  {u.verdict}  {u.score:.3f}")
+        scores = f"; filter {u.filter_score:.3f}" if u.stage == "verifier" and u.filter_score is not None else ""
+        print(f"  utterance {u.start_s:6.2f}-{u.end_s:6.2f} s  {u.verdict}  {u.score:.3f} "
+              f"({u.stage}, threshold {u.threshold:.3f}{scores})" + (f": {u.why}" if u.why else ""))
     for a in result.alerts:
-        print(f"  alert at {a.end_s:.2f} s (score {a.score:.3f}, early: {a.early})")
+        print(f"  alert at {a.end_s:.2f} s (score {a.score:.3f} against the {a.stage}'s threshold {a.threshold:.3f}, "
+              f"early: {a.early})")
 work.cleanup()

@@ -148,7 +148,8 @@ def test_the_cascade_part_forces_the_gated_share_and_measures_the_verifier(tmp_p
     assert [r["forced_share"] for r in runs] == [0.0, 0.5, 1.0]
     shares = [r["cascade"]["gated_share"] for r in runs]
     assert shares[0] == 0.0 and 0.2 < shares[1] < 0.8 and shares[2] == 1.0
-    assert runs[0]["cascade"]["verified"] == 0 < runs[1]["cascade"]["verified"] < runs[2]["cascade"]["verified"]
+    # runs of windows over the filter's threshold are checked whatever the gate: checks grow with the gated share
+    assert runs[0]["cascade"]["verified"] < runs[1]["cascade"]["verified"] < runs[2]["cascade"]["verified"]
     assert runs[2]["cascade"]["verifier_us_per_audio_s"] > 0 and runs[2]["rtf_per_core"] > 0
     latency = result["cascade"]["latency"]["cascade"]
     assert latency["queue_and_score_ms"]["p99"] is not None and latency["verdict_latency_ms"]["verdicts"] > 0

@@ -30,7 +30,7 @@ from voxwatch.pipeline.types import JudgementEvent, PipelineSettings, StreamEven
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
 from voxwatch.pipeline.verifier_worker import VerifierWorker
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
-from voxwatch.transport.events import decode_message, encode, judgement_fields
+from voxwatch.transport.events import decode_message, encode, event_fields
 
 
 def route_one(scores, verifier_score, rule, decision, threshold):
@@ -135,9 +135,9 @@ def test_without_a_verifier_or_disabled_everything_is_as_before(models, tmp_path
     assert all(e.judgement.stage == "filter" and e.judgement.verifier_score is None
                for e in plain if isinstance(e, JudgementEvent))
     # the event bodies, too: the same fields as with the filter alone (stage "filter", no verifier score)
-    bodies = [judgement_fields(e.judgement, "m", "sha", e.verifier_id) for e in disabled
+    bodies = [event_fields(e.judgement, "m", "sha", e.verifier_id) for e in disabled
               if isinstance(e, JudgementEvent)]
-    assert bodies == [judgement_fields(e.judgement, "m", "sha") for e in plain if isinstance(e, JudgementEvent)]
+    assert bodies == [event_fields(e.judgement, "m", "sha") for e in plain if isinstance(e, JudgementEvent)]
     assert {b["stage"] for b in bodies} == {"filter"} and all(b["filter_score"] == b["score"] for b in bodies)
 
     # Detector: no verifier, "none", and enabled = false give the same judgements
@@ -225,7 +225,7 @@ def test_uncertain_band_gives_uncertain_verdicts_and_alerts_only_when_asked(mode
         assert [(v.verdict, v.stage) for v in judged(events, kind="verdict")] == [("uncertain", "verifier"),
                                                                                  ("real", "filter")]
         assert [a.verdict for a in judged(events, kind="alert")] == ["uncertain"] * alerts
-        body = judgement_fields(judged(events, kind="verdict")[0], "m", "sha", "v")
+        body = event_fields(judged(events, kind="verdict")[0], "m", "sha", "v")
         topic, decoded = decode_message(encode("voxwatch.verdict.s", {
             "schema": 1, "type": "verdict", "daemon": {"id": "d"}, "stream": "s", "seq": 0, "ts": 1.0,
             "latency_ms": 1.0, **body}))
@@ -360,7 +360,8 @@ def test_score_and_replay_run_the_cascade_from_the_command_line(models, tmp_path
     assert (row["utterances"], row["fake"], row["verified"], row["alerts"]) == (3, 1, 2, 1)
     assert main(["score", *common[:4], "--verifier", "none", "--json", str(wav)]) == 0
     plain = json.loads(capsys.readouterr().out)
-    assert "verifier" not in plain and "stage" not in plain["spans"][0]  # the filter alone: score's record as before
+    assert "verifier" not in plain  # the filter alone: each span says so, as its events do
+    assert {(s["stage"], s["verifier_score"]) for s in plain["spans"]} == {("filter", None)}
 
 
 def test_a_card_fusion_makes_the_verifier_decide_with_the_filters_evidence(tmp_path):

@@ -55,3 +55,26 @@ def test_the_shipped_recording_is_small_licensed_package_data_and_real():
     readme = (REPO / "README.md").read_text()
     assert "LJ050-0033" in readme and "public domain" in readme.lower()
     assert Detector().score_file(REAL_RECORDING).verdict == "real"
+
+
+def test_the_demos_summary_table_reads_whole_piped_at_80_columns(tmp_path):
+    """The demo's last step, ``voxwatch replay`` of its two files, piped (as the demo's output is in CI or into a
+    file) at 80 columns: one line per stream, the names whole, nothing over 80 characters."""
+    import sys
+
+    require_tool("espeak-ng")
+    synthetic, real = tmp_path / "synthetic.wav", tmp_path / "real-voice.flac"
+    subprocess.run(["espeak-ng", "-w", str(synthetic), "Please confirm the code we just sent you."], check=True)
+    shutil.copy(REAL_RECORDING, real)
+    for columns in ("80", None):  # $COLUMNS as a terminal of 80 sets it, and none at all (Rich's 80)
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        done = subprocess.run([sys.executable, "-m", "voxwatch", "replay", "--fast", "--no-publish", str(synthetic),
+                               str(real)], capture_output=True, text=True, timeout=120,
+                              env={**env, **({"COLUMNS": columns} if columns else {})})
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80 and "…" not in done.stdout, done.stdout
+        header = next(line for line in lines if line.split()[:1] == ["stream"])
+        assert header.split()[-1] == "status", done.stdout  # every column, status last, on the header's line
+        rows = {line.split()[0]: line.split() for line in lines if line.split()[-1:] == ["ended"]}
+        assert set(rows) == {"synthetic", "real-voice"}, done.stdout  # each stream's row on one line

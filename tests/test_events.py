@@ -7,7 +7,7 @@ from voxwatch.transport.events import (
     MalformedMessage,
     decode_message,
     encode,
-    judgement_fields,
+    event_fields,
     safe_stream_id,
     topic_for,
     unique_stream_ids,
@@ -23,12 +23,12 @@ def body(**extra):
 
 def test_only_alerts_carry_the_refractory_period():
     verdict = Judgement("verdict", 2, 16000, 48000, 0.91, 0.5, "fake", 2)
-    assert "refractory_s" not in judgement_fields(verdict, "m", "abc")
+    assert "refractory_s" not in event_fields(verdict, "m", "abc")
 
 
 def test_roundtrip_alert():
     j = Judgement("alert", 2, 16000, 48000, 0.91, 0.5, "fake", 2, True, 5.0)
-    fields = judgement_fields(j, "m", "abc")
+    fields = event_fields(j, "m", "abc")
     assert fields["start_s"] == 1.0 and fields["end_s"] == 3.0 and fields["model"] == {"id": "m", "sha256": "abc"}
     assert fields["refractory_s"] == 5.0  # how long the daemon stays quiet about the stream after this alert
     msg = body(type="alert", latency_ms=1.0, **fields)
@@ -109,8 +109,12 @@ def test_tail_text_format_is_one_readable_line_per_event():
     cascade = {**verdict, "score": 0.97, "threshold": 0.8, "stage": "verifier", "filter_score": 0.62}
     assert format_text("voxwatch.verdict.call-7", cascade) == \
         "stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62)"
-    unsure = {**cascade, "verdict": "uncertain", "score": 0.79}
-    assert format_text("voxwatch.verdict.call-7", unsure).startswith("stream call-7 2.5-6.5 s: UNCERTAIN 0.79")
+    unsure = {**cascade, "verdict": "uncertain", "score": 0.79, "band": 0.05}
+    assert format_text("voxwatch.verdict.call-7", unsure) == \
+        "stream call-7 2.5-6.5 s: UNCERTAIN 0.79 (threshold 0.80 ±0.05, verifier; filter 0.62)"  # the band said
+    why = "verifier 0.97 >= 0.80 on 2.5-6.5 s; filter 0.62"
+    assert format_text("voxwatch.verdict.call-7", {**cascade, "why": why}) == \
+        f"stream call-7 2.5-6.5 s: FAKE 0.97 (threshold 0.80, verifier; filter 0.62) — {why}"
 
 
 def test_a_verdict_after_an_early_alert_says_so_everywhere_a_person_reads_it():
@@ -121,13 +125,13 @@ def test_a_verdict_after_an_early_alert_says_so_everywhere_a_person_reads_it():
     from voxwatch.monitor.view import render
     from voxwatch.notify.command_sink import describe
     from voxwatch.pipeline.decision import Judgement
-    from voxwatch.transport.events import judgement_fields
+    from voxwatch.transport.events import event_fields
 
     verdict = Judgement("verdict", 3, 0, 64000, 0.39, 0.84, "real", 3, early_alert=True)
-    fields = judgement_fields(verdict, "m", "s")
+    fields = event_fields(verdict, "m", "s")
     assert fields["early_alert"] is True
     assert fields["stage"] == "filter" and fields["filter_score"] == 0.39 and fields["verifier_score"] is None
-    assert "early_alert" not in judgement_fields(Judgement("alert", 3, 0, 32000, 0.7, 0.84, "fake", 2, True), "m", "s")
+    assert "early_alert" not in event_fields(Judgement("alert", 3, 0, 32000, 0.7, 0.84, "fake", 2, True), "m", "s")
     body = {"schema": 1, "type": "verdict", "daemon": {"id": "desk-1"}, "stream": "call-7", "seq": 0, "ts": 1.0,
             "latency_ms": 1.0, **fields}
     assert format_text("voxwatch.verdict.call-7", body) == \

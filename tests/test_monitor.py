@@ -100,7 +100,7 @@ def test_view_renders_rows_alerts_health_and_warnings():
     state.apply("voxwatch.verdict.call-7", judged("verdict", "desk-1", 3, "call-7", 0.93, "fake"), now=0.6)
     out = text_of(render(state, 1.0))
     assert "desk-1" in out and "call-7" in out and "speech" in out and "0.93" in out
-    assert "alerts (newest last)" in out and "1.0-3.0" in out
+    assert "alerts (newest first)" in out and "1.0-3.0" in out
     assert "1 event(s) lost" in out and "no heartbeat" not in out
     assert "no heartbeat from desk-1 for 5 s" in text_of(render(state, 5.0))
     assert "waiting for events from tcp://x:1" in text_of(render(MonitorState(), 0.0, ["tcp://x:1"]))
@@ -258,3 +258,100 @@ def test_monitor_once_piped_is_the_narrow_layout():
     assert max(len(line) for line in lines) <= 80 and "…" not in done.stdout
     assert f"waiting for events from tcp://127.0.0.1:{port}" in done.stdout
     assert any(line.split() == ["stream", "state", "score", "verdict", "alerts", "dropped", "s"] for line in lines)
+
+
+# --- what a trial found (issue 34): the newest alerts at 80x24, headers at 120, gone things forgotten, --once ---
+
+def crowded_state(streams: int = 12, alerts: int = 15, host: str = "desk-1-host") -> MonitorState:
+    """One daemon with many streams and more alerts than the log shows; the alerts' ``ts`` rise by a second."""
+    state = MonitorState()
+    state.apply("voxwatch.status", body("status", "desk-1", 0, state="running", heartbeat_s=1.0,
+                                        counters={"audio_s": 10.0, "inference_ms_p99": 2.0},
+                                        streams={f"call-{i:02d}": {"state": "speech"} for i in range(streams)})
+                | {"daemon": {"id": "desk-1", "host": host, "pid": 100}}, now=0.0)
+    for i in range(alerts):
+        state.apply("voxwatch.alert.call-03", judged("alert", "desk-1", 1 + i, "call-03", 0.90 + i / 1000, "fake"),
+                    now=0.5)
+    return state
+
+
+def alert_scores(out: str) -> list[str]:
+    """The alert log's scores, top to bottom (each row reads ``HH:MM:SS ... desk-1/call-03 0.9xx``)."""
+    import re
+
+    return re.findall(r"call-03\s+(0\.9\d)", out)
+
+
+def test_the_live_dashboard_fits_80x24_with_the_newest_alerts_and_the_health_table():
+    """A terminal cuts what does not fit at the bottom: at 80x24 the dashboard is at most 24 lines, the newest
+    alert is on top of the log (the oldest give way), and the health table is still there."""
+    state = crowded_state()
+    out = text_of(render(state, 1.0, alert_lines=8, max_height=24), width=80)
+    lines = out.splitlines()
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert "health" in out and any(line.split()[:2] == ["desk-1", "running"] for line in lines)  # its daemon row
+    scores = alert_scores(out)
+    assert scores and scores[0] == "0.91" and scores == sorted(scores, reverse=True)  # 0.914: the newest, first
+    assert "more stream(s)" in out  # the streams that gave way are counted, not silently lost
+    whole = text_of(render(state, 1.0, alert_lines=8), width=80)  # --once: no height to fit, all 8 alerts
+    assert len(alert_scores(whole)) == 8 and "more stream(s)" not in whole
+
+
+def test_every_header_is_whole_at_120_columns_even_with_long_names():
+    state = crowded_state(streams=2, alerts=2, host="voxwatch-front-desk-42.example.org")
+    state.apply("voxwatch.alert.call-03", judged("alert", "desk-1", 40, "call-03", 0.97, "fake")
+                | {"why": "verifier 0.97 >= 0.90 on 1.0-3.0 s; filter 1.00"}, now=0.6)
+    for width in (120, 80):
+        out = text_of(render(state, 1.0), width=width)
+        assert max(len(line) for line in out.splitlines()) <= width
+        headers = [line for line in out.splitlines() if "┃" in line or line.lstrip().startswith(("stream ", "daemon ",
+                                                                                                   "time "))]
+        assert headers and not any("…" in line for line in headers), headers
+    wide = text_of(render(state, 1.0), width=120)
+    for header in ("overflows", "host", "heartbeat", "dropped s", "p50 ms", "verified", "lost", "latency ms",
+                   "stage", "why"):
+        assert header in wide
+    assert "verifier 0.97 >= 0.90" in wide  # the alert's reason, in the log
+
+
+def test_the_alert_log_shows_why_at_80_columns_too():
+    state = crowded_state(streams=1, alerts=1)
+    state.apply("voxwatch.alert.call-03", judged("alert", "desk-1", 40, "call-03", 0.97, "fake")
+                | {"why": "verifier 0.97 >= 0.90"}, now=0.6)
+    out = text_of(render(state, 1.0), width=80)
+    assert "verifier 0.97 >= 0.90" in out and max(len(line) for line in out.splitlines()) <= 80
+    assert state.alerts[-1].why == "verifier 0.97 >= 0.90"
+
+
+def test_ended_streams_and_silent_daemons_are_forgotten_after_a_while():
+    state = MonitorState(forget_ended_s=60.0, forget_silent_s=300.0)
+    state.apply("voxwatch.status", status("a", 0, {"mic": {"state": "speech"}, "file": {"state": "speech"}}), now=0.0)
+    state.apply("voxwatch.status", status("b", 0, {"mic": {"state": "speech"}}), now=0.0)
+    state.apply("voxwatch.stream.file", body("stream", "a", 1, "file", state="ended"), now=10.0)
+    state.apply("voxwatch.alert.mic", judged("alert", "b", 1, "mic", 0.9, "fake"), now=10.0)
+    state.apply("voxwatch.verdict.mic", judged("verdict", "b", 3, "mic", 0.9, "fake"), now=10.0)  # b lost one
+    for seq, t in enumerate((20.0, 60.0, 100.0, 200.0, 300.0), start=2):  # a beats on, its ended stream listed
+        state.apply("voxwatch.status", status("a", seq, {"mic": {"state": "speech"}, "file": {"state": "ended"}}),
+                    now=t)
+        state.prune(t)
+        if t <= 60.0:
+            assert ("a", "file") in state.streams  # ended at 10 s: kept for a minute
+    assert ("a", "file") not in state.streams and ("a", "mic") in state.streams
+    assert "b" in state.daemons and state.gaps() == {"b": 1}  # silent since 10 s: stale, still shown
+    state.prune(310.0)
+    assert "b" not in state.daemons and ("b", "mic") not in state.streams and state.gaps() == {}
+    assert [a.daemon for a in state.alerts] == ["b"]  # the alert log keeps its history
+    state.apply("voxwatch.status", status("a", 7, state="stopping"), now=400.0)
+    state.prune(459.0)
+    assert "a" in state.daemons
+    state.prune(460.0)  # said goodbye a minute ago
+    assert state.daemons == {} and state.streams == {}
+
+
+def test_only_the_live_dashboard_says_how_to_quit():
+    state = crowded_state(streams=1, alerts=0)
+    assert "q or Ctrl-C quits" in text_of(render(state, 1.0))
+    assert "q or Ctrl-C quits" not in text_of(render(state, 1.0, live=False))
+    done = subprocess.run([sys.executable, "-m", "voxwatch", "monitor", "--once", "--for", "0.2", "--connect",
+                           f"tcp://127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "malformed skipped" in done.stdout and "quits" not in done.stdout

@@ -291,3 +291,20 @@ def test_verdict_filter_keeps_only_the_chosen_verdicts_and_describe_names_uncert
     assert "2 filtered out by --verdict" in notifier.report()[0]
     title, text = describe(alert() | {"verdict": "uncertain", "stage": "verifier"})
     assert "uncertain" in title and "by the verifier" in text
+
+
+def test_the_reason_an_event_gives_reaches_every_receiver(receiver):
+    """``why`` (the deciding stage, its score against its threshold, the span) is in the webhook's JSON as the
+    event has it, and in the desktop notification's text; an event without one reads as before."""
+    from voxwatch.notify.notifier import Notifier
+
+    why = "verifier 0.97 >= 0.90 on 1.0-3.0 s; filter 0.93"
+    event = alert() | {"stage": "verifier", "why": why}
+    notifier = Notifier([WebhookSink(receiver.url("/why"), timeout_s=2)], FAST)
+    notifier.start()
+    notifier.deliver(event)
+    assert receiver.wait_for("/why", 1) == [event]
+    notifier.close(5.0)
+    title, text = describe(event)
+    assert text.endswith(f"({why})") and "by the verifier" in text
+    assert describe(alert())[1] == "desk-1/system-audio: score 0.93 (threshold 0.50), 1.0-3.0 s"  # no reason given

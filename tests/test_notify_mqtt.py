@@ -111,6 +111,10 @@ def test_alert_attributes_are_flat():
     assert attributes == {"daemon": "desk.1", "stream": "call-7.wav", "score": 0.93, "threshold": 0.5,
                           "utterance": 2, "start_s": 1.0, "end_s": 3.0, "early": True, "refractory_s": 5.0,
                           "ts": 1.0, "model": "m"}
+    why = "verifier 0.97 >= 0.90 on 1.0-3.0 s; filter 0.93"
+    cascade = alert_attributes(alert(stage="verifier", filter_score=0.93, verifier_score=0.97, why=why))
+    assert (cascade["stage"], cascade["filter_score"], cascade["verifier_score"]) == ("verifier", 0.93, 0.97)
+    assert cascade["why"] == why  # Home Assistant shows the reason beside the score
 
 
 def test_broker_address_and_password_sources(tmp_path):

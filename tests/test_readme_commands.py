@@ -106,3 +106,25 @@ def test_relative_links_between_the_readme_and_docs_resolve():
             if not path.exists() or (anchor and path.suffix == ".md" and anchor not in _anchors(path)):
                 dead.append((doc.name, target, anchor))
     assert checked > 20 and not dead
+
+
+def _quick_start() -> str:
+    return (ROOT / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_quick_start_says_what_the_setup_costs_and_where_the_tests_data_is():
+    """A new user learns before running it how big and how long the full setup is, and that some tests read the
+    shared corpus beside the checkout, under the very variable the tests read."""
+    import web_helpers
+
+    quick = " ".join(_quick_start().split())
+    assert re.search(r"about \d+ MB to download", quick) and re.search(r"[\d.]+ GB in the venv", quick), quick
+    assert re.search(r"about (a|\d+) minutes? on a 2-core VM", quick)  # the setup's time
+    assert "../shared/data/corpus" in quick and "VOXWATCH_SHARED" in quick
+    assert web_helpers.SHARED == Path(os.environ.get("VOXWATCH_SHARED", ROOT.parent / "shared"))
+
+
+def test_the_quick_start_explains_filter_and_verifier_where_it_first_shows_them():
+    paragraphs = _quick_start().split("\n\n")
+    first = next(i for i, p in enumerate(paragraphs) if re.search(r"\bverifier\b|\bfilter\b", p))
+    assert "**filter**" in paragraphs[first] and "**verifier**" in paragraphs[first], paragraphs[first]

@@ -128,6 +128,11 @@ def test_health_openapi_and_headers(client):
     assert health.status_code == 200
     body = health.json()
     assert body["status"] == "ok" and body["model"].startswith("tinycnn") and body["live"] is None
+    # both stages' thresholds: the filter's (also "threshold", as before) and, with the cascade, the verifier's
+    card = json.loads((REPO / "voxwatch" / "models" / "verifier.json").read_text())
+    assert body["verifier"].startswith("verifier") and body["threshold"] == body["thresholds"]["filter"]
+    assert body["thresholds"]["verifier"] == round(card["threshold"], 4)
+    assert body["thresholds"]["gate"] == round(card["gate"], 4)
     spec = client.get("/api/openapi.json").json()
     assert {"/api/score", "/api/events", "/api/health", "/api/evidence", "/api/evidence/{clip_id}/label"} <= \
         set(spec["paths"])
@@ -194,19 +199,46 @@ def test_the_spectrogram_stays_small_whatever_the_length(seconds, columns):
     assert len(base64.b64decode(spec["data"])) == 128 * spec["columns"]
 
 
-def test_a_window_carries_the_verifier_score_when_the_detector_has_one():
-    """The verifier cascade (another branch) adds ``verifier_score`` to window judgements; the record shows it."""
+def test_a_window_carries_the_verifier_score_of_its_utterance():
+    """A window is serialized as every judgement is (``judgement_fields``); where the verifier judged its
+    utterance, the window carries that utterance's verifier score, which the plot draws as a second series."""
     import dataclasses
 
     from voxwatch.detector import Judgement
+    from voxwatch.pipeline.records import judgement_fields
     from voxwatch.web.scoring import window_point
 
     window = Judgement("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1)
-    assert window_point(window) == {"utterance": 2, "start_s": 1.0, "end_s": 3.0, "score": 0.9123, "verdict": "fake"}
+    assert window_point(window) == judgement_fields(window)
+    assert window_point(window)["verifier_score"] is None and window_point(window)["score"] == 0.91234
+    assert window_point(window, 0.40004)["verifier_score"] == 0.40004
+    checked = dataclasses.replace(window, verifier_score=0.7)
+    assert window_point(checked, 0.4)["verifier_score"] == 0.7
 
-    @dataclasses.dataclass(frozen=True)
-    class Verified(Judgement):
-        verifier_score: float | None = None
 
-    checked = Verified("window", 2, 16000, 48000, 0.91234, 0.5, "fake", 1, verifier_score=0.40004)
-    assert window_point(checked)["verifier_score"] == 0.4
+def test_health_without_a_verifier_names_the_filters_threshold_only(tmp_path):
+    from voxwatch.detector import Detector
+
+    with TestClient(make_app(tmp_path, detector=Detector(verifier="none")), base_url=LOCAL) as client:
+        body = client.get("/api/health").json()
+    assert body["verifier"] is None and body["thresholds"] == {"filter": body["threshold"]}
+
+
+def test_a_request_fastapi_cannot_validate_gets_the_one_error_shape(client):
+    response = client.post("/api/score")  # no file
+    assert (response.status_code, response.json()) == (422, {"error": "file: Field required"})
+    bad = client.post("/api/score", params={"spectrogram": "maybe"}, files={"file": ("a.wav", b"x")})
+    assert bad.status_code == 422 and bad.json()["error"].startswith("spectrogram: ")
+
+
+def test_the_live_snapshot_carries_each_alerts_reason():
+    from voxwatch.monitor.state import MonitorState
+    from voxwatch.web.live import live_snapshot
+
+    state = MonitorState()
+    alert = {"schema": 1, "type": "alert", "daemon": {"id": "d", "host": "h", "pid": 1}, "stream": "s", "seq": 0,
+             "ts": 1.0, "utterance": 1, "start_s": 1.0, "end_s": 3.0, "score": 0.97, "threshold": 0.9,
+             "verdict": "fake", "stage": "verifier", "why": "verifier 0.97 >= 0.90 on 1.0-3.0 s", "latency_ms": 1.0}
+    state.apply("voxwatch.alert.s", alert, now=0.0)
+    (shown,) = live_snapshot(state, 0.0, [])["alerts"]
+    assert (shown["why"], shown["stage"], shown["verdict"]) == (alert["why"], "verifier", "fake")

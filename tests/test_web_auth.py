@@ -94,6 +94,7 @@ def test_a_port_in_use_is_one_error_line_and_exit_2():
 def test_a_real_server_with_a_token_file(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
+    (tmp_path / "ev").mkdir()
     server = WebServer("--token-file", str(token_file), "--evidence-dir", str(tmp_path / "ev"))
     try:
         assert httpx.get(f"{server.url}/api/health").status_code == 401

@@ -107,6 +107,7 @@ def analyze(driver, path: Path) -> dict:
         "threshold": len(driver.find_elements(By.CSS_SELECTOR, "#score-plot line.threshold")),
         "spans": [e.get_attribute("class") for e in driver.find_elements(By.CSS_SELECTOR, "#score-plot rect.span")],
         "rows": len(driver.find_elements(By.CSS_SELECTOR, "#utterances tbody tr")),
+        "stages": texts(driver, "#utterances tbody td.stage"),
         "spectrogram": driver.execute_script("const c = document.getElementById('spectrogram');"
                                              "return [c.width, c.height];"),
         "download": driver.execute_script("return document.getElementById('download').href"),
@@ -131,6 +132,7 @@ def test_analyze_shows_real_and_fake_with_the_plot(browser, site, tmp_path):
         assert shown["lines"] == len(expected["spans"]) and shown["threshold"] == 1
         assert shown["spans"] == [f"span {span['verdict']}" for span in expected["spans"]]
         assert shown["rows"] == len(expected["spans"])
+        assert shown["stages"] == [span["stage"] for span in expected["spans"]]  # which stage decided each
         assert shown["spectrogram"][0] > 100 and shown["spectrogram"][1] == 128
         assert shown["download"].startswith("blob:")
     assert browser.find_element(By.ID, "player").get_attribute("src").startswith("blob:")
@@ -214,6 +216,37 @@ def test_the_plot_draws_the_verifier_score_when_the_record_has_one(browser, site
                 without.querySelectorAll("polyline.verifier-line").length, legendHtml(record).includes("verifier")];
     """)
     assert drawn == [1, 2, 0, True]
+
+
+def test_the_utterance_table_and_the_alert_list_show_the_stages_and_why(browser, site):
+    """Analyze: each utterance's stage, both stages' scores and its reason; Live: an alert's reason under it. The
+    reason is text, never markup."""
+    why = "verifier 0.97 >= 0.90 on 0.0-2.0 s; filter 0.62 <b>x</b>"
+    browser.get(f"{site['url']}/")
+    cells = browser.execute_script("""
+        const span = {utterance: 0, start_s: 0, end_s: 2, score: 0.97, threshold: 0.9, verdict: "fake", windows: 3,
+                      early: false, stage: "verifier", filter_score: 0.62, verifier_score: 0.95, why: arguments[0]};
+        show({file: "x.wav", verdict: "fake", score: 0.62, threshold: 0.837, utterances: 2, fake_utterances: 1,
+              duration_s: 4, model: "m", verifier: "v", verified_utterances: 1, windows: [],
+              spans: [span, {...span, utterance: 1, start_s: 2.5, end_s: 4, score: 0.1, threshold: 0.019,
+                             verdict: "real", stage: "filter", filter_score: 0.1, verifier_score: null,
+                             why: undefined}]});
+        return [...document.querySelectorAll("#utterances tbody tr")].map(r => [...r.cells].map(c => c.innerText));
+    """, why)
+    headers = texts(browser, "#utterances thead th")
+    rows = [dict(zip(headers, row, strict=True)) for row in cells]
+    assert [(r["Stage"], r["Filter"], r["Verifier"], r["Threshold"]) for r in rows] == \
+        [("verifier", "0.620", "0.950", "0.900"), ("filter", "0.100", "-", "0.019")]
+    assert rows[0]["Why"] == why and rows[1]["Why"] == ""
+    browser.get(f"{site['url']}/live")
+    shown = browser.execute_script("""
+        addAlert({daemon: {id: "desk-1"}, stream: "call-7", start_s: 0, end_s: 2, score: 0.97, early: false,
+                  ts: 1800000000, verdict: "fake", why: arguments[0]}, false);
+        const item = document.querySelector("#alerts li.alert");
+        return [item.querySelector(".why").innerText, item.querySelectorAll(".why b").length];
+    """, why)
+    assert shown == [why, 0]
+    assert browser_errors(browser) == []
 
 
 def test_an_evidence_label_round_trips(browser, site, tmp_path):

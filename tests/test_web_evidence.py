@@ -38,7 +38,7 @@ def label(client, clip_id, value):
 def test_clips_newest_first_one_page_at_a_time(client, store):
     _, paths = store
     first = client.get("/api/evidence").json()
-    assert first["total"] == 3 and first["pages"] == 2
+    assert first["total"] == 3 and first["pages"] == 2 and first["exists"] is True
     assert [c["id"] for c in first["clips"]] == [paths[2].stem, paths[1].stem]
     assert first["clips"][0]["stream"] == "desk-phone" and first["clips"][0]["label"] is None
     assert first["clips"][0]["score"] == 0.93
@@ -95,13 +95,52 @@ def test_a_failed_move_leaves_the_clip_whole_where_it_was(store, monkeypatch):
     assert list((directory / "fake").iterdir()) == []  # neither the new sidecar nor its temporary file
 
 
+JSON_ONLY = 'send the label as JSON: {"label": "real"} or {"label": "fake"}'
+
+
 def test_label_requests_are_json_with_a_known_label(client, store):
+    """Not JSON is a 415 (docs/web.md), a form too, whatever its fields; a wrong label a 422; both in the API's
+    one error shape, ``{"error": ...}``, not FastAPI's ``{"detail": [...]}``."""
     clip_id = store[1][0].stem
-    assert client.post(f"/api/evidence/{clip_id}/label", data={"label": "fake"}).status_code in (415, 422)
-    assert client.post(f"/api/evidence/{clip_id}/label", content='{"label": "fake"}',
-                       headers={"content-type": "text/plain"}).status_code in (415, 422)
-    assert label(client, clip_id, "maybe").status_code == 422
+    for response in (client.post(f"/api/evidence/{clip_id}/label", data={"label": "fake"}),
+                     client.post(f"/api/evidence/{clip_id}/label", data={"other": "x"}),
+                     client.post(f"/api/evidence/{clip_id}/label", content='{"label": "fake"}',
+                                 headers={"content-type": "text/plain"})):
+        assert (response.status_code, response.json()) == (415, {"error": JSON_ONLY})
+    maybe = label(client, clip_id, "maybe")
+    assert (maybe.status_code, maybe.json()) == (422, {"error": "label: Input should be 'real' or 'fake'"})
+    for content in ("{}", "not json", "[1]"):
+        response = client.post(f"/api/evidence/{clip_id}/label", content=content,
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 422 and list(response.json()) == ["error"], content
     assert store[1][0].exists()
+    spec = client.get("/api/openapi.json").json()["paths"]["/api/evidence/{clip_id}/label"]["post"]
+    assert spec["requestBody"]["content"]["application/json"]["schema"]["properties"]["label"]["enum"] == \
+        ["real", "fake"]  # the body is still described, though the route reads it itself
+
+
+def test_invalid_parameters_are_a_422_in_the_one_error_shape(client):
+    response = client.get("/api/evidence", params={"page": 0})
+    assert (response.status_code, response.json()) == (422, {"error": "page: Input should be greater than or "
+                                                                      "equal to 1"})
+    assert client.get("/api/evidence", params={"page": "x"}).json()["error"].startswith("page: ")
+
+
+def test_a_store_that_is_not_there_yet_is_said_and_a_wrong_evidence_dir_is_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "not-yet"
+    with TestClient(make_app(missing), base_url="http://127.0.0.1") as client:
+        page = client.get("/api/evidence").json()
+    assert page["exists"] is False and page["total"] == 0 and page["dir"] == str(missing)
+    for bad, what in ((missing, "does not exist"), (tmp_path / "file", "is not a directory")):
+        if what == "is not a directory":
+            bad.write_text("x")
+        done = subprocess.run([sys.executable, "-m", "voxwatch", "web", "--port", "0", "--evidence-dir", str(bad)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and done.stderr.startswith(f"voxwatch: error: --evidence-dir {bad}: {what}")
+        assert len(done.stderr.splitlines()) == 1, done.stderr
 
 
 @pytest.mark.parametrize("name", [

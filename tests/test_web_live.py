@@ -52,6 +52,7 @@ def test_an_alert_from_replay_arrives_as_a_server_sent_event(tmp_path, curve):
     clip = synthetic_clip(tmp_path)
     url = f"tcp://127.0.0.1:{free_port()}"
     replay_curve, web_curve = curve_options(tmp_path) if curve else ([], [])
+    (tmp_path / "ev").mkdir()
     server = WebServer("--connect", url, "--evidence-dir", str(tmp_path / "ev"), *web_curve)
     replay = None
     try:

@@ -57,3 +57,17 @@ def test_without_a_publisher_the_sinks_still_get_every_event(loud_model, loud_co
     _replay(pipeline, audio_files["loud"])
     states = [e.state for e in collected if not isinstance(e, JudgementEvent)]
     assert states == ["started", "ended"] and any(isinstance(e, JudgementEvent) for e in collected)
+
+
+def test_load_models_loads_the_cascade_as_run_does():
+    """The one loading rule of run, replay, bench and the soak: the bundled filter comes with its verifier (whose
+    thread the pipeline then runs, and whose id the heartbeats carry); --verifier none is the filter alone."""
+    from voxwatch.daemon.wiring import load_models, model_info
+
+    classifier, verifier, config = load_models(load_config(None))
+    assert verifier is not None and classifier.model_id.startswith("tinycnn")
+    pipeline = published_pipeline(config.pipeline, classifier, None, verifier=verifier)
+    assert "verifier" in pipeline.worker_threads and pipeline.stats().verifier is not None
+    assert model_info(classifier, verifier)["verifier"] == verifier.model_id
+    alone = load_models(load_config(None), verifier="none")
+    assert alone[1] is None and "verifier" not in published_pipeline(alone[2].pipeline, alone[0], None).worker_threads

@@ -66,25 +66,22 @@ class FileScore:
         return sum(u.stage == "verifier" for u in self.utterances)
 
     def record(self, spans: bool = False) -> dict[str, Any]:
-        """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's span
-        and score, and with the cascade the stage that decided and both scores). One place for the layout, so
+        """What ``voxwatch score`` prints for this file (``spans``: the ``--json`` form, with each utterance's
+        fields as ``judgement_fields`` gives them: span, score and threshold of the stage that decided, both
+        stages' scores, ``why`` where the decision stage gave one). The one serializer of a ``FileScore``, so
         ``score --json`` and the web API (``POST /api/score``) agree."""
+        from voxwatch.pipeline.records import judgement_fields
+
         record: dict[str, Any] = {
             "file": self.path, "score": None if self.score is None else round(self.score, 4),
             "verdict": self.verdict, "utterances": len(self.utterances), "fake_utterances": self.fake_utterances,
-            "threshold": round(self.threshold, 4), "model": self.model_id}
+            "threshold": round(self.threshold, 4), "stage": self.stage, "model": self.model_id}
         if self.verifier_id:
             record.update(verifier=self.verifier_id, verified_utterances=self.verified_utterances)
         if self.stream is not None:
             record = {"file": self.path, "stream": self.stream, **record}
         if spans:
-            record["spans"] = [{"utterance": u.utterance, "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
-                                "score": round(u.score, 4), "verdict": u.verdict, "windows": u.windows}
-                               for u in self.utterances]
-            if self.verifier_id:
-                for span, u in zip(record["spans"], self.utterances, strict=True):
-                    span.update(stage=u.stage, filter_score=_round(u.filter_score),
-                                verifier_score=_round(u.verifier_score))
+            record["spans"] = [judgement_fields(u) for u in self.utterances]
         return record
 
 
@@ -219,7 +216,3 @@ def _file_verdict(verdicts: tuple[Judgement, ...], filter_threshold: float) -> t
     labels = {v.verdict for v in verdicts}
     verdict: FileVerdict = "fake" if "fake" in labels else "uncertain" if "uncertain" in labels else "real"
     return top.score, top.threshold, verdict, stage
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)

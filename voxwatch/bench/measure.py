@@ -1,4 +1,5 @@
-"""Measured benchmark runs: N streams through a real ``Pipeline`` and ``EventPublisher`` to a subscriber process.
+"""Measured benchmark runs: N streams through a real ``Pipeline`` and ``EventPublisher`` to a subscriber process,
+joined by the daemon's wiring (``voxwatch.daemon.wiring.published_pipeline``, as ``voxwatch run`` joins them).
 
 CPU is charged per thread from the Linux scheduler's counters, so each stage's figure is its own work; the
 subscriber runs in a child process so its cost is not charged to the pipeline.
@@ -212,7 +213,7 @@ class Bench:
         filter's utterance score (the bench picks it so that a chosen share of utterances is gated)."""
         import dataclasses
 
-        from voxwatch.pipeline.runner import Pipeline
+        from voxwatch.daemon.wiring import published_pipeline
         from voxwatch.pipeline.types import JudgementEvent
 
         self._runs += 1
@@ -226,21 +227,21 @@ class Bench:
         verdict_scores: list[float] = []
         verifier_latency: list[float] = []
 
-        def emit(event) -> None:
+        def count(event) -> None:  # beside the publisher, as run's evidence and metrics sinks are
             if isinstance(event, JudgementEvent):
                 judgements[0] += 1
                 if event.judgement.kind == "verdict":
                     verdict_scores.append(event.judgement.filter_score or event.judgement.score)
                     if event.judgement.stage == "verifier":  # from reading the utterance's end to its verdict
                         verifier_latency.append((time.monotonic() - event.t_ready) * 1000)
-                self.publisher.submit(event)
 
         settings = self.settings
         if verifier is not None:
             settings = dataclasses.replace(settings, verifier=dataclasses.replace(settings.verifier, enabled=True,
                                                                                   gate=gate))
-        pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
-        self.publisher.attach_stats(lambda: pipeline.stats().as_dict())
+        # the daemon's wiring (voxwatch.daemon.wiring): events to the publisher and the counter, heartbeats with
+        # the pipeline's counters and the models
+        pipeline = published_pipeline(settings, classifier, self.publisher, (count,), verifier=verifier)
         samples = int(seconds * SAMPLE_RATE)
         stride = len(self.pool) // max(1, streams)
         pub_cpu0 = _thread_cpu(self.publisher.thread)

@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.bench.report import print_report
     from voxwatch.bench.workload import audio_pool
     from voxwatch.config import load_config
+    from voxwatch.daemon.wiring import load_models
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_model, load_verifier, resolve_model
+    from voxwatch.model_loading import resolve_model
     from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
@@ -105,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
         config = dataclasses.replace(config, pipeline=dataclasses.replace(config.pipeline,
                                                                           inference_threads=args.threads))
-    classifier, config = load_model(args.model, config)
+    classifier, verifier, config = load_models(config, args.model, args.verifier)  # as voxwatch run loads them
     settings = config.pipeline
-    verifier = load_verifier(config, args.verifier, classifier.sha256)
     model_path = resolve_model(args.model, config)
     if args.int8_model and not args.no_int8:  # a wrong INT8 model fails now, not after the float runs
         OnnxClassifier(args.int8_model, settings.features, settings.window.window_s)

@@ -1,9 +1,10 @@
 """``voxwatch monitor``: a live terminal dashboard of one or more daemons (or a broker), streams grouped by daemon.
 
 The loop receives events (``EventSubscriber``: strict decoding, malformed messages counted and skipped), folds
-them into a ``MonitorState`` and re-renders with ``voxwatch.monitor.view.render`` a few times a second. ``--once``
-collects for ``--for`` seconds and prints one snapshot (``voxwatch.monitor.collect.monitor_once``).
-Quits on q (when stdin is a terminal) or Ctrl-C.
+them into a ``MonitorState`` and re-renders with ``voxwatch.monitor.view.render`` a few times a second, fitted to
+the terminal's height (the newest alerts first; the health table always shown). ``--once`` collects for ``--for``
+seconds and prints one whole snapshot (``voxwatch.monitor.collect.monitor_once``). Quits on q (when stdin is a
+terminal) or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -77,12 +78,16 @@ def run(args: argparse.Namespace) -> int:
             subscriber.close()
         return 0
     state = MonitorState(stale_s=args.stale)
+
+    def dashboard():  # fitted to the terminal as it is now (a line spare: the cursor stays below the dashboard)
+        return render(state, time.monotonic(), urls, args.alerts, max_height=max(10, console.size.height - 1))
+
     try:
-        with _keys() as keys, Live(render(state, time.monotonic(), urls, args.alerts), console=console,
-                                   refresh_per_second=4, screen=False, transient=False) as live:
+        with _keys() as keys, Live(dashboard(), console=console, refresh_per_second=4, screen=False,
+                                   transient=False) as live:
             while True:
                 pump(subscriber, state, 0.25)
-                live.update(render(state, time.monotonic(), urls, args.alerts))
+                live.update(dashboard())
                 if "q" in keys().lower():
                     break
     except KeyboardInterrupt:

@@ -42,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.commands.common import file_stream_ids, publisher_from_args, raw_format_from_args
     from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
-    from voxwatch.daemon.wiring import published_pipeline
+    from voxwatch.daemon.wiring import load_models, published_pipeline
     from voxwatch.errors import VoxwatchError
-    from voxwatch.model_loading import load_model, load_verifier
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
 
@@ -52,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.files.count(STDIN_NAME) > 1:
         raise VoxwatchError("standard input (-) can be given once")
 
-    classifier, config = load_model(args.model, load_config(args.config))
-    verifier = load_verifier(config, args.verifier, classifier.sha256)
+    classifier, verifier, config = load_models(load_config(args.config), args.model, args.verifier)
     collector = SummaryCollector()
     publisher = None
     if not args.no_publish:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
-from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, StreamEvent
@@ -75,24 +77,58 @@ def print_summary(collector: SummaryCollector, classifier: OnnxClassifier, as_js
     if as_json:
         print(json.dumps({"model": classifier.model_id, "threshold": classifier.threshold, "streams": rows}))
         return
+    console = console or Console()
     cascade = any(row["verified"] or row["uncertain"] for row in rows)  # columns only where they say something
-    # Headers never cut (no_wrap: only the names shrink) and light borders: the table reads whole at 80 columns;
-    # the stream and file names fold instead.
-    table = Table(title=f"voxwatch replay — model {classifier.model_id}", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
     columns = ["stream", "file", "utterances", "fake", "alerts", "max", "status"]
     if cascade:
         columns[4:4] = ["uncertain", "verifier"]
+    # every row one line, every header whole, light borders: the table reads at 80 columns (a terminal, or piped,
+    # which Rich draws at $COLUMNS or 80). Where it would be wider, the file goes first if it only repeats the
+    # stream id (made of its name), then long names end in "…" (never folded onto more lines)
+    table = _table(classifier.model_id, rows, columns, {})
+    excess = _excess(console, table)
+    if excess > 0 and all(Path(row["source"]).stem == row["stream"] for row in rows):
+        columns.remove("file")
+        table = _table(classifier.model_id, rows, columns, {})
+        excess = _excess(console, table)
+    if excess > 0:
+        table = _table(classifier.model_id, rows, columns, _name_widths(rows, columns, excess))
+    console.print(table)
+
+
+def _cells(row: dict) -> dict[str, str]:
+    return {"stream": row["stream"], "file": Path(row["source"]).name, "utterances": str(row["utterances"]),
+            "fake": str(row["fake"]), "uncertain": str(row["uncertain"]), "verifier": str(row["verified"]),
+            "alerts": str(row["alerts"]), "max": "-" if row["max_score"] is None else f"{row['max_score']:.3f}",
+            "status": row["state"]}
+
+
+def _excess(console: Console, table: Table) -> int:
+    """How many characters wider than the console the table is at its natural width."""
+    return Measurement.get(console, console.options.update_width(100_000), table).maximum - console.width
+
+
+NAME_COLUMNS = ("stream", "file")
+
+
+def _table(model_id: str, rows: list[dict], columns: list[str], widths: dict[str, int]) -> Table:
+    table = Table(title=f"voxwatch replay — model {model_id}", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
     for column in columns:
-        text = column in ("stream", "file", "status")
-        table.add_column(column, justify="left" if text else "right", overflow="fold",
-                         **({"max_width": 14} if column in ("stream", "file") else {"no_wrap": True}))
+        table.add_column(column, justify="left" if column in (*NAME_COLUMNS, "status") else "right", no_wrap=True,
+                         overflow="ellipsis", min_width=len(column), max_width=widths.get(column))
     for row in rows:
-        status = "[red]error[/red]" if row["state"] == "error" else row["state"]
-        max_score = "-" if row["max_score"] is None else f"{row['max_score']:.3f}"
-        cells = [row["stream"], escape(Path(row["source"]).name), str(row["utterances"]), str(row["fake"]),
-                 str(row["alerts"]), max_score, status]
-        if cascade:
-            cells[4:4] = [str(row["uncertain"]), str(row["verified"])]
-        table.add_row(*cells)
-    (console or Console()).print(table)
+        cells = _cells(row)
+        table.add_row(*(Text(cells[column], style="red") if column == "status" and row["state"] == "error"
+                        else cells[column] for column in columns))
+    return table
+
+
+def _name_widths(rows: list[dict], columns: list[str], excess: int) -> dict[str, int]:
+    """Widths for the name columns that take ``excess`` characters off the table: the widest name gives way
+    first, never below its header."""
+    from voxwatch.monitor.view import narrowed
+
+    widths = {column: max([len(column)] + [cell_len(_cells(row)[column]) for row in rows])
+              for column in columns if column in NAME_COLUMNS}
+    return narrowed(widths, {column: len(column) for column in widths}, excess)

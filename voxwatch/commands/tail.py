@@ -16,8 +16,10 @@ HELP = "print events from the ZeroMQ stream as JSON lines (or --format text)"
 
 
 def format_text(topic: str, body: dict[str, Any]) -> str:
-    """One line a person reads: ``stream call-7 2.5-6.5 s: FAKE 0.99 (threshold 0.33)``; where the cascade's
-    verifier decided, ``... FAKE 0.97 (threshold 0.80, verifier; filter 0.62)``."""
+    """One line a person reads: ``stream call-7 2.5-6.5 s: FAKE 0.99 (threshold 0.33)`` (``threshold 0.33 ±0.05``
+    with an uncertain band); where the cascade's
+    verifier decided, ``... FAKE 0.97 (threshold 0.80, verifier; filter 0.62)``; where the event says ``why``,
+    the line ends with it: ``... — verifier 0.97 >= 0.80 on 2.5-6.5 s; filter 0.62``."""
     kind, stream = body.get("type"), body.get("stream")
     if kind in ("verdict", "alert"):
         label = f"ALERT {body['verdict']}" if kind == "alert" else str(body["verdict"]).upper()
@@ -25,8 +27,10 @@ def format_text(topic: str, body: dict[str, Any]) -> str:
         stage = ""
         if body.get("stage") == "verifier" and isinstance(body.get("filter_score"), int | float):
             stage = f", verifier; filter {body['filter_score']:.2f}"
+        why = f" — {body['why']}" if isinstance(body.get("why"), str) and body["why"] else ""
+        band = f" ±{body['band']:.2f}" if isinstance(body.get("band"), int | float) and body["band"] else ""
         return (f"stream {stream} {body['start_s']:.1f}-{body['end_s']:.1f} s: {label} {body['score']:.2f} "
-                f"(threshold {body['threshold']:.2f}{early}{stage})")
+                f"(threshold {body['threshold']:.2f}{band}{early}{stage}){why}")
     if kind == "stream":
         detail = body.get("detail") or body.get("source") or ""
         return f"stream {stream}: {body['state']}" + (f" ({detail})" if detail else "")

@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"Live page: daemon or broker endpoint (repeatable; default {DEFAULT_PUBLISH_URL})")
     parser.add_argument("--stale", type=float, metavar="S", help="Live page: mark a daemon stale when its heartbeat "
                         "is older than S seconds (default: 3 heartbeat periods)")
-    parser.add_argument("--evidence-dir", metavar="DIR", help="Evidence page: the evidence store (default: the "
-                        "config's [evidence] dir, ~/.local/state/voxwatch/evidence)")
+    parser.add_argument("--evidence-dir", metavar="DIR", help="Evidence page: the evidence store, an existing "
+                        "directory (default: the config's [evidence] dir, ~/.local/state/voxwatch/evidence; while it "
+                        "does not exist yet, the page says so)")
     add_model_arguments(parser, config_help="TOML config (default: built-in): the detector's settings and the "
                         "default evidence directory")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
@@ -49,10 +50,16 @@ def run(args: argparse.Namespace) -> int:
 
     token = read_token_file(args.token_file) if args.token_file else args.token
     config = load_config(args.config)
+    if args.evidence_dir:
+        evidence_dir = Path(args.evidence_dir).expanduser()
+        if not evidence_dir.is_dir():  # a typo would otherwise show an empty store as if nothing had been saved
+            what = "is not a directory" if evidence_dir.exists() else "does not exist"
+            raise VoxwatchError(f"--evidence-dir {args.evidence_dir}: {what} (the daemon's [evidence] dir, where "
+                                "voxwatch run saves alert clips)")
+    else:  # the config's store may not exist yet on a fresh machine: the Evidence page says so
+        evidence_dir = config.evidence.path
     settings = WebSettings(host=args.host, port=args.port, token=token, max_upload_mb=args.max_upload_mb,
-                           max_duration_s=args.max_duration_s,
-                           evidence_dir=Path(args.evidence_dir).expanduser() if args.evidence_dir
-                           else config.evidence.path,
+                           max_duration_s=args.max_duration_s, evidence_dir=evidence_dir,
                            connect=tuple(args.connect or [DEFAULT_PUBLISH_URL]))
     settings.check_bind()  # before anything is loaded: a refused bind is one line and exit 2
     curve = curve_from_args(args, binds=False, connects=True)
@@ -72,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
     scorer = ScoreService(Detector(model=args.model, config=config, verifier=args.verifier), settings.max_duration_s)
     feed = LiveFeed(list(settings.connect), configure_socket=curve, stale_s=args.stale)
     app = create_app(settings, scorer, feed, EvidenceReview(settings.evidence_dir))
-    serve(app, settings, log_level="info" if getattr(args, "verbose", 0) else "warning")
+    serve(app, settings, log_level="info" if getattr(args, "verbose", 0) else "warning", on_exit=feed.end_streams)
     return 0

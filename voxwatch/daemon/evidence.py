@@ -46,7 +46,7 @@ from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source, StreamReporter
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent
-from voxwatch.transport.events import SCHEMA_VERSION, judgement_fields
+from voxwatch.transport.events import SCHEMA_VERSION, event_fields
 
 log = logging.getLogger(__name__)
 _CLOSE = object()
@@ -192,7 +192,7 @@ class EvidenceStore:
         flac = self.dir / f"{name}.flac"
         sidecar = {
             "schema": SCHEMA_VERSION, "type": "alert", "daemon": self.daemon, "stream": event.stream, "ts": ts,
-            **judgement_fields(j, event.model_id, event.model_sha256, event.verifier_id),
+            **event_fields(j, event.model_id, event.model_sha256, event.verifier_id),
             "source": self._sources.get(event.stream, ""),
             "clip": {"file": flac.name, "sample_rate": SAMPLE_RATE, "start_s": round(start / SAMPLE_RATE, 3),
                      "end_s": round(end / SAMPLE_RATE, 3)},

@@ -33,9 +33,8 @@ from voxwatch.config import Config, PublishSettings, load_config
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
-from voxwatch.daemon.wiring import published_pipeline
+from voxwatch.daemon.wiring import load_models, published_pipeline
 from voxwatch.errors import VoxwatchError
-from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.transport.events import unique_stream_ids
 
 if TYPE_CHECKING:
@@ -82,8 +81,8 @@ class DaemonService:
         wants_system = options.system_audio or config.capture.system_audio
         system = system_audio_source(config.capture) if wants_system else None
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
-        self.classifier, config = load_model(options.model, config)  # the card's features unless config sets them
-        self.verifier = load_verifier(config, options.verifier, self.classifier.sha256)
+        # the card's features unless the config sets them; the cascade's verifier by the one rule (wiring)
+        self.classifier, self.verifier, config = load_models(config, options.model, options.verifier)
         self.mics = dict(zip(device_stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
         if system:
             self.mics[SYSTEM_AUDIO_STREAM] = system

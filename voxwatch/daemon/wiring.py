@@ -1,9 +1,12 @@
-"""The pipeline wired to its publisher: how ``run``, ``replay`` and the soak benchmark join the two.
+"""The pipeline wired to its models and its publisher: how ``run``, ``replay``, ``voxwatch bench`` and the soak
+benchmark (benchmarks/soak.py) build what they run, so a benchmark measures the cascade that ships.
 
-The wiring is short but it has rules that are easy to get half right when written twice: every event goes to the
-publisher and to every other sink (evidence, metrics, a replay summary) through one ``fan_out``; the publisher's
-heartbeats carry the counters of what feeds it; and every heartbeat names the model (and the cascade's verifier,
-where one runs), so a fleet's consumers can tell which model judged what.
+The wiring is short but it has rules that are easy to get half right when written twice: the cascade's verifier is
+loaded with the filter, by the same rule everywhere (``load_models``: ``--verifier``, else ``[verifier]``, else
+the bundled one for the bundled filter); every event goes to the publisher and to every other sink (evidence,
+metrics, a replay summary) through one ``fan_out``; the publisher's heartbeats carry the counters of what feeds
+it; and every heartbeat names the model (and the cascade's verifier, where one runs), so a fleet's consumers can
+tell which model judged what.
 """
 
 from __future__ import annotations
@@ -14,10 +17,22 @@ from typing import TYPE_CHECKING, Any
 from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, fan_out
 
 if TYPE_CHECKING:
+    from voxwatch.config import Config
     from voxwatch.pipeline.runner import Pipeline
     from voxwatch.pipeline.stages.filter.session import OnnxClassifier
     from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.transport.publisher import EventPublisher
+
+
+def load_models(config: Config, model: str | None = None, verifier: str | None = None
+                ) -> tuple[OnnxClassifier, OnnxVerifier | None, Config]:
+    """The filter (``model``: a path, else the config's, else the bundled one), the config fitted to its card, and
+    the cascade's verifier (``verifier``: a path or ``"none"``, else ``[verifier]``; None where the filter judges
+    alone): what ``run``, ``replay`` and the benchmarks run, loaded by one rule."""
+    from voxwatch.model_loading import load_model, load_verifier
+
+    classifier, config = load_model(model, config)
+    return classifier, load_verifier(config, verifier, classifier.sha256), config
 
 
 def model_info(classifier: OnnxClassifier, verifier: OnnxVerifier | None = None) -> dict[str, str]:

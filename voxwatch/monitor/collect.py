@@ -11,18 +11,19 @@ from voxwatch.transport.subscriber import EventSubscriber
 
 
 def pump(subscriber: Any, state: Any, budget_s: float) -> None:
-    """Receive and apply events for up to ``budget_s`` seconds."""
+    """Receive and apply events for up to ``budget_s`` seconds, then forget what has long gone (``prune``)."""
     deadline = time.monotonic() + budget_s
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return
+            break
         event = subscriber.receive(max(1, int(remaining * 1000)))
         if event is None:
-            return
+            break
         topic, body = event
         state.apply(topic, body, time.monotonic())
         state.malformed = subscriber.malformed
+    state.prune(time.monotonic())
 
 
 def monitor_once(urls: list[str], console: Any, collect_s: float = 6.0, stale_s: float | None = None,
@@ -35,7 +36,7 @@ def monitor_once(urls: list[str], console: Any, collect_s: float = 6.0, stale_s:
     state = state or MonitorState(stale_s=stale_s)
     try:
         pump(subscriber, state, collect_s)
-        console.print(render(state, time.monotonic(), urls, alert_lines))
+        console.print(render(state, time.monotonic(), urls, alert_lines, live=False))
     finally:
         if own:
             subscriber.close()

@@ -6,6 +6,11 @@ Streams are keyed by (daemon id, stream id), so a fleet behind a broker shows ea
 when its last heartbeat is older than ``stale_factor`` heartbeat periods (or ``stale_s`` when given).
 ``now`` is a monotonic clock reading taken on receipt, so the heartbeat age does not depend on clock skew
 between hosts.
+
+What has gone is forgotten after a while (``prune``), so a dashboard left open for days shows what runs: a stream
+that ended ``forget_ended_s`` ago (a finished replay, a daemon's stream after it stopped), and a daemon not heard
+from for ``forget_silent_s`` (stale all that time) or ``forget_ended_s`` after it said it is stopping, with its
+streams and its loss count. The alert log keeps its alerts.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class StreamRow:
     detail: str = ""  # last stream event detail (errors)
     dropped_s: float = 0.0
     overflows: int = 0
+    ended_at: float | None = None  # monotonic time the stream was first seen ended (None while it runs)
 
 
 @dataclass
@@ -62,14 +68,18 @@ class AlertEntry:
     latency_ms: float | None
     stage: str = "filter"
     verdict: str = "fake"
+    why: str = ""  # the event's short reason, where it has one
 
 
 class MonitorState:
     """Everything the dashboard shows, built from events."""
 
-    def __init__(self, stale_factor: float = 3.0, stale_s: float | None = None, alert_log: int = 200) -> None:
+    def __init__(self, stale_factor: float = 3.0, stale_s: float | None = None, alert_log: int = 200,
+                 forget_ended_s: float = 60.0, forget_silent_s: float = 300.0) -> None:
         self.stale_factor = stale_factor
         self.stale_s = stale_s
+        self.forget_ended_s = forget_ended_s
+        self.forget_silent_s = forget_silent_s
         self.daemons: dict[str, DaemonInfo] = {}
         self.streams: dict[tuple[str, str], StreamRow] = {}
         self.alerts: deque[AlertEntry] = deque(maxlen=alert_log)
@@ -114,11 +124,13 @@ class MonitorState:
                 self.alerts.append(AlertEntry(now, float(body.get("ts", 0.0)), daemon_id, row.stream, score,
                                               float(body.get("start_s", 0.0)), float(body.get("end_s", 0.0)),
                                               bool(body.get("early", False)), _number(body.get("latency_ms")),
-                                              str(body.get("stage", "filter")), str(body.get("verdict", "fake"))))
+                                              str(body.get("stage", "filter")), str(body.get("verdict", "fake")),
+                                              str(body.get("why") or "")))
         elif kind == "stream" and isinstance(body.get("stream"), str):
             row = self._row(daemon_id, body["stream"])
             row.state = str(body.get("state", "?"))
             row.detail = str(body.get("detail", "")) if row.state == "error" else ""
+            self._note_end(row, now)
 
     def _status(self, daemon: DaemonInfo, body: dict[str, Any], now: float) -> None:
         daemon.last_heartbeat = now
@@ -140,11 +152,35 @@ class MonitorState:
             if capture == "error" or (row.state == "error" and capture is None and state == "ended"):
                 state = "error"  # a failing microphone, or a replay stream that ended in an error
             row.state = state
+            self._note_end(row, now)
             row.dropped_s = _number(values.get("dropped_s")) or 0.0
             row.overflows = int(_number(values.get("overflows")) or 0)
             alerts = values.get("alerts")
             if isinstance(alerts, int) and alerts > row.alerts:
                 row.alerts = alerts  # alerts sent before the monitor started
+
+    @staticmethod
+    def _note_end(row: StreamRow, now: float) -> None:
+        if row.state != "ended":
+            row.ended_at = None
+        elif row.ended_at is None:
+            row.ended_at = now
+
+    def prune(self, now: float) -> None:
+        """Forget streams that ended ``forget_ended_s`` ago, and daemons silent for ``forget_silent_s`` (or gone
+        ``forget_ended_s`` after saying they stop) with their streams and loss counts."""
+        for key, row in list(self.streams.items()):
+            if row.ended_at is not None and now - row.ended_at >= self.forget_ended_s:
+                del self.streams[key]
+        for daemon in list(self.daemons.values()):
+            heard = daemon.last_event if daemon.last_event is not None else now
+            wait = self.forget_ended_s if daemon.state == "stopping" else self.forget_silent_s
+            if now - heard >= wait:
+                del self.daemons[daemon.id]
+                for key in [key for key in self.streams if key[0] == daemon.id]:
+                    del self.streams[key]
+                self.seq.gaps.pop(daemon.id, None)
+                self.seq.last.pop(daemon.id, None)  # if it comes back, its first message starts afresh
 
     def _row(self, daemon_id: str, stream: str) -> StreamRow:
         key = (daemon_id, stream)

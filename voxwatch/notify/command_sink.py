@@ -65,7 +65,8 @@ class CommandSink(_ProcessPerEvent):
 
 
 def describe(event: dict[str, Any]) -> tuple[str, str]:
-    """A notification's title and text for an event (alerts in words; other types by type and state)."""
+    """A notification's title and text for an event (alerts in words, with the event's ``why`` where it has one;
+    other types by type and state)."""
     daemon = (event.get("daemon") or {}).get("id", "?")
     stream = event.get("stream") or "-"
     if event.get("type") in ("alert", "verdict"):
@@ -74,7 +75,8 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
         stage = " by the verifier" if event.get("stage") == "verifier" else ""
         text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f})"
                 f"{stage}, {event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s"
-                + (", after an early alert" if event.get("early_alert") else ""))
+                + (", after an early alert" if event.get("early_alert") else "")
+                + (f" ({event['why']})" if isinstance(event.get("why"), str) and event["why"] else ""))
         return title, text
     return f"voxwatch: {event.get('type')} on {stream}", f"{daemon}/{stream}: {event.get('state', '')}"
 

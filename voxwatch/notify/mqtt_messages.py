@@ -29,7 +29,8 @@ SENSOR_NAME = "synthetic voice detected"
 # voice on a call is a risk to the people listening, not a malfunction of the detector
 DEVICE_CLASS = "safety"
 _NOT_TOPIC_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_ATTRIBUTES = ("score", "threshold", "utterance", "start_s", "end_s", "early", "refractory_s", "ts")
+_ATTRIBUTES = ("score", "threshold", "utterance", "start_s", "end_s", "early", "refractory_s", "ts", "stage",
+               "filter_score", "verifier_score", "why")
 
 
 def topic_id(text: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voxwatch.errors import VoxwatchError
+from voxwatch.pipeline.portaudio_noise import quiet_stderr, route_alsa_errors
 from voxwatch.pipeline.resampler import StreamResampler
 from voxwatch.pipeline.ringbuffer import RingBuffer
 from voxwatch.pipeline.sources import SAMPLE_RATE, StreamReporter
@@ -46,7 +47,9 @@ NO_INPUT_HINT = ("no audio input devices found: is a microphone plugged in and l
 
 
 def import_sounddevice() -> Any:
-    """Import sounddevice, turning a missing PortAudio library into a one-line VoxwatchError."""
+    """Import sounddevice, turning a missing PortAudio library into a one-line VoxwatchError. ALSA's messages go
+    to the debug log from here on (``portaudio_noise``)."""
+    route_alsa_errors()
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError("PortAudio library not found")
@@ -127,7 +130,7 @@ class PortAudioHost:
         self._open = 0
 
     def input_devices(self) -> list[InputDevice]:
-        with self._lock:
+        with self._lock, quiet_stderr():
             devices = self.sd.query_devices()
             apis = self.sd.query_hostapis()
         found = []
@@ -144,7 +147,7 @@ class PortAudioHost:
         if not devices:
             raise VoxwatchError(NO_INPUT_HINT)
         if spec is None or spec == "":
-            with self._lock:
+            with self._lock, quiet_stderr():
                 default = self.sd.default.device[0]
                 if default is None or default < 0:
                     try:
@@ -171,7 +174,7 @@ class PortAudioHost:
 
     def refresh(self) -> bool:
         """Re-scan devices if no stream is open (True if it did)."""
-        with self._lock:
+        with self._lock, quiet_stderr():
             if self._open:
                 return False
             try:
@@ -183,13 +186,14 @@ class PortAudioHost:
 
     def open_input(self, device: InputDevice, rate: int, channels: int, block: int, latency: str | float,
                    callback: Any, finished: Any) -> Any:
-        with self._lock:
+        with self._lock, quiet_stderr():
             stream = self.sd.InputStream(device=device.index, samplerate=rate, channels=channels, dtype="float32",
                                          blocksize=block, latency=latency, callback=callback,
                                          finished_callback=finished)
             self._open += 1
         try:
-            stream.start()
+            with quiet_stderr():
+                stream.start()
         except Exception:
             self.close(stream)
             raise
@@ -197,8 +201,9 @@ class PortAudioHost:
 
     def close(self, stream: Any) -> None:
         try:
-            stream.abort(ignore_errors=True)
-            stream.close(ignore_errors=True)
+            with quiet_stderr():
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
         except Exception as exc:  # a dead device can make even closing fail
             log.debug("closing input stream: %s", exc)
         with self._lock:
@@ -206,7 +211,7 @@ class PortAudioHost:
 
     def supports(self, device: InputDevice, rate: int, channels: int) -> bool:
         try:
-            with self._lock:
+            with self._lock, quiet_stderr():
                 self.sd.check_input_settings(device=device.index, samplerate=rate, channels=channels,
                                              dtype="float32")
             return True

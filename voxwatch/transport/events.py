@@ -12,7 +12,10 @@ Body fields common to all: ``schema`` (int, this module's SCHEMA_VERSION), ``typ
 ``stream`` (or null), ``seq`` (per publisher, +1 per message, so a gap means loss), ``ts`` (unix time at publish).
 Alerts and verdicts say which stage decided (``stage``: ``filter`` or ``verifier``, the cascade's second
 model), with ``filter_score`` and ``verifier_score`` (null where the utterance did not reach the verifier);
-``score`` and ``threshold`` are the deciding stage's. README.md shows an example of each. ``decode_message`` is
+``score`` and ``threshold`` are the deciding stage's, and ``why`` (where the decision stage gave one) says in a
+few words what decided. The judgement's fields come from ``voxwatch.pipeline.records.judgement_fields``, the one
+serializer every other consumer (evidence sidecars, ``score --json``, the web API) uses too. README.md shows an
+example of each. ``decode_message`` is
 what every consumer (tail, monitor, broker) uses: it rejects anything malformed with ``MalformedMessage`` instead
 of crashing.
 """
@@ -25,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any, get_args
 
 from voxwatch.pipeline.decision import Judgement, Stage, Verdict
+from voxwatch.pipeline.records import judgement_fields
 
 SCHEMA_VERSION = 1
 PREFIX = "voxwatch"
@@ -75,37 +79,14 @@ def topic_for(event_type: str, stream: str | None = None) -> str:
     return f"{PREFIX}.{event_type}.{stream}"
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
-def judgement_fields(judgement: Judgement, model_id: str, model_sha256: str, verifier_id: str = "") -> dict[str, Any]:
-    """The alert/verdict specific part of a body (the publisher adds the common fields and latency_ms). A verdict
-    says ``early_alert``: whether its utterance already raised an early alert (whose score may differ)."""
-    filter_score = judgement.score if judgement.filter_score is None and judgement.stage == "filter" \
-        else judgement.filter_score
+def event_fields(judgement: Judgement, model_id: str, model_sha256: str, verifier_id: str = "") -> dict[str, Any]:
+    """The alert/verdict specific part of a body: the judgement's own fields (``judgement_fields``, the one
+    serializer of a ``Judgement``) and the model that judged it (the publisher adds the common fields and
+    latency_ms; the evidence store its clip)."""
     model: dict[str, Any] = {"id": model_id, "sha256": model_sha256}
     if verifier_id:
         model["verifier"] = verifier_id
-    fields: dict[str, Any] = {
-        "utterance": judgement.utterance,
-        "start_s": round(judgement.start_s, 3),
-        "end_s": round(judgement.end_s, 3),
-        "score": round(judgement.score, 6),
-        "threshold": round(judgement.threshold, 6),
-        "verdict": judgement.verdict,
-        "windows": judgement.windows,
-        "early": judgement.early,
-        "stage": judgement.stage,
-        "filter_score": _rounded(filter_score),
-        "verifier_score": _rounded(judgement.verifier_score),
-        "model": model,
-    }
-    if judgement.kind == "alert":
-        fields["refractory_s"] = judgement.refractory_s
-    if judgement.kind == "verdict":
-        fields["early_alert"] = judgement.early_alert
-    return fields
+    return {**judgement_fields(judgement), "model": model}
 
 
 def encode(topic: str, body: dict[str, Any]) -> list[bytes]:

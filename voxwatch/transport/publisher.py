@@ -26,7 +26,7 @@ from voxwatch.config import PublishSettings
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, StreamEvent
 from voxwatch.transport.endpoints import check_endpoints, is_loopback_endpoint
-from voxwatch.transport.events import SCHEMA_VERSION, encode, judgement_fields, topic_for
+from voxwatch.transport.events import SCHEMA_VERSION, encode, event_fields, topic_for
 
 log = logging.getLogger(__name__)
 _CLOSE = object()
@@ -175,7 +175,7 @@ class EventPublisher:
 
     def _publish(self, sock: zmq.Socket, item: Any) -> None:
         if isinstance(item, JudgementEvent):
-            fields = judgement_fields(item.judgement, item.model_id, item.model_sha256, item.verifier_id)
+            fields = event_fields(item.judgement, item.model_id, item.model_sha256, item.verifier_id)
             fields["latency_ms"] = round((time.monotonic() - item.t_ready) * 1000, 3)
             self._send(sock, item.judgement.kind, item.stream, fields)
         elif isinstance(item, StreamEvent):

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,11 +23,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from voxwatch import __version__
 from voxwatch.daemon.evidence_review import EvidenceReview
+from voxwatch.pipeline.cascade import resolve_rule
 from voxwatch.web.evidence_routes import evidence_router
 from voxwatch.web.live import LiveFeed
 from voxwatch.web.live_routes import live_router
 from voxwatch.web.pages import STATIC, login_page, pages_router
-from voxwatch.web.responses import error
+from voxwatch.web.responses import error, validation_message
 from voxwatch.web.score_routes import score_router
 from voxwatch.web.scoring import ScoreService
 from voxwatch.web.security import BodyLimit, SecurityHeaders, TokenGuard
@@ -59,11 +61,22 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
 
-    @app.get("/api/health", summary="Is the server up; which model; the live feed's counters")
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, validation_message(exc.errors()))
+
+    @app.get("/api/health", summary="Is the server up; which models and thresholds; the live feed's counters")
     def health() -> dict[str, Any]:
         snapshot = feed.snapshot() if feed else {}
-        return {"status": "ok", "version": __version__, "model": scorer.detector.model_id,
-                "threshold": round(scorer.detector.threshold, 4),
+        detector = scorer.detector
+        thresholds = {"filter": round(detector.threshold, 4)}
+        verifier_id = None
+        if detector.verifier is not None and (rule := resolve_rule(detector.config.pipeline.verifier,
+                                                                   detector.verifier.card)) is not None:
+            verifier_id = detector.verifier.model_id
+            thresholds.update(verifier=round(rule.threshold, 4), gate=round(rule.gate, 4))
+        return {"status": "ok", "version": __version__, "model": detector.model_id, "verifier": verifier_id,
+                "threshold": thresholds["filter"], "thresholds": thresholds,
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_duration_s": settings.max_duration_s},
                 "live": None if feed is None else {
                     "connect": feed.urls, "events": snapshot.get("events", 0), "daemons": len(snapshot["daemons"]),

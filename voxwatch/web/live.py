@@ -41,7 +41,8 @@ def live_snapshot(state: MonitorState, now: float, urls: list[str], dropped: int
                 "verdicts": row.verdicts, "alerts": row.alerts, "detail": row.detail, "stale": row.daemon in stale,
                 "threshold": threshold.get(row.daemon)} for _, row in sorted(state.streams.items())]
     alerts = [{"daemon": a.daemon, "stream": a.stream, "score": a.score, "start_s": a.start_s, "end_s": a.end_s,
-               "early": a.early, "ts": a.ts} for a in list(state.alerts)[-alert_count:][::-1]]
+               "early": a.early, "ts": a.ts, "stage": a.stage, "verdict": a.verdict, "why": a.why}
+              for a in list(state.alerts)[-alert_count:][::-1]]
     return {"connect": urls, "events": state.events, "malformed": state.malformed, "gaps": state.gaps(),
             "dropped": dropped, "daemons": daemons, "streams": streams, "alerts": alerts}
 
@@ -70,6 +71,10 @@ class LiveFeed:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._offer(None)  # ends every open event stream
+
+    def end_streams(self) -> None:
+        """End every browser's event stream (the server is shutting down; the thread goes on until ``close``)."""
+        self._offer(None)
 
     def snapshot(self) -> dict[str, Any]:
         return self._snapshot
@@ -116,6 +121,7 @@ class LiveFeed:
                     if body["type"] in FORWARDED:
                         self._offer((body["type"], {"topic": topic, **body}))
                 if now >= next_snapshot:
+                    state.prune(now)  # ended streams and long-silent daemons leave the page, as the monitor's
                     self._snapshot = live_snapshot(state, now, self.urls, self.dropped)
                     self._offer(("snapshot", self._snapshot))
                     next_snapshot = now + SNAPSHOT_EVERY_S

@@ -5,7 +5,8 @@ The upload is decoded in memory (``load_audio_bytes``: the checks and the wordin
 the same message as on the command line. One scoring at a time (a lock): the work is CPU-bound, and requests
 queue in the server's worker threads rather than compete for the same cores.
 
-Each window's ``verifier_score`` is added when the detector's cascade had its utterance judged by the verifier
+Spans, windows and alerts are serialized by ``judgement_fields`` (voxwatch.pipeline.records), as the events are.
+Each window's ``verifier_score`` is filled in when the detector's cascade had its utterance judged by the verifier
 (the verifier scores whole utterances: every window of one carries its value); the page draws that series when
 it is present, and nothing depends on it.
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from voxwatch.detector import Detector, FileScore, Judgement
 from voxwatch.errors import VoxwatchError
+from voxwatch.pipeline.records import judgement_fields, rounded
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio_bytes
 from voxwatch.transport.events import unique_stream_ids
@@ -40,24 +42,22 @@ def upload_name(filename: str | None) -> str:
 
 
 def window_point(window: Judgement, utterance_verifier_score: float | None = None) -> dict[str, Any]:
-    """A window of the plot; with the cascade, the verifier's score of its utterance where the verifier judged it
-    (the verifier scores whole utterances, so every window of one carries the same value)."""
-    point = {"utterance": window.utterance, "start_s": round(window.start_s, 3), "end_s": round(window.end_s, 3),
-             "score": round(window.score, 4), "verdict": window.verdict}
-    verifier = getattr(window, "verifier_score", None)
-    verifier = utterance_verifier_score if verifier is None else verifier
-    if verifier is not None:
-        point["verifier_score"] = round(float(verifier), 4)
+    """A window of the plot: its fields as every judgement's (``judgement_fields``); with the cascade, the
+    verifier's score of its utterance where the verifier judged it (the verifier scores whole utterances, so
+    every window of one carries the same value)."""
+    point = judgement_fields(window)
+    if point["verifier_score"] is None and utterance_verifier_score is not None:
+        point["verifier_score"] = rounded(utterance_verifier_score)
     return point
 
 
 def analysis_record(result: FileScore, duration_s: float) -> dict[str, Any]:
-    """``result.record(spans=True)`` (what ``score --json`` prints) with the plot's data added."""
+    """``result.record(spans=True)`` (what ``score --json`` prints) with the plot's data added: every window and
+    every alert, each serialized as the events serialize a judgement."""
     verified = {u.utterance: u.verifier_score for u in result.utterances if u.verifier_score is not None}
     return {**result.record(spans=True), "duration_s": round(duration_s, 3),
             "windows": [window_point(w, verified.get(w.utterance)) for w in result.windows],
-            "alerts": [{"utterance": a.utterance, "start_s": round(a.start_s, 3), "end_s": round(a.end_s, 3),
-                        "score": round(a.score, 4), "early": a.early} for a in result.alerts]}
+            "alerts": [judgement_fields(a) for a in result.alerts]}
 
 
 class ScoreService:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.web.settings import WebSettings
@@ -25,8 +27,18 @@ def bind(settings: WebSettings) -> socket.socket:
     return sock
 
 
-def serve(app: object, settings: WebSettings, log_level: str = "warning") -> None:
+def serve(app: object, settings: WebSettings, log_level: str = "warning",
+          on_exit: Callable[[], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. ``on_exit`` runs as the shutdown begins: it must end the responses that
+    never end by themselves (the Live page's event streams), which uvicorn would otherwise wait for and then
+    cancel with a traceback."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if on_exit is not None:
+                on_exit()
+            super().handle_exit(sig, frame)
 
     sock = bind(settings)
     port = sock.getsockname()[1]
@@ -37,4 +49,4 @@ def serve(app: object, settings: WebSettings, log_level: str = "warning") -> Non
               "once", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=2, access_log=False,
                             proxy_headers=False, server_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    Server(config).run(sockets=[sock])

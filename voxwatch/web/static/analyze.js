@@ -49,25 +49,35 @@ function show(record) {
   verdict.textContent = { fake: "FAKE", real: "REAL" }[record.verdict] || "NO SPEECH";
   verdict.className = `verdict ${record.verdict}`;
   const score = record.score === null ? "no scorable speech" : `score ${record.score.toFixed(3)}`;
+  const verifier = record.verifier ? ` · verifier ${record.verifier} judged ${record.verified_utterances}` : "";
   $("summary").textContent = `${score} against threshold ${record.threshold.toFixed(3)} · ` +
     `${record.utterances} utterance(s), ${record.fake_utterances} fake · ${record.duration_s.toFixed(1)} s · ` +
-    `model ${record.model}`;
+    `model ${record.model}${verifier}`;
   drawScorePlot($("score-plot"), record);
   $("legend").innerHTML = legendHtml(record);
   if (record.spectrogram) {
     drawSpectrogram($("spectrogram"), record.spectrogram, record.spans.filter((s) => s.verdict === "fake"));
   }
-  const rows = record.spans.map((s) => `<tr><td>${s.utterance}</td><td class="num">${s.start_s.toFixed(2)} s</td>` +
-    `<td class="num">${s.end_s.toFixed(2)} s</td><td class="num">${s.score.toFixed(3)}</td>` +
-    `<td><span class="badge ${s.verdict}">${s.verdict}</span></td><td class="num">${s.windows}</td></tr>`);
-  $("utterances").querySelector("tbody").innerHTML = rows.join("") ||
-    `<tr><td colspan="6" class="muted">No speech found.</td></tr>`;
+  $("utterances").querySelector("tbody").innerHTML = record.spans.map(utteranceRow).join("") ||
+    `<tr><td colspan="11" class="muted">No speech found.</td></tr>`;
   const { spectrogram, ...plain } = record;
   const download = $("download");
   if (download.href.startsWith("blob:")) URL.revokeObjectURL(download.href);
   download.href = URL.createObjectURL(new Blob([JSON.stringify(plain, null, 1)], { type: "application/json" }));
   download.download = `${record.file.replace(/\.[^.]*$/, "")}.voxwatch.json`;
   $("result").hidden = false;
+}
+
+// One utterance of the table: its span, the deciding stage's score and threshold, the verdict, which stage
+// decided with both stages' scores (the verifier's where the utterance reached it), and the reason where given.
+function utteranceRow(s) {
+  return `<tr><td>${s.utterance}</td><td class="num">${s.start_s.toFixed(2)} s</td>` +
+    `<td class="num">${s.end_s.toFixed(2)} s</td><td class="num">${fmtScore(s.score)}</td>` +
+    `<td class="num">${fmtScore(s.threshold)}</td>` +
+    `<td><span class="badge ${escapeText(s.verdict)}">${escapeText(s.verdict)}</span></td>` +
+    `<td class="stage">${escapeText(s.stage || "filter")}</td><td class="num filter-score">${fmtScore(s.filter_score)}</td>` +
+    `<td class="num verifier-score">${fmtScore(s.verifier_score)}</td><td class="num">${s.windows}</td>` +
+    `<td class="why">${escapeText(s.why || "")}</td></tr>`;
 }
 
 // Recording: the microphone's samples through an AudioWorklet, written out as a 16-bit WAV

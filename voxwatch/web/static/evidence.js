@@ -14,7 +14,10 @@ async function load() {
     $("evidence-summary").className = "error";
     return;
   }
-  $("evidence-summary").textContent = `${data.total} clip(s) in ${data.dir}, newest first.`;
+  $("evidence-summary").textContent = data.exists ? `${data.total} clip(s) in ${data.dir}, newest first.` :
+    `No evidence directory at ${data.dir} yet: the daemon (voxwatch run) creates it when it saves its first ` +
+    `alert clip. Another store: voxwatch web --evidence-dir DIR.`;
+  $("evidence-summary").className = data.exists ? "muted" : "warning";
   $("page").textContent = `page ${data.page} of ${data.pages}`;
   $("newer").disabled = data.page <= 1;
   $("older").disabled = data.page >= data.pages;

@@ -1,5 +1,6 @@
 // The Live page: GET /api/events (Server-Sent Events). Snapshots (every second) redraw the streams and daemons;
-// alerts are listed as they arrive (and notified, when the person allowed it); verdicts move a stream's chart.
+// alerts are listed as they arrive, with the reason the event gives (and notified, when the person allowed it);
+// verdicts move a stream's chart.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -48,15 +49,17 @@ function addAlert(a, live) {
   const daemon = a.daemon && a.daemon.id || a.daemon;
   const li = document.createElement("li");
   li.className = `alert${live ? " new" : ""}`;
-  li.innerHTML = `<span class="badge alert">ALERT · FAKE</span> <b>${escapeText(a.stream)}</b> ` +
+  li.innerHTML = `<span class="badge alert">ALERT · ${escapeText((a.verdict || "fake").toUpperCase())}</span> <b>${escapeText(a.stream)}</b> ` +
     `<span class="muted">@ ${escapeText(daemon)}</span> ${a.start_s.toFixed(1)}–${a.end_s.toFixed(1)} s · ` +
-    `score ${a.score.toFixed(3)}${a.early ? " (early)" : ""} · <span class="muted">${fmtTime(a.ts)}</span>`;
+    `score ${a.score.toFixed(3)}${a.early ? " (early)" : ""} · <span class="muted">${fmtTime(a.ts)}</span>` +
+    (a.why ? `<div class="why">${escapeText(a.why)}</div>` : "");
   const list = $("alerts");
   list.insertBefore(li, list.firstChild);
   while (list.children.length > 100) list.removeChild(list.lastChild);
   $("no-alerts").hidden = true;
   if (live && "Notification" in window && Notification.permission === "granted") {
-    new Notification("voxwatch: synthetic voice detected", { body: `${a.stream} @ ${daemon}: score ${a.score.toFixed(2)}` });
+    new Notification("voxwatch: synthetic voice detected",
+                     { body: `${a.stream} @ ${daemon}: score ${a.score.toFixed(2)}${a.why ? ` (${a.why})` : ""}` });
   }
 }
 
