@@ -274,3 +274,36 @@ def test_an_evidence_label_round_trips(browser, site, tmp_path):
     wait(browser, 20).until(lambda d: d.find_element(By.ID, "clip-detail").is_displayed())
     assert browser_errors(browser) == []
     screenshot(browser, "evidence", tmp_path)
+
+
+def test_a_voice_is_enrolled_checked_and_removed_on_the_voices_page(browser, tmp_path):
+    """Clone watch from the browser: enrol a voice from three uploaded recordings, check a fourth against it
+    (GENUINE), remove it; the page's requests carry the header the server wants."""
+    from voice_helpers import SENTENCES, espeak
+
+    spoken = [espeak(tmp_path / f"s{i}.wav", text) for i, text in enumerate(SENTENCES)]
+    voices = tmp_path / "voices"
+    server = WebServer("--voices-dir", str(voices), "--evidence-dir", str(tmp_path))
+    try:
+        browser.get(f"{server.url}/voices")
+        wait(browser, 20).until(lambda d: "0 voice(s) enrolled" in d.find_element(By.ID, "voices-summary").text)
+        browser.find_element(By.ID, "enrol-name").send_keys("bob")
+        browser.find_element(By.ID, "enrol-files").send_keys("\n".join(str(p) for p in spoken[:3]))
+        browser.find_element(By.CSS_SELECTOR, "#enrol-form button").click()
+        wait(browser, 60).until(lambda d: d.find_element(By.ID, "enrol-result").text.startswith("Enrolled bob"))
+        assert len(list(voices.iterdir())) == 1  # the voiceprint
+        rows = wait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#voices tbody tr[data-name]"))
+        assert [r.get_attribute("data-name") for r in rows] == ["bob"]
+        browser.find_element(By.ID, "check-file").send_keys(str(spoken[3]))
+        browser.find_element(By.CSS_SELECTOR, "#check-form button").click()
+        wait(browser, 60).until(lambda d: "GENUINE" in d.find_element(By.ID, "check-result").text)
+        assert "bob" in browser.find_element(By.ID, "check-result").text
+        screenshot(browser, "voices", tmp_path)
+        browser.execute_script("window.confirm = () => true")
+        rows[0].find_element(By.CSS_SELECTOR, "button.remove").click()
+        wait(browser, 20).until(lambda d: "0 voice(s) enrolled" in d.find_element(By.ID, "voices-summary").text)
+        assert not any(voices.iterdir())
+        assert browser_errors(browser) == []
+    finally:
+        err = server.close()
+    assert "Traceback" not in err

@@ -49,8 +49,9 @@ def synthetic_clip(directory: Path) -> Path:
 
 
 def make_app(evidence_dir: Path, token: str | None = None, max_upload_mb: float = 20.0,
-             max_duration_s: float = 600.0, page_size: int = 20, detector: Detector | None = None):
-    """The real application without a live feed (the live tests run a real server)."""
+             max_duration_s: float = 600.0, page_size: int = 20, detector: Detector | None = None, voices=None):
+    """The real application without a live feed (the live tests run a real server); ``voices``: a ``VoiceDesk``
+    (default: one on the settings' voices directory)."""
     from voxwatch.web.app import create_app
     from voxwatch.web.scoring import ScoreService
     from voxwatch.web.settings import WebSettings
@@ -58,7 +59,7 @@ def make_app(evidence_dir: Path, token: str | None = None, max_upload_mb: float 
     settings = WebSettings(token=token, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s,
                            evidence_dir=evidence_dir, page_size=page_size)
     scorer = ScoreService(detector or Detector(), max_duration_s)
-    return create_app(settings, scorer, None, EvidenceReview(evidence_dir))
+    return create_app(settings, scorer, None, EvidenceReview(evidence_dir), voices)
 
 
 class _ArraySource:

@@ -11,7 +11,8 @@ import argparse
 from voxwatch.commands.curve_options import add_curve_arguments, curve_from_args
 from voxwatch.config import DEFAULT_PUBLISH_URL
 
-HELP = "serve the web pages (Analyze, Live, Evidence) and the HTTP API (POST /api/score, GET /api/events)"
+HELP = ("serve the web pages (Analyze, Live, Evidence, Voices) and the HTTP API (POST /api/score, GET /api/events, "
+        "/api/voices)")
 WEB_EXTRA_HINT = "install the web extra: pip install 'voxwatch[web]'"
 
 
@@ -32,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evidence-dir", metavar="DIR", help="Evidence page: the evidence store, an existing "
                         "directory (default: the config's [evidence] dir, ~/.local/state/voxwatch/evidence; while it "
                         "does not exist yet, the page says so)")
+    parser.add_argument("--voices-dir", metavar="DIR", help="Voices page: the enrolled voices (default: the config's "
+                        "[voices] dir, ~/.local/share/voxwatch/voices)")
     add_model_arguments(parser, config_help="TOML config (default: built-in): the detector's settings and the "
-                        "default evidence directory")
+                        "default evidence and voices directories")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
                         help="largest upload accepted (default 20; larger: 413)")
     parser.add_argument("--max-duration-s", type=float, default=600.0, metavar="S",
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         evidence_dir = config.evidence.path
     settings = WebSettings(host=args.host, port=args.port, token=token, max_upload_mb=args.max_upload_mb,
                            max_duration_s=args.max_duration_s, evidence_dir=evidence_dir,
+                           voices_dir=Path(args.voices_dir).expanduser() if args.voices_dir else config.voices.path,
                            connect=tuple(args.connect or [DEFAULT_PUBLISH_URL]))
     settings.check_bind()  # before anything is loaded: a refused bind is one line and exit 2
     curve = curve_from_args(args, binds=False, connects=True)

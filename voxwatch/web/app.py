@@ -33,14 +33,17 @@ from voxwatch.web.score_routes import score_router
 from voxwatch.web.scoring import ScoreService
 from voxwatch.web.security import BodyLimit, SecurityHeaders, TokenGuard
 from voxwatch.web.settings import WebSettings
+from voxwatch.web.voices import VoiceDesk
+from voxwatch.web.voices_routes import voices_router
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 MULTIPART_SLACK = 64 * 1024  # the form's own bytes around the file
 
 
 def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | None,
-               evidence: EvidenceReview) -> FastAPI:
-    """The application; ``feed`` None: no Live data (the page and ``/api/live`` say so)."""
+               evidence: EvidenceReview, voices: VoiceDesk | None = None) -> FastAPI:
+    """The application; ``feed`` None: no Live data (the page and ``/api/live`` say so); ``voices`` None: the
+    voices directory of ``settings``."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -55,7 +58,8 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
     app = FastAPI(title="voxwatch web", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description="Score audio files for machine-generated speech, follow daemons' alerts, review "
-                              "evidence clips. With a token, send it as 'Authorization: Bearer TOKEN'.")
+                              "evidence clips, enrol and check voices. With a token, send it as 'Authorization: "
+                              "Bearer TOKEN'.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -87,6 +91,7 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
     app.include_router(score_router(scorer))
     app.include_router(live_router(feed))
     app.include_router(evidence_router(evidence, settings.page_size))
+    app.include_router(voices_router(voices or VoiceDesk(settings.voices_dir, settings.max_duration_s)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # added innermost first: the body limit, the host check, the token, and outermost the headers on every answer

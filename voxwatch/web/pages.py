@@ -1,4 +1,4 @@
-"""The three pages (static HTML from ``static/``; their scripts fetch the API) and the login form a token needs."""
+"""The four pages (static HTML from ``static/``; their scripts fetch the API) and the login form a token needs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from voxwatch.web.security import TOKEN_COOKIE, token_matches
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "analyze.html", "/live": "live.html", "/evidence": "evidence.html"}
+PAGES = {"/": "analyze.html", "/live": "live.html", "/evidence": "evidence.html", "/voices": "voices.html"}
 
 
 def login_page() -> bytes:

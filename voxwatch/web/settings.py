@@ -22,6 +22,7 @@ class WebSettings:
     max_upload_mb: float = 20.0  # bytes of one upload (the whole request body)
     max_duration_s: float = 600.0  # decoded audio of one upload
     evidence_dir: Path = Path(".")
+    voices_dir: Path = Path(".")  # clone watch's voiceprints (the Voices page)
     connect: tuple[str, ...] = (DEFAULT_PUBLISH_URL,)
     page_size: int = 20  # evidence clips per page
 
