@@ -61,7 +61,7 @@ from voxwatch.pipeline.decision import (
 )
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
-from voxwatch.voices.calibration import MIN_CHECK_SPEECH_S
+from voxwatch.voices.calibration import MIN_WATCH_SPEECH_S
 from voxwatch.voices.check import CLONE, VoiceMatch
 
 CheckKind = Literal["early", "segment", "utterance", "voice"]
@@ -75,7 +75,7 @@ class VoiceWatch:
     against the voiceprint ``expect`` (None: the nearest enrolled voice)."""
 
     expect: str | None = None
-    min_s: float = MIN_CHECK_SPEECH_S
+    min_s: float = MIN_WATCH_SPEECH_S
     max_s: float = VOICE_MAX_S
 
 

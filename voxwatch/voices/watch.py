@@ -6,8 +6,10 @@ runs (on the daemon's voice worker, inline in ``Detector``): the speech the enco
 match against the expected voice or the nearest one. ``replace`` swaps the voiceprints at once (SIGHUP), so a
 check in progress finishes with the set it started with.
 
-Speech under ``MIN_CHECK_SPEECH_S`` (after the encoder's silence trimming) gets no check: the embedding of a
-second of speech says little about who spoke.
+An utterance under ``MIN_WATCH_SPEECH_S`` of speech (after the encoder's silence trimming) gets no check: the
+thresholds come from enrolment units at least that long, and shorter speech falls below a person's own range
+(``voxwatch.voices.calibration``). ``check`` (a whole recording: ``Detector.check_voice``) takes
+``MIN_CHECK_SPEECH_S``, as ``voxwatch voices check`` does.
 """
 
 from __future__ import annotations
@@ -84,15 +86,16 @@ class VoiceChecker:
                 raise ConfigError(f"[streams.{stream}] expect_voice: no voice named {name!r} in {self.source} "
                                   f"(enrolled: {enrolled}; voxwatch voices add {name} FILE...)")
 
-    def check_audio(self, audio: np.ndarray, expect: str | None = None) -> VoiceMatch | None:
-        """The voice check of 16 kHz audio: None where it has too little speech, or there is no voiceprint to
-        compare with (none enrolled, or ``expect`` no longer is)."""
+    def check_audio(self, audio: np.ndarray, expect: str | None = None,
+                    min_s: float = cal.MIN_WATCH_SPEECH_S) -> VoiceMatch | None:
+        """The voice check of 16 kHz audio: None where it has less than ``min_s`` of speech, or there is no
+        voiceprint to compare with (none enrolled, or ``expect`` no longer is)."""
         voiceprints = self.voiceprints
         if not voiceprints or (expect is not None and expect not in {v.name for v in voiceprints}):
             return None
         encoder = self.encoder
         speech = encoder.speech(audio)
-        if len(speech) < cal.MIN_CHECK_SPEECH_S * encoder.card.features.sample_rate:
+        if len(speech) < min_s * encoder.card.features.sample_rate:
             return None
         return check(encoder.embed_speech(speech).vector, voiceprints, expect)
 
@@ -102,7 +105,7 @@ class VoiceChecker:
             raise VoxwatchError(f"no voices enrolled ({self.source}); enrol one: voxwatch voices add NAME FILE...")
         if expect is not None and expect not in self.names:
             raise VoxwatchError(f"no voice named {expect!r} ({self.source})")
-        match = self.check_audio(audio, expect)
+        match = self.check_audio(audio, expect, cal.MIN_CHECK_SPEECH_S)
         if match is None:
             seconds = len(self.encoder.speech(audio)) / self.encoder.card.features.sample_rate
             raise VoxwatchError(f"{seconds:.1f} s of speech; a voice check needs at least "
