@@ -377,3 +377,22 @@ def test_sighup_reload_picks_up_a_new_voiceprint(freeman, tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
         reload_decision(str(config), pipeline)
     assert checker.names == ["freeman"] and "keeping the current voices" in caplog.text
+
+
+def test_score_json_spans_carry_voice_from_the_configs_voices(freeman, tmp_path, capsys):
+    import shutil
+
+    from voxwatch import Detector
+    from voxwatch.cli import main
+    from voxwatch.voices.voiceprint import VoiceStore
+
+    _, voiceprint = freeman
+    VoiceStore(tmp_path / "voices").save(voiceprint)
+    clip = shutil.copy(_extra(CLONE_FILE), tmp_path / "ceo-line.flac")
+    config = tmp_path / "voxwatch.toml"
+    config.write_text('[voices]\ndir = "voices"\n[streams.ceo-line]\nexpect_voice = "freeman"\n')
+    assert main(["score", str(clip), "--json", "--config", str(config)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["spans"][0]["voice"]["name"] == "freeman" and record["spans"][0]["voice"]["match"] == CLONE
+    with pytest.raises(ConfigError, match="^expect_voice: no voice named 'bob'"):
+        Detector(voices=[voiceprint], expect_voice="bob")

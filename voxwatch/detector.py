@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from voxwatch.config import Config, load_config
+from voxwatch.errors import ConfigError
 from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.pipeline.cascade import CascadeRule, resolve_rule
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, Stage, resolve_threshold, verdict_for
@@ -143,7 +144,10 @@ class Detector:
             from voxwatch.voices.watch import VoiceChecker
 
             self.voices = VoiceChecker.of(voices)
-            self.voices.require([("<detector>", expect_voice)] if expect_voice else [])
+            if expect_voice is not None and expect_voice not in self.voices.names:
+                raise ConfigError(f"expect_voice: no voice named {expect_voice!r} in {self.voices.source} "
+                                  f"(enrolled: {', '.join(self.voices.names) or 'none'})")
+            self.voices.require(self.config.pipeline.stream_voices)
         elif expect_voice is not None:
             raise ValueError("expect_voice needs voices (a voices directory or voiceprints)")
         self.expect_voice = expect_voice
