@@ -173,6 +173,9 @@ def test_events_and_the_tail_line_carry_voice_and_reason():
     assert body["reason"] == "clone" and body["voice"]["name"] == "alice"
     line = format_text("voxwatch.alert.call", body)
     assert line.startswith("stream call 0.0-6.0 s: ALERT clone of alice 0.99 (threshold 0.50)") and "— clone of" in line
+    from voxwatch.notify.command_sink import describe
+
+    assert describe({**body, "daemon": {"id": "d"}})[0] == "voxwatch: clone of alice on call"
     body = {"type": "verdict", "stream": "call", **event_fields(verdict, "m", "x")}
     assert "voice alice clone 0.78" in format_text("voxwatch.verdict.call", body)
     synthetic = feed(CascadeRouter(DecisionSettings(early_windows=0), 0.5, None), [0.9] * 5)[0][0]
