@@ -122,6 +122,7 @@ class _Utterance:
     run_checked: int = 0  # windows of the current run when it was last sent to the verifier
     voice_serial: int = 0  # the voice check still out (0: none)
     voice: VoiceMatch | None = None
+    filter_only: bool = False  # ended with no verifier in force: the filter decided (a reload may add one since)
 
 
 def _why(stage: str, score: float, threshold: float, start: int, end: int, extra: str = "") -> str:
@@ -197,6 +198,7 @@ class CascadeRouter:
             return []
         utterance.ended = end
         out: list[RouterOutput] = []
+        utterance.filter_only = self.rule is None
         if self.rule is None:  # the filter decides: its alert now, its verdict once the voice check is back
             for judgement in decided:
                 if judgement.kind == "alert":
@@ -352,7 +354,7 @@ class CascadeRouter:
     def _finish(self, utterance: _Utterance) -> list[Judgement]:
         """The utterance's verdict once every check is answered (and its alert, if one is still due)."""
         self._open.pop(utterance.index, None)
-        if self.rule is None:  # the filter decided (its alerts went out already): the verdict, and clone watch's
+        if utterance.filter_only:  # the filter decided (its alerts went out already): the verdict, and clone watch's
             assert utterance.filter_verdict is not None
             return self._with_voice(utterance, [utterance.filter_verdict])
         return self._with_voice(utterance, self._artifact_verdict(utterance))
