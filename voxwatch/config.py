@@ -90,6 +90,7 @@ class VoicesSettings:
     """Clone watch's enrolled voices (``voxwatch voices``; see voxwatch.voices)."""
 
     dir: str = ""  # "" means $XDG_DATA_HOME/voxwatch/voices (~/.local/share/voxwatch/voices)
+    watch: bool = True  # run and replay check speech against the voices enrolled here (clone watch)
 
     @property
     def path(self) -> Path:
@@ -171,9 +172,28 @@ def _stream_decisions(streams: Any, decision: dict[str, Any], source: str) -> tu
     """``[streams.<id>]`` tables: each stream's ``[decision]`` with the keys its table sets replaced."""
     if not isinstance(streams, dict) or not all(isinstance(v, dict) for v in streams.values()):
         raise ConfigError(f"{source}: [streams] must hold one table per stream id, e.g. [streams.system-audio]")
-    return tuple((stream_id, _decision({k: v for k, v in {**decision, **values}.items() if k != "verifier"},
-                                       f"streams.{stream_id}"))
+    return tuple((stream_id, _decision({k: v for k, v in {**decision, **values}.items()
+                                        if k not in ("verifier", "expect_voice")}, f"streams.{stream_id}"))
                  for stream_id, values in streams.items())
+
+
+def _stream_voices(streams: Any) -> tuple[tuple[str, str], ...]:
+    """``expect_voice = "NAME"`` in ``[streams.<id>]``: all speech on that stream is judged against that voice
+    (whether the voice is enrolled is checked where the voices are loaded: ``voxwatch.voices.watch``)."""
+    from voxwatch.voices.voiceprint import VoiceprintError, check_name
+
+    out = []
+    for stream_id, values in (streams or {}).items():
+        if isinstance(values, dict) and "expect_voice" in values:
+            name = values["expect_voice"]
+            if not isinstance(name, str):
+                raise ConfigError(f"[streams.{stream_id}] expect_voice: expected a voice name, got {name!r}")
+            try:
+                check_name(name)
+            except VoiceprintError as exc:
+                raise ConfigError(f"[streams.{stream_id}] expect_voice: {exc}") from None
+            out.append((stream_id, name))
+    return tuple(out)
 
 
 def _verifier(values: dict[str, Any], section: str, source: str) -> VerifierSettings:
@@ -226,7 +246,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
             raise ConfigError(f"{source}: [{name}] must be a table")
         parts[name] = _decision(values) if name == "decision" else _build(cls, values, name)
     pipeline_values = data.get("pipeline", {})
-    sections = set(_SECTIONS) | {"stream_decisions", "verifier", "stream_verifiers"}
+    sections = set(_SECTIONS) | {"stream_decisions", "verifier", "stream_verifiers", "stream_voices"}
     nested = set(pipeline_values) & sections if isinstance(pipeline_values, dict) \
         else set()
     if nested:
@@ -236,6 +256,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     verifier_values = data.get("verifier", {})
     parts["verifier"] = _verifier(verifier_values, "verifier", source)
     parts["stream_verifiers"] = _stream_verifiers(data.get("streams", {}), verifier_values, source)
+    parts["stream_voices"] = _stream_voices(data.get("streams", {}))
     pipeline = dataclasses.replace(base_pipeline, **parts)
     publish = _build(PublishSettings, data.get("publish", {}), "publish")
     model_section = data.get("model", {})

@@ -13,27 +13,39 @@ scores, verdicts and alerts as ``Pipeline`` (tests/test_detector.py compares the
             print(j.kind, j.start_s, j.score)
     det.flush()                           # judge what is pending at the end of the stream
     det.score_file("call.wav")            # what `voxwatch score` prints, as an object
+
+Clone watch: ``Detector(voices=DIR)`` (a voices directory, or a list of ``Voiceprint``) checks each judged
+utterance against the enrolled voices inline, with the daemon's router: verdicts carry ``voice`` and a clone of
+an enrolled voice raises an alert with ``reason == "clone"``. ``expect_voice`` (or a stream's ``expect_voice`` in
+the config) judges all speech against that one voice; ``check_voice(audio_or_path)`` checks a recording whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from voxwatch.config import Config, load_config
+from voxwatch.errors import ConfigError
 from voxwatch.model_loading import load_model, load_verifier
 from voxwatch.pipeline.cascade import CascadeRule, resolve_rule
 from voxwatch.pipeline.decision import DecisionSettings, Judgement, Stage, resolve_threshold, verdict_for
 from voxwatch.pipeline.front import FrontOutput, FrontWindow, StreamFront
 from voxwatch.pipeline.resampler import StreamResampler
-from voxwatch.pipeline.router import CascadeRouter, RouterOutput, VerifyRequest
+from voxwatch.pipeline.router import VOICE_MAX_S, CascadeRouter, RouterOutput, VerifyRequest, VoiceWatch
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.stages.filter.features import as_float_audio
+
+if TYPE_CHECKING:
+    from voxwatch.voices.check import VoiceMatch
+    from voxwatch.voices.voiceprint import Voiceprint
+    from voxwatch.voices.watch import VoiceChecker
 
 __all__ = ["Detector", "FileScore", "Judgement"]  # Judgement: the decision stage's, window kind included
 FileVerdict = Literal["fake", "real", "uncertain", "no-speech"]
@@ -98,12 +110,17 @@ class _Stream:
                                                   else None)
         verifier = detector.verifier
         keep = verifier.card.features.max_s if verifier is not None else 0.0
+        voices = detector.voices
+        expect = detector.expect_voice if stream_id is None else settings.voice_for(stream_id) or detector.expect_voice
+        self.voice: VoiceWatch | None = VoiceWatch(expect) if voices is not None and voices.voiceprints else None
+        if self.voice is not None:
+            keep = max(keep, VOICE_MAX_S)
         self.front: StreamFront = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
         self.decision: DecisionSettings = settings.decision if stream_id is None else settings.decision_for(stream_id)
         self.threshold: float = resolve_threshold(self.decision, detector.classifier.threshold)
         verifier_settings = settings.verifier if stream_id is None else settings.verifier_for(stream_id)
         self.rule: CascadeRule | None = resolve_rule(verifier_settings, verifier.card) if verifier is not None else None
-        self.router: CascadeRouter = CascadeRouter(self.decision, self.threshold, self.rule)
+        self.router: CascadeRouter = CascadeRouter(self.decision, self.threshold, self.rule, self.voice)
         self.position: int = 0
 
 
@@ -112,11 +129,28 @@ class Detector:
     and ``score_audio`` judge a whole recording on a stream of their own (the streaming state is left alone)."""
 
     def __init__(self, model: str | Path | None = None, config: Config | str | Path | None = None,
-                 sample_rate: int = SAMPLE_RATE, verifier: str | Path | None = None) -> None:
-        """``verifier``: a verifier .onnx (with its card), ``"none"`` for the filter alone; default ``[verifier]``."""
+                 sample_rate: int = SAMPLE_RATE, verifier: str | Path | None = None,
+                 voices: str | Path | Sequence[Voiceprint] | VoiceChecker | None = None,
+                 expect_voice: str | None = None) -> None:
+        """``verifier``: a verifier .onnx (with its card), ``"none"`` for the filter alone; default ``[verifier]``.
+        ``voices``: clone watch's enrolled voices (a voices directory or a list of ``Voiceprint``; default none);
+        ``expect_voice``: judge all speech against that voice (else the nearest enrolled voice; a stream's own
+        ``expect_voice`` in the config wins for ``score_audio(stream=...)``)."""
         config = config if isinstance(config, Config) else load_config(None if config is None else str(config))
         self.classifier, self.config = load_model(None if model is None else str(model), config)
         self.verifier = load_verifier(self.config, None if verifier is None else str(verifier), self.classifier.sha256)
+        self.voices: VoiceChecker | None = None
+        if voices is not None:
+            from voxwatch.voices.watch import VoiceChecker
+
+            self.voices = VoiceChecker.of(voices)
+            if expect_voice is not None and expect_voice not in self.voices.names:
+                raise ConfigError(f"expect_voice: no voice named {expect_voice!r} in {self.voices.source} "
+                                  f"(enrolled: {', '.join(self.voices.names) or 'none'})")
+            self.voices.require(self.config.pipeline.stream_voices)
+        elif expect_voice is not None:
+            raise ValueError("expect_voice needs voices (a voices directory or voiceprints)")
+        self.expect_voice = expect_voice
         self.threshold = resolve_threshold(self.config.pipeline.decision, self.classifier.threshold)
         self.sample_rate = sample_rate
         self._stream = _Stream(self, sample_rate)
@@ -161,6 +195,20 @@ class Detector:
         ``AudioDecodeError``."""
         return self.score_audio(load_audio(path), SAMPLE_RATE, str(path), stream)
 
+    def check_voice(self, audio: np.ndarray | str | Path, expect: str | None = None,
+                    sample_rate: int = SAMPLE_RATE) -> VoiceMatch:
+        """A whole recording (an array or an audio file) against the enrolled voices: the match with ``expect``'s
+        voice, else with the nearest one. Too little speech, no voices or an unknown ``expect``: ``VoxwatchError``."""
+        if self.voices is None:
+            raise ValueError("no voices: Detector(voices=DIR or a list of voiceprints)")
+        if isinstance(audio, str | Path):
+            samples = load_audio(audio)
+        else:
+            samples = as_float_audio(audio).astype(np.float32, copy=False)
+            if sample_rate != SAMPLE_RATE:
+                samples = StreamResampler(int(sample_rate)).process(samples)
+        return self.voices.check(samples, expect)
+
     # ------------------------------------------------------------------ internals
     def _feed(self, stream: _Stream, chunk: np.ndarray) -> list[Judgement]:
         audio = as_float_audio(chunk).astype(np.float32, copy=False)  # int16 PCM or float in [-1, 1]
@@ -197,7 +245,11 @@ class Detector:
                 out.append(output)
                 continue
             audio = stream.front.audio_span(output.start, output.end)
-            if self.verifier is None or audio is None or not len(audio):
+            if output.kind == "voice":
+                match = self.voices.check_audio(audio, output.expect) if self.voices is not None and \
+                    audio is not None and len(audio) else None
+                out += stream.router.on_voice(output, match)
+            elif self.verifier is None or audio is None or not len(audio):
                 out += stream.router.on_unverified(output)
             else:
                 out += stream.router.on_verified(output, self.verifier.score(audio))

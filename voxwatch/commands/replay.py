@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from voxwatch.commands.common import file_stream_ids, publisher_from_args, raw_format_from_args
     from voxwatch.commands.summary import SummaryCollector, print_summary
     from voxwatch.config import load_config
-    from voxwatch.daemon.wiring import load_models, published_pipeline
+    from voxwatch.daemon.wiring import load_models, load_voices, published_pipeline
     from voxwatch.errors import VoxwatchError
     from voxwatch.pipeline.sources import WavReplaySource
     from voxwatch.pipeline.stdin import STDIN_NAME, StdinSource
@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     publisher = None
     if not args.no_publish:
         publisher = publisher_from_args(args, config.publish)
-    pipeline = published_pipeline(config.pipeline, classifier, publisher, (collector,), verifier=verifier)
+    voices = load_voices(config)  # clone watch: [voices] dir, [streams.<file stem>] expect_voice
+    pipeline = published_pipeline(config.pipeline, classifier, publisher, (collector,), verifier=verifier,
+                                  voices=voices)
     if publisher:
         publisher.start()
         if args.wait_subscribers > 0 and not publisher.wait_for_subscribers(1, args.wait_subscribers):

@@ -6,7 +6,7 @@ with the threshold; with the cascade (voxwatch.pipeline.cascade) each utterance 
 file is as bad as its worst utterance (fake, else uncertain, else real).
 Files in which the VAD found no scorable speech say ``no-speech``. Each file is judged as the stream ``replay``
 would make of it (its id from the file name, ``file_stream_ids``), so a config's ``[streams.<id>]`` settings apply
-to it in both.
+to it in both, and so do the enrolled voices of ``[voices] dir`` (clone watch: each span's ``voice``, clone alerts).
 """
 
 from __future__ import annotations
@@ -31,12 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voxwatch.commands.common import file_stream_ids, raw_format_from_args
+    from voxwatch.config import load_config
+    from voxwatch.daemon.wiring import load_voices
     from voxwatch.detector import Detector
     from voxwatch.errors import VoxwatchError
     from voxwatch.pipeline.stdin import STDIN_NAME, read_all
 
     raw = raw_format_from_args(args)
-    detector = Detector(model=args.model, config=args.config, verifier=args.verifier)
+    config = load_config(args.config)
+    voices = load_voices(config)  # clone watch as replay runs it: [voices] dir, [streams.<id>] expect_voice
+    detector = Detector(model=args.model, config=config, verifier=args.verifier,
+                        voices=voices if voices is not None and voices.voiceprints else None)
     failed = 0
     for path, stream in zip(args.files, file_stream_ids(args.files), strict=True):
         try:  # each file is judged as the stream replay would make of it: its [streams.<id>] settings apply

@@ -19,16 +19,23 @@ def format_text(topic: str, body: dict[str, Any]) -> str:
     """One line a person reads: ``stream call-7 2.5-6.5 s: FAKE 0.99 (threshold 0.33)`` (``threshold 0.33 ±0.05``
     with an uncertain band); where the cascade's
     verifier decided, ``... FAKE 0.97 (threshold 0.80, verifier; filter 0.62)``; where the event says ``why``,
-    the line ends with it: ``... — verifier 0.97 >= 0.80 on 2.5-6.5 s; filter 0.62``."""
+    the line ends with it: ``... — verifier 0.97 >= 0.80 on 2.5-6.5 s; filter 0.62``. Clone watch: a clone alert
+    reads ``ALERT clone of alice 0.97 (...)``, and a verdict with a voice check adds ``voice alice genuine 0.93``
+    (the match and its similarity) in the parentheses."""
     kind, stream = body.get("type"), body.get("stream")
     if kind in ("verdict", "alert"):
         label = f"ALERT {body['verdict']}" if kind == "alert" else str(body["verdict"]).upper()
+        voice = body.get("voice") if isinstance(body.get("voice"), dict) else None
+        if kind == "alert" and body.get("reason") == "clone":
+            label = f"ALERT clone of {voice.get('name', '?') if voice else '?'}"
         early = ", early" if body.get("early") else ", after an early alert" if body.get("early_alert") else ""
         stage = ""
         if body.get("stage") == "verifier" and isinstance(body.get("filter_score"), int | float):
             stage = f", verifier; filter {body['filter_score']:.2f}"
         why = f" — {body['why']}" if isinstance(body.get("why"), str) and body["why"] else ""
         band = f" ±{body['band']:.2f}" if isinstance(body.get("band"), int | float) and body["band"] else ""
+        if kind == "verdict" and voice and isinstance(voice.get("similarity"), int | float):
+            stage += f", voice {voice.get('name')} {voice.get('match')} {voice['similarity']:.2f}"
         return (f"stream {stream} {body['start_s']:.1f}-{body['end_s']:.1f} s: {label} {body['score']:.2f} "
                 f"(threshold {body['threshold']:.2f}{band}{early}{stage}){why}")
     if kind == "stream":

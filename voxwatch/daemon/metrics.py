@@ -68,7 +68,10 @@ class _StatsCollector:
                                ("gated", "Utterances whose filter score reached the verifier's gate"),
                                ("verifier_verified", "Utterances the verifier judged"),
                                ("verifier_queue_full",
-                                "Gated utterances whose filter verdict stood: verifier queue full")):
+                                "Gated utterances whose filter verdict stood: verifier queue full"),
+                               ("voice_checked", "Clone watch: voice checks answered"),
+                               ("voice_queue_full", "Clone watch: voice checks lost to a full queue"),
+                               ("clone_alerts", "Clone watch: alerts with reason clone")):
             if key in stats:
                 family = CounterMetricFamily(f"voxwatch_{key}", help_text)
                 family.add_metric([], float(stats[key]))

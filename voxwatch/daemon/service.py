@@ -15,7 +15,9 @@ Lifecycle:
   early alert, refractory period, uncertain band), the ``[verifier]`` gate and threshold and per-stream
   ``[streams.<id>]`` overrides apply through
   ``Pipeline.reconfigure``: capture and the queued audio are untouched. Other sections need a restart; a config
-  that does not parse is logged and the old settings stay.
+  that does not parse is logged and the old settings stay. Clone watch's voices directory (``[voices] dir``) is
+  read again too, with each stream's ``expect_voice``: voices enrolled or removed since count from then on (an
+  unreadable voiceprint, or a stream expecting a voice that is not enrolled, keeps the old voices).
 
 Signals are installed by the command, not here, so the service runs the same under a test's events.
 """
@@ -33,7 +35,7 @@ from voxwatch.config import Config, PublishSettings, load_config
 from voxwatch.daemon.evidence import EvidenceStore
 from voxwatch.daemon.metrics import MetricsServer
 from voxwatch.daemon.sdnotify import SystemdNotifier, WatchdogPinger
-from voxwatch.daemon.wiring import load_models, published_pipeline
+from voxwatch.daemon.wiring import load_models, load_voices, published_pipeline
 from voxwatch.errors import VoxwatchError
 from voxwatch.transport.events import unique_stream_ids
 
@@ -83,6 +85,7 @@ class DaemonService:
         mics = [MicSource(host, spec, config.capture) for spec in specs]  # a wrong device fails here, fast
         # the card's features unless the config sets them; the cascade's verifier by the one rule (wiring)
         self.classifier, self.verifier, config = load_models(config, options.model, options.verifier)
+        self.voices = load_voices(config)  # clone watch; an unknown expect_voice is one line, here
         self.mics = dict(zip(device_stream_ids(specs, [m.device.name for m in mics]), mics, strict=True))
         if system:
             self.mics[SYSTEM_AUDIO_STREAM] = system
@@ -109,7 +112,7 @@ class DaemonService:
             sinks.append(self.metrics)
         self.metrics_address = config.metrics.address
         self.pipeline = published_pipeline(config.pipeline, self.classifier, self.publisher, tuple(sinks), self.stats,
-                                           self.verifier)
+                                           self.verifier, self.voices)
         if self.metrics:
             self.pipeline.batch_observers.append(self.metrics.observe_batch)
 
@@ -137,6 +140,8 @@ class DaemonService:
         verifier = f"verifier {self.verifier.model_id}" if self.verifier is not None else "no verifier"
         parts = [f"model {self.classifier.model_id} ({self.classifier.path}), {verifier}", f"streams: {streams}",
                  f"events: {', '.join(endpoints)}"]
+        if self.voices is not None and self.voices.voiceprints:
+            parts.append(f"clone watch: {', '.join(self.voices.names)}")
         if self.metrics:
             parts.append(f"metrics http://{self.metrics_address}:{self.metrics.port}/metrics")
         if self.evidence:
@@ -201,8 +206,33 @@ def reload_decision(config_path: str | None, pipeline: Pipeline) -> None:
         log.error("SIGHUP: keeping the current settings: %s", exc)
         return
     decision = settings.decision
-    pipeline.reconfigure(decision, settings.stream_decisions, settings.verifier, settings.stream_verifiers)
+    stream_voices = reload_voices(config_path, pipeline)
+    pipeline.reconfigure(decision, settings.stream_decisions, settings.verifier, settings.stream_verifiers,
+                         stream_voices)
     log.warning("SIGHUP: reloaded [decision], [verifier] and [streams.*] from %s (threshold %s, verifier gate %s, "
                 "verifier threshold %s)", config_path, "model" if decision.threshold is None else decision.threshold,
                 "model" if settings.verifier.gate is None else settings.verifier.gate,
                 "model" if settings.verifier.threshold is None else settings.verifier.threshold)
+
+
+def reload_voices(config_path: str, pipeline: Pipeline) -> tuple[tuple[str, str], ...] | None:
+    """SIGHUP, clone watch: the voices directory and the streams' ``expect_voice`` read again; the streams'
+    expectations to apply (None: keep the current ones, as an error here keeps the old voices)."""
+    from voxwatch.voices.voiceprint import VoiceStore
+    from voxwatch.voices.watch import VoiceChecker
+
+    checker = pipeline.voices
+    if checker is None:  # [voices] watch = false at start: a restart turns it on
+        return None
+    try:
+        config = load_config(config_path)
+        store = VoiceStore(config.voices.path)
+        candidate = VoiceChecker(store.load_all(), checker.encoder, str(store.dir))
+        candidate.require(config.pipeline.stream_voices)
+    except VoxwatchError as exc:
+        log.error("SIGHUP: keeping the current voices: %s", exc)
+        return None
+    checker.source = candidate.source
+    checker.replace(candidate.voiceprints)
+    log.warning("SIGHUP: clone watch voices from %s: %s", checker.source, ", ".join(checker.names) or "none")
+    return config.pipeline.stream_voices

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from voxwatch.pipeline.stages.filter.session import OnnxClassifier
     from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.transport.publisher import EventPublisher
+    from voxwatch.voices.watch import VoiceChecker
 
 
 def load_models(config: Config, model: str | None = None, verifier: str | None = None
@@ -35,6 +36,19 @@ def load_models(config: Config, model: str | None = None, verifier: str | None =
     return classifier, load_verifier(config, verifier, classifier.sha256), config
 
 
+def load_voices(config: Config) -> VoiceChecker | None:
+    """Clone watch's voices for ``run`` and ``replay``: the voiceprints of ``[voices] dir`` (None with ``[voices]
+    watch = false``). A voiceprint that cannot be read or comes from another speaker encoder, and a stream whose
+    ``expect_voice`` is not enrolled, are one-line errors here, at start-up."""
+    if not config.voices.watch:
+        return None
+    from voxwatch.voices.watch import VoiceChecker
+
+    checker = VoiceChecker.from_dir(config.voices.path)
+    checker.require(config.pipeline.stream_voices)
+    return checker
+
+
 def model_info(classifier: OnnxClassifier, verifier: OnnxVerifier | None = None) -> dict[str, str]:
     """The model as events and heartbeats name it (with the cascade's verifier's id where one runs)."""
     info = {"id": classifier.model_id, "sha256": classifier.sha256}
@@ -46,14 +60,14 @@ def model_info(classifier: OnnxClassifier, verifier: OnnxVerifier | None = None)
 def published_pipeline(settings: PipelineSettings, classifier: OnnxClassifier, publisher: EventPublisher | None,
                        sinks: tuple[Callable[[PipelineEvent], None], ...] = (),
                        stats: Callable[[], dict[str, Any]] | None = None,
-                       verifier: OnnxVerifier | None = None) -> Pipeline:
+                       verifier: OnnxVerifier | None = None, voices: VoiceChecker | None = None) -> Pipeline:
     """A ``Pipeline`` (with the cascade's ``verifier`` behind its filter, if given) whose events go to ``publisher``
     (None: no socket) and to ``sinks``; the publisher's heartbeats report ``stats`` (default: the pipeline's own
-    counters) and the model. Nothing is started."""
+    counters) and the model; ``voices``: clone watch (``load_voices``). Nothing is started."""
     from voxwatch.pipeline.runner import Pipeline
 
     emit = fan_out(*((publisher.submit,) if publisher else ()), *sinks)
-    pipeline = Pipeline(settings, classifier, emit, verifier=verifier)
+    pipeline = Pipeline(settings, classifier, emit, verifier=verifier, voices=voices)
     if publisher:
         publisher.attach_stats(stats or (lambda: pipeline.stats().as_dict()))
         publisher.set_status_extra(model=model_info(classifier, verifier))

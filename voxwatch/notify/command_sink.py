@@ -72,6 +72,10 @@ def describe(event: dict[str, Any]) -> tuple[str, str]:
     if event.get("type") in ("alert", "verdict"):
         titles = {"fake": "machine-generated speech", "uncertain": "uncertain speech (review)"}
         title = f"voxwatch: {titles.get(str(event.get('verdict')), 'real speech')} on {stream}"
+        voice = event.get("voice")
+        if event.get("type") == "alert" and event.get("reason") == "clone":
+            name = voice.get("name", "?") if isinstance(voice, dict) else "?"
+            title = f"voxwatch: clone of {name} on {stream}"
         stage = " by the verifier" if event.get("stage") == "verifier" else ""
         text = (f"{daemon}/{stream}: score {event.get('score', 0):.2f} (threshold {event.get('threshold', 0):.2f})"
                 f"{stage}, {event.get('start_s', 0):.1f}-{event.get('end_s', 0):.1f} s"

@@ -30,7 +30,7 @@ SENSOR_NAME = "synthetic voice detected"
 DEVICE_CLASS = "safety"
 _NOT_TOPIC_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _ATTRIBUTES = ("score", "threshold", "utterance", "start_s", "end_s", "early", "refractory_s", "ts", "stage",
-               "filter_score", "verifier_score", "why")
+               "filter_score", "verifier_score", "why", "reason", "voice")
 
 
 def topic_id(text: str) -> str:

@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -30,10 +30,14 @@ from voxwatch.errors import ConfigError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 
+if TYPE_CHECKING:
+    from voxwatch.voices.check import VoiceMatch
+
 AGGREGATES = ("mean", "median", "max")
 JudgementKind = Literal["window", "verdict", "alert"]
 Verdict = Literal["fake", "real", "uncertain"]
-Stage = Literal["filter", "verifier"]
+Stage = Literal["filter", "verifier", "voice"]  # "voice": clone watch's check decided (a clone alert)
+AlertReason = Literal["synthetic", "clone"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,11 @@ class Judgement:
     An alert carries the ``refractory_s`` that follows it (the stream's own setting, which a reload may change), so
     a consumer that shows "alert in progress" (the MQTT sensor of ``voxwatch notify``) knows how long the daemon
     will stay quiet about this stream without needing the daemon's configuration; it is 0 otherwise.
+
+    Clone watch (``voxwatch.voices``): ``voice`` is the utterance's voice check (a verdict's, and a clone alert's)
+    where one was made; ``reason`` says why an alert was raised: ``synthetic`` (the audio's artifacts: filter or
+    verifier) or ``clone`` (it sounds like an enrolled voice, less than that person does; ``stage`` is then
+    ``voice``, ``score`` the clone score against 0.5, the clone score at the voice's genuine threshold).
     """
 
     kind: JudgementKind
@@ -126,11 +135,14 @@ class Judgement:
     early_alert: bool = False  # a verdict whose utterance raised an early alert
     why: str = ""  # a short reason: the deciding stage, its score against its threshold, the span
     band: float = 0.0  # the uncertain band around ``threshold`` in force (``uncertain_band``; 0: off)
+    reason: AlertReason = "synthetic"  # an alert's cause: "synthetic" (artifacts) or "clone" (clone watch)
+    voice: VoiceMatch | None = None  # the utterance's voice check (clone watch), where one was made
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(JudgementKind) or self.verdict not in get_args(Verdict) \
-                or self.stage not in get_args(Stage):
-            raise ValueError(f"not a judgement: kind {self.kind!r}, verdict {self.verdict!r}, stage {self.stage!r}")
+                or self.stage not in get_args(Stage) or self.reason not in get_args(AlertReason):
+            raise ValueError(f"not a judgement: kind {self.kind!r}, verdict {self.verdict!r}, stage {self.stage!r}, "
+                             f"reason {self.reason!r}")
 
     @property
     def start_s(self) -> float:
@@ -160,6 +172,10 @@ class UtteranceDecider:
         """New thresholds/rules (SIGHUP); the current utterance keeps its scores."""
         self.settings = settings
         self.threshold = threshold
+
+    def note_alert(self, at: int) -> None:
+        """Another alert of this stream ended at ``at`` (a clone alert): the refractory period runs from it too."""
+        self._last_alert_end = at if self._last_alert_end is None else max(self._last_alert_end, at)
 
     def on_score(self, window: WindowSpec, score: float) -> list[Judgement]:
         if window.utterance != self._utterance:

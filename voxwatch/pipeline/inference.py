@@ -1,11 +1,14 @@
 """The inference worker: scores windows from any streams in shared onnxruntime calls and drives each stream's
 ``CascadeRouter``; with a verifier, hands the router's requests to the ``VerifierWorker`` and feeds its answers
-back.
+back. With clone watch (``voices``: a ``VoiceChecker``), the routers' voice checks go to a second worker of the same
+kind (its own bounded queue: a check it cannot take is counted as ``voice_queue_full`` and the verdict goes out
+without ``voice``).
 
 A stream's router is used from two threads (this one, and the verifier's with its answers), so each router has a
 lock of its own; the calls are short and the two rarely meet. A request whose audio is no longer held, or that the
 verifier's queue cannot take, is answered ``unverified`` at once (counted as ``verifier_queue_full``). A stream's
-end event goes out behind its last verdict: with a verifier it is queued behind the requests already waiting.
+end event goes out behind its last verdict: it is queued behind the verifier's and the voice checks' requests
+already waiting.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,13 +33,18 @@ from voxwatch.pipeline.queue_items import (
     StreamEndItem,
     UtteranceItem,
     VerifyJob,
+    VoiceJob,
     WindowItem,
 )
-from voxwatch.pipeline.router import CascadeRouter, RouterOutput, VerifyRequest
+from voxwatch.pipeline.router import CascadeRouter, RouterOutput, VerifyRequest, VoiceWatch
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, PipelineSettings, StreamEvent
-from voxwatch.pipeline.verifier_worker import VerifierWorker
+from voxwatch.pipeline.verifier_worker import ScoringWorker, VerifierWorker
+
+if TYPE_CHECKING:
+    from voxwatch.voices.check import VoiceMatch
+    from voxwatch.voices.watch import VoiceChecker
 
 
 class _Routed:
@@ -52,16 +61,22 @@ class InferenceWorker:
 
     def __init__(self, settings: PipelineSettings, classifier: OnnxClassifier, entries: queue.Queue[QueueEntry],
                  slots: threading.Semaphore, emit: Callable[[PipelineEvent], None],
-                 stream: Callable[[str], StreamState], verifier: OnnxVerifier | None = None) -> None:
+                 stream: Callable[[str], StreamState], verifier: OnnxVerifier | None = None,
+                 voices: VoiceChecker | None = None) -> None:
         self.settings = settings
         self.classifier = classifier
         self.verifier = verifier
+        self.voices = voices
         self._entries = entries
         self._slots = slots
         self._emit = emit
         self._stream = stream
         self.verifier_worker = (VerifierWorker(verifier, settings.verifier.queue_utterances, self._answered)
                                 if verifier is not None else None)
+        self.voice_worker: ScoringWorker[VoiceJob, VoiceMatch] | None = None
+        if voices is not None:
+            self.voice_worker = ScoringWorker(lambda job: voices.check_audio(job.audio, job.request.expect),
+                                              settings.voice_queue, self._voiced, "voxwatch-voice", "voice check")
         self._routers: dict[str, _Routed] = {}
         self.threshold = resolve_threshold(settings.decision, classifier.threshold)
         self.busy_since: float | None = None  # liveness: since when a batch is being handled
@@ -71,6 +86,8 @@ class InferenceWorker:
         self.batches = 0
         self.gated = 0
         self.checks = 0
+        self.voice_checks = 0
+        self.clone_alerts = 0
         self.judgements = 0
         self.alerts: dict[str, int] = {}
         self.latencies: deque[float] = deque(maxlen=2048)  # inference ms per batch
@@ -154,10 +171,11 @@ class InferenceWorker:
             self._routers.pop(item.stream, None)
             self._emit(event)
 
-        if self.verifier_worker is not None:  # after the stream's verdicts still waiting for the verifier
-            self.verifier_worker.then(finish)
-        else:
-            finish()
+        action = finish
+        for worker in (self.voice_worker, self.verifier_worker):  # after the verdicts still waiting for either
+            if worker is not None:
+                action = (lambda w, a: lambda: w.then(a))(worker, action)
+        action()
 
     # ----------------------------------------------------------------- routing
     def _routed(self, stream: str) -> _Routed:
@@ -165,9 +183,18 @@ class InferenceWorker:
         if routed is None:
             decision = self.settings.decision_for(stream)
             router = CascadeRouter(decision, resolve_threshold(decision, self.classifier.threshold),
-                                   self._rule(stream))
+                                   self._rule(stream), self._voice_watch(stream))
             routed = self._routers[stream] = _Routed(router)
         return routed
+
+    def _voice_watch(self, stream: str) -> VoiceWatch | None:
+        """Clone watch on a stream: where voices are enrolled, or the stream expects one (``expect_voice``)."""
+        if self.voices is None:
+            return None
+        expect = self.settings.voice_for(stream)
+        if expect is None and not self.voices.voiceprints:
+            return None
+        return VoiceWatch(expect)
 
     def _rule(self, stream: str) -> CascadeRule | None:
         if self.verifier is None:
@@ -181,12 +208,19 @@ class InferenceWorker:
             if not isinstance(output, VerifyRequest):
                 self._judged(stream, routed, output, t_ready)
                 continue
-            self.checks += 1
-            self.gated += output.kind == "utterance"
             audio = self._stream(stream).front.audio_span(output.start, output.end)
-            worker = self.verifier_worker
-            if worker is None or audio is None or not len(audio) or \
-                    not worker.submit(VerifyJob(stream, output, audio, t_ready)):
+            if output.kind == "voice":
+                self.voice_checks += 1
+                voice = self.voice_worker
+                queued = voice is not None and audio is not None and len(audio) > 0 and \
+                    voice.submit(VoiceJob(stream, output, audio, t_ready))
+            else:
+                self.checks += 1
+                self.gated += output.kind == "utterance"
+                worker = self.verifier_worker
+                queued = worker is not None and audio is not None and len(audio) > 0 and \
+                    worker.submit(VerifyJob(stream, output, audio, t_ready))
+            if not queued:
                 with routed.lock:
                     fallback = routed.router.on_unverified(output)
                 self._dispatch(stream, routed, list(fallback), t_ready)
@@ -204,8 +238,20 @@ class InferenceWorker:
         for judgement in outputs:
             self._judged(job.stream, routed, judgement, job.t_ready)
 
+    def _voiced(self, job: VoiceJob, match: VoiceMatch | None) -> None:
+        """On the voice worker's thread: a voice check's answer goes back to its stream's router."""
+        routed = self._routers.get(job.stream)
+        if routed is None:
+            return
+        with routed.lock:
+            outputs = routed.router.on_voice(job.request, match)
+        for judgement in outputs:
+            self._judged(job.stream, routed, judgement, job.t_ready)
+
     def _judged(self, stream: str, routed: _Routed, judgement: Judgement, t_ready: float) -> None:
         self.judgements += 1
+        if judgement.kind == "alert" and judgement.reason == "clone":
+            self.clone_alerts += 1
         if judgement.kind == "alert":
             with routed.lock:
                 routed.alerts += 1
@@ -219,14 +265,16 @@ class InferenceWorker:
         overrides = self.settings.stream_decisions if item.stream_decisions is None else item.stream_decisions
         verifier = self.settings.verifier if item.verifier is None else item.verifier
         verifiers = self.settings.stream_verifiers if item.stream_verifiers is None else item.stream_verifiers
+        voices = self.settings.stream_voices if item.stream_voices is None else item.stream_voices
         self.settings = replace(self.settings, decision=item.decision, stream_decisions=overrides,
-                                verifier=verifier, stream_verifiers=verifiers)
+                                verifier=verifier, stream_verifiers=verifiers, stream_voices=voices)
         self.threshold = resolve_threshold(item.decision, self.classifier.threshold)
         for stream, routed in list(self._routers.items()):
             decision = self.settings.decision_for(stream)
             with routed.lock:
                 routed.router.reconfigure(decision, resolve_threshold(decision, self.classifier.threshold),
                                           self._rule(stream))
+                routed.router.watch_voice(self._voice_watch(stream))
 
     def threshold_for(self, stream: str) -> float:
         return resolve_threshold(self.settings.decision_for(stream), self.classifier.threshold)

@@ -2,7 +2,7 @@
 
 The front worker puts lists of ``WindowItem``/``UtteranceItem``/``StreamEndItem`` (one list per pass over the
 streams) on the window queue, ``Pipeline.reconfigure`` puts a ``ReconfigureItem``, and ``None`` says that nothing
-more comes; the inference worker hands ``VerifyJob``s to the verifier's queue.
+more comes; the inference worker hands ``VerifyJob``s to the verifier's queue and ``VoiceJob``s to clone watch's.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class ReconfigureItem:
     stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None
     verifier: VerifierSettings | None = None
     stream_verifiers: tuple[tuple[str, VerifierSettings], ...] | None = None
+    stream_voices: tuple[tuple[str, str], ...] | None = None  # [streams.<id>] expect_voice; None: keep them
 
 
 FrontItem = WindowItem | UtteranceItem | StreamEndItem
@@ -60,6 +61,17 @@ QueueEntry = list[FrontItem] | ReconfigureItem | None
 @dataclass
 class VerifyJob:
     """One verifier request of a stream with its audio; ``t_submit`` is set when it is queued."""
+
+    stream: str
+    request: VerifyRequest
+    audio: np.ndarray
+    t_ready: float
+    t_submit: float = 0.0
+
+
+@dataclass
+class VoiceJob:
+    """One voice check (clone watch) of a stream's utterance with its audio; ``t_submit`` is set when it is queued."""
 
     stream: str
     request: VerifyRequest

@@ -32,7 +32,8 @@ def judgement_fields(judgement: Judgement) -> dict[str, Any]:
     ``refractory_s`` (how long the daemon then stays quiet about its stream), a verdict ``early_alert`` (whether
     its utterance already raised an early alert, whose score may differ). ``why``, the short human reason, is
     there only when the decision stage gave one; ``band``, the uncertain band around the threshold, only when one
-    is in force.
+    is in force. Clone watch: an alert says its ``reason`` (``synthetic`` or ``clone``); ``voice`` (name,
+    similarity, clone_score, match: ``VoiceMatch.record``) is there only where the utterance had a voice check.
     """
     filter_score = judgement.filter_score
     if filter_score is None and judgement.stage == "filter":
@@ -52,10 +53,13 @@ def judgement_fields(judgement: Judgement) -> dict[str, Any]:
     }
     if judgement.kind == "alert":
         fields["refractory_s"] = judgement.refractory_s
+        fields["reason"] = judgement.reason
     if judgement.kind == "verdict":
         fields["early_alert"] = judgement.early_alert
     if judgement.why:
         fields["why"] = judgement.why
     if judgement.band:
         fields["band"] = judgement.band
+    if judgement.voice is not None:
+        fields["voice"] = judgement.voice.record()
     return fields

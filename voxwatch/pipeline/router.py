@@ -31,6 +31,16 @@ be queued (the verifier was busy) is answered ``unverified``: a lost utterance c
 Alerts follow one rule whichever stage raises them: each carries the stream's ``refractory_s``, and no alert
 comes within that many seconds of stream time after the previous one. ``uncertain`` applies only around the
 deciding threshold: the verifier's where it decided, the filter's otherwise, never the gate.
+
+**Clone watch** (``voice``: a ``VoiceWatch``, where the stream has enrolled voices to watch): each utterance that
+gets a verdict and lasts at least ``min_s`` is also sent for a voice check (a ``VerifyRequest`` of kind
+``voice``, its last ``max_s`` seconds, answered with ``on_voice``: a ``VoiceMatch``, or None where no check could
+be made). The verdict waits for it as for the verifier's checks and carries the match (``Judgement.voice``). A
+``clone`` match (it sounds like the enrolled voice, less than that person does) raises an alert with ``reason``
+``clone`` under the same refractory rule; where the utterance's own artifact alert is due at the same time, the
+clone alert takes its place (one alert per utterance, its ``why`` names both stages), and an alert already raised
+(early, or the filter's own without a verifier) stands alone. The clone decision is the match alone: fusing the
+clone score with the verifier's score is not fitted yet.
 """
 
 from __future__ import annotations
@@ -51,8 +61,22 @@ from voxwatch.pipeline.decision import (
 )
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
+from voxwatch.voices.calibration import MIN_WATCH_SPEECH_S
+from voxwatch.voices.check import CLONE, VoiceMatch
 
-CheckKind = Literal["early", "segment", "utterance"]
+CheckKind = Literal["early", "segment", "utterance", "voice"]
+CLONE_THRESHOLD = 0.5  # a clone alert's threshold: the clone score at the voice's genuine threshold
+VOICE_MAX_S = 10.0  # a voice check hears at most an utterance's last this many seconds
+
+
+@dataclass(frozen=True)
+class VoiceWatch:
+    """Clone watch on a stream: voice checks of utterances of at least ``min_s`` seconds (their last ``max_s``),
+    against the voiceprint ``expect`` (None: the nearest enrolled voice)."""
+
+    expect: str | None = None
+    min_s: float = MIN_WATCH_SPEECH_S
+    max_s: float = VOICE_MAX_S
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,7 @@ class VerifyRequest:
     kind: CheckKind
     serial: int  # the router's count of requests: answers are matched by it
     mid_utterance: bool = False  # asked before the utterance ended: an alert it raises is an early one
+    expect: str | None = None  # a voice check's expected voice (kind "voice"; None: the nearest voice)
 
 
 RouterOutput = Judgement | VerifyRequest
@@ -95,6 +120,9 @@ class _Utterance:
     run_end: int = 0
     run_scores: list[float] = field(default_factory=list)
     run_checked: int = 0  # windows of the current run when it was last sent to the verifier
+    voice_serial: int = 0  # the voice check still out (0: none)
+    voice: VoiceMatch | None = None
+    filter_only: bool = False  # ended with no verifier in force: the filter decided (a reload may add one since)
 
 
 def _why(stage: str, score: float, threshold: float, start: int, end: int, extra: str = "") -> str:
@@ -107,10 +135,12 @@ class CascadeRouter:
     """One stream's decision state. Feed ``on_window`` and ``on_end`` in stream order; answer each
     ``VerifyRequest`` with ``on_verified`` (or ``on_unverified``), in the order they were made."""
 
-    def __init__(self, decision: DecisionSettings, threshold: float, rule: CascadeRule | None) -> None:
+    def __init__(self, decision: DecisionSettings, threshold: float, rule: CascadeRule | None,
+                 voice: VoiceWatch | None = None) -> None:
         self.decision = decision
         self.threshold = threshold
         self.rule = rule
+        self.voice = voice
         self._decider = UtteranceDecider(self._filter_settings(), threshold)
         self._current: _Utterance | None = None
         self._open: dict[int, _Utterance] = {}  # utterances with checks still out, by index
@@ -127,6 +157,10 @@ class CascadeRouter:
         self.decision, self.threshold, self.rule = decision, threshold, rule
         self._decider.reconfigure(self._filter_settings(), threshold)
 
+    def watch_voice(self, voice: VoiceWatch | None) -> None:
+        """Clone watch on (or off, None) from the next utterance's end (SIGHUP: the voices were reloaded)."""
+        self.voice = voice
+
     @property
     def pending(self) -> int:
         """Checks asked for and not answered yet."""
@@ -140,6 +174,7 @@ class CascadeRouter:
         if self.rule is None:
             for judgement in decided:
                 self._last_alert_end = judgement.end
+                utterance.alerted = utterance.alerted_early = True
             return [self._with_why(j, "filter") for j in decided]
         if verdict_for(score, self.threshold) == "fake":
             if not utterance.run_scores:
@@ -161,17 +196,24 @@ class CascadeRouter:
         verdict = next((j for j in decided if j.kind == "verdict"), None)
         if verdict is None:  # no window was scored: nothing to judge
             return []
-        if self.rule is None:
+        utterance.ended = end
+        out: list[RouterOutput] = []
+        utterance.filter_only = self.rule is None
+        if self.rule is None:  # the filter decides: its alert now, its verdict once the voice check is back
             for judgement in decided:
                 if judgement.kind == "alert":
                     self._last_alert_end = judgement.end
-            return [self._with_why(j, "filter") for j in decided]
-        utterance.ended = end
-        out: list[RouterOutput] = list(self._close_run(utterance))
-        utterance.filter_verdict = verdict
-        utterance.filter_alert = next((j for j in decided if j.kind == "alert"), None)
-        if verdict.score >= self.rule.gate:
-            out.append(self._request(utterance, "utterance", end.start, end.end, verdict.score, verdict.windows))
+                    utterance.alerted = True
+                    out.append(self._with_why(judgement, "filter"))
+            utterance.filter_verdict = self._with_why(verdict, "filter")
+        else:
+            out += self._close_run(utterance)
+            utterance.filter_verdict = verdict
+            utterance.filter_alert = next((j for j in decided if j.kind == "alert"), None)
+            if verdict.score >= self.rule.gate:
+                out.append(self._request(utterance, "utterance", end.start, end.end, verdict.score, verdict.windows))
+        if self.voice is not None and end.end - end.start >= self.voice.min_s * SAMPLE_RATE:
+            out.append(self._voice_request(utterance, end, verdict))
         if utterance.pending:
             self._open[utterance.index] = utterance
         else:
@@ -201,7 +243,10 @@ class CascadeRouter:
 
     def on_unverified(self, request: VerifyRequest) -> list[Judgement]:
         """A request the verifier could not take (its queue was full): it counts for nothing, except that a lost
-        utterance check leaves the filter's verdict standing."""
+        utterance check leaves the filter's verdict standing. A lost voice check leaves the verdict without
+        ``voice``."""
+        if request.kind == "voice":
+            return self.on_voice(request, None)
         utterance, check = self._check(request)
         if check is None or utterance is None:
             return []
@@ -209,6 +254,63 @@ class CascadeRouter:
         if utterance.ended is not None and not utterance.pending:
             return self._finish(utterance)
         return []
+
+    # ------------------------------------------------------------------ clone watch
+    def on_voice(self, request: VerifyRequest, match: VoiceMatch | None) -> list[Judgement]:
+        """A voice check's answer (None: no check could be made: too little speech, a full queue, no voiceprint):
+        the utterance's verdict once nothing else is pending, with a clone alert where ``match`` is a clone."""
+        utterance = self._open.get(request.utterance)
+        if utterance is None and self._current is not None and self._current.index == request.utterance:
+            utterance = self._current
+        if utterance is None or not request.serial or utterance.voice_serial != request.serial:
+            return []
+        utterance.voice_serial = 0
+        utterance.voice = match
+        utterance.pending -= 1
+        if utterance.ended is not None and not utterance.pending:
+            return self._finish(utterance)
+        return []
+
+    def _voice_request(self, utterance: _Utterance, end: UtteranceEnd, verdict: Judgement) -> VerifyRequest:
+        assert self.voice is not None
+        self._serial += 1
+        start = max(end.start, end.end - int(self.voice.max_s * SAMPLE_RATE))
+        request = VerifyRequest(utterance.index, start, end.end, float(verdict.score), int(verdict.windows), "voice",
+                                self._serial, expect=self.voice.expect)
+        utterance.voice_serial = request.serial
+        utterance.pending += 1
+        return request
+
+    def _with_voice(self, utterance: _Utterance, out: list[Judgement]) -> list[Judgement]:
+        """The verdict with its voice check; a clone alert in place of (or besides) what ``out`` holds."""
+        match = utterance.voice
+        if match is None:
+            return out
+        out = [dataclasses.replace(j, voice=match) if j.kind == "verdict" else j for j in out]
+        if match.match != CLONE:
+            return out
+        verdict = next(j for j in out if j.kind == "verdict")
+        artifact_alert = next((j for j in out if j.kind == "alert"), None)
+        if artifact_alert is None and utterance.alerted:  # an alert already went out for this utterance
+            return out
+        if artifact_alert is None and (verdict.end - verdict.start < self.decision.min_alert_s * SAMPLE_RATE
+                                       or not self._may_alert(verdict.end)):
+            return out
+        genuine = match.genuine if match.genuine is not None else float("nan")
+        filter_score = verdict.filter_score if verdict.filter_score is not None else verdict.score
+        stage = (f"verifier {verdict.verifier_score:.2f}" if verdict.stage == "verifier"
+                 and verdict.verifier_score is not None else f"filter {filter_score:.2f}")
+        why = (f"clone of {match.name}: similarity {match.similarity:.2f} < {genuine:.2f} (genuine from "
+               f"{genuine:.2f}); {stage}")
+        alert = Judgement("alert", verdict.utterance, verdict.start, verdict.end, match.clone_score,
+                          CLONE_THRESHOLD, "fake", verdict.windows, False, self.decision.refractory_s, "voice",
+                          filter_score=verdict.filter_score, verifier_score=verdict.verifier_score, why=why,
+                          reason="clone", voice=match)
+        utterance.alerted = True
+        self._last_alert_end = verdict.end
+        self._decider.note_alert(verdict.end)
+        rest = [j for j in out if j is not artifact_alert]
+        return [alert, *rest]
 
     # ------------------------------------------------------------------ internals
     def _utterance(self, index: int) -> _Utterance:
@@ -252,6 +354,13 @@ class CascadeRouter:
     def _finish(self, utterance: _Utterance) -> list[Judgement]:
         """The utterance's verdict once every check is answered (and its alert, if one is still due)."""
         self._open.pop(utterance.index, None)
+        if utterance.filter_only:  # the filter decided (its alerts went out already): the verdict, and clone watch's
+            assert utterance.filter_verdict is not None
+            return self._with_voice(utterance, [utterance.filter_verdict])
+        return self._with_voice(utterance, self._artifact_verdict(utterance))
+
+    def _artifact_verdict(self, utterance: _Utterance) -> list[Judgement]:
+        """The cascade's verdict (and alert) of an utterance whose checks are all answered."""
         verdict, end = utterance.filter_verdict, utterance.ended
         assert verdict is not None and end is not None and self.rule is not None
         answered = [c for c in utterance.checks.values() if c.deciding is not None]

@@ -8,7 +8,8 @@ Threads and what each owns:
 * the **inference worker** (voxwatch.pipeline.inference): scores windows from any streams in shared calls and
   drives each stream's ``CascadeRouter`` (voxwatch.pipeline.router), the one place of the decision rules;
 * with a verifier, the **verifier worker** (voxwatch.pipeline.verifier_worker): judges what the routers ask on a
-  bounded queue of its own, never making capture or the filter wait.
+  bounded queue of its own, never making capture or the filter wait;
+* with clone watch (``voices``), the **voice worker** (the same kind of worker): the routers' voice checks.
 
 ``emit`` receives ``StreamEvent``/``JudgementEvent`` objects and must not block (the daemon's publisher puts them
 on its own bounded queue). ``stats()`` gives a typed snapshot of the counters (voxwatch.pipeline.stats) for
@@ -22,6 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.cascade import VerifierSettings
@@ -29,12 +31,16 @@ from voxwatch.pipeline.decision import DecisionSettings
 from voxwatch.pipeline.front_worker import FrontWorker, StreamState
 from voxwatch.pipeline.inference import InferenceWorker
 from voxwatch.pipeline.queue_items import QueueEntry, ReconfigureItem
+from voxwatch.pipeline.router import VOICE_MAX_S
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import Source
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
-from voxwatch.pipeline.stats import PipelineStats, StreamStats, VerifierStats, p50_p99
+from voxwatch.pipeline.stats import PipelineStats, StreamStats, VerifierStats, VoiceStats, p50_p99
 from voxwatch.pipeline.types import PipelineEvent, PipelineSettings, StreamEvent
+
+if TYPE_CHECKING:
+    from voxwatch.voices.watch import VoiceChecker
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +50,12 @@ class Pipeline:
     drains and joins everything."""
 
     def __init__(self, settings: PipelineSettings, classifier: OnnxClassifier, emit: Callable[[PipelineEvent], None],
-                 read_block_s: float = 0.5, verifier: OnnxVerifier | None = None) -> None:
+                 read_block_s: float = 0.5, verifier: OnnxVerifier | None = None,
+                 voices: VoiceChecker | None = None) -> None:
         self.settings = settings
         self.classifier = classifier
         self.verifier = verifier
+        self.voices = voices  # clone watch (voxwatch.voices.watch), None: off
         self._emit = emit
         self._streams: dict[str, StreamState] = {}
         self._streams_lock = threading.Lock()
@@ -59,7 +67,7 @@ class Pipeline:
         self.front = FrontWorker(settings, self._queue, self._snapshot, self._wake, self._stop, self._closing,
                                  lambda: self.inference.thread.is_alive(), read_block_s)
         self.inference = InferenceWorker(settings, classifier, self._queue, self.front.slots, emit, self._state,
-                                         verifier)
+                                         verifier, voices)
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -69,6 +77,8 @@ class Pipeline:
             self.inference.thread.start()
             if self.inference.verifier_worker is not None:
                 self.inference.verifier_worker.start()
+            if self.inference.voice_worker is not None:
+                self.inference.voice_worker.start()
 
     def add_stream(self, stream_id: str, source: Source) -> None:
         if self._closing.is_set():
@@ -77,6 +87,8 @@ class Pipeline:
             if stream_id in self._streams:
                 raise VoxwatchError(f"stream id {stream_id!r} is already in use")
             keep = self.verifier.card.features.max_s if self.verifier is not None else 0.0
+            if self.voices is not None:  # a voice check hears up to an utterance's last VOICE_MAX_S
+                keep = max(keep, VOICE_MAX_S)
             state = StreamState(stream_id, source, self.settings, self._wake, self.inference.stage_seconds, keep)
             self._streams[stream_id] = state
         self._emit(StreamEvent(stream_id, "started", source=source.description))
@@ -94,12 +106,12 @@ class Pipeline:
             if thread.is_alive():
                 thread.join(remaining)
         workers_done = not (self.front.thread.is_alive() or self.inference.thread.is_alive())
-        verifier_done = True
-        worker = self.inference.verifier_worker
-        if worker is not None and workers_done:  # inference has handed on its last request
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            verifier_done = worker.close(remaining)
-        return workers_done and verifier_done
+        checks_done = True
+        for worker in (self.inference.verifier_worker, self.inference.voice_worker):
+            if worker is not None and workers_done:  # inference has handed on its last request
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                checks_done = worker.close(remaining) and checks_done
+        return workers_done and checks_done
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop sources now, then drain what was already captured (final verdicts), within ``timeout``."""
@@ -109,11 +121,14 @@ class Pipeline:
     def reconfigure(self, decision: DecisionSettings,
                     stream_decisions: tuple[tuple[str, DecisionSettings], ...] | None = None,
                     verifier: VerifierSettings | None = None,
-                    stream_verifiers: tuple[tuple[str, VerifierSettings], ...] | None = None) -> None:
+                    stream_verifiers: tuple[tuple[str, VerifierSettings], ...] | None = None,
+                    stream_voices: tuple[tuple[str, str], ...] | None = None) -> None:
         """New decision settings (thresholds etc.) and cascade gate/threshold without touching audio; applied in
         order by the inference worker. ``stream_decisions``/``stream_verifiers`` replace the per-stream overrides,
-        ``verifier`` the common verifier settings (None keeps them; its model and queue need a restart)."""
-        self._queue.put(ReconfigureItem(decision, stream_decisions, verifier, stream_verifiers))
+        ``verifier`` the common verifier settings (None keeps them; its model and queue need a restart);
+        ``stream_voices`` the streams' ``expect_voice``. Clone watch is decided anew for every stream (after
+        ``voices.replace``: voices enrolled or removed)."""
+        self._queue.put(ReconfigureItem(decision, stream_decisions, verifier, stream_verifiers, stream_voices))
 
     # ----------------------------------------------------------------- source threads
     def _source_loop(self, stream: StreamState) -> None:
@@ -177,6 +192,8 @@ class Pipeline:
         threads = {"front": self.front.thread, "inference": self.inference.thread}
         if self.inference.verifier_worker is not None:
             threads["verifier"] = self.inference.verifier_worker.thread
+        if self.inference.voice_worker is not None:
+            threads["voice"] = self.inference.voice_worker.thread
         return threads
 
     def stats(self) -> PipelineStats:
@@ -197,5 +214,13 @@ class Pipeline:
             v50, v99 = worker.latency_ms()
             verifier = VerifierStats(inference.gated, inference.checks, worker.submitted, worker.verified,
                                      worker.queue_full, worker.depth, worker.cpu_seconds, v50, v99)
+        voice = None
+        voice_worker = inference.voice_worker
+        if voice_worker is not None:
+            c50, c99 = voice_worker.latency_ms()
+            voice = VoiceStats(inference.voice_checks, voice_worker.submitted, voice_worker.scored,
+                               voice_worker.queue_full, voice_worker.depth, inference.clone_alerts,
+                               voice_worker.cpu_seconds, c50, c99)
         return PipelineStats(inference.windows_scored, inference.batches,
-                             max(0, self.front.windows_put - inference.windows_taken), p50, p99, streams, verifier)
+                             max(0, self.front.windows_put - inference.windows_taken), p50, p99, streams, verifier,
+                             voice)

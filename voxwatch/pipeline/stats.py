@@ -55,6 +55,27 @@ class VerifierStats:
 
 
 @dataclass(frozen=True)
+class VoiceStats:
+    """Clone watch's voice checks (one per judged utterance of a watched stream)."""
+
+    checks: int  # asked for by the routers
+    submitted: int
+    checked: int  # answered by the worker (with a match, or none: too little speech)
+    queue_full: int
+    queue_depth: int
+    clone_alerts: int
+    cpu_s: float
+    ms_p50: float | None  # from queueing to the answer
+    ms_p99: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"voice_checks": self.checks, "voice_submitted": self.submitted, "voice_checked": self.checked,
+                "voice_queue_full": self.queue_full, "voice_queue_depth": self.queue_depth,
+                "clone_alerts": self.clone_alerts, "voice_cpu_s": round(self.cpu_s, 6),
+                "voice_ms_p50": self.ms_p50, "voice_ms_p99": self.ms_p99}
+
+
+@dataclass(frozen=True)
 class PipelineStats:
     windows_scored: int
     batches: int
@@ -63,6 +84,7 @@ class PipelineStats:
     inference_ms_p99: float | None
     streams: dict[str, StreamStats] = field(default_factory=dict)
     verifier: VerifierStats | None = None
+    voice: VoiceStats | None = None  # clone watch, where it runs
 
     @property
     def audio_s(self) -> float:
@@ -84,4 +106,5 @@ class PipelineStats:
             "windows_scored": self.windows_scored, "batches": self.batches, "queue_depth": self.queue_depth,
             "inference_ms_p50": self.inference_ms_p50, "inference_ms_p99": self.inference_ms_p99,
             **(self.verifier.as_dict() if self.verifier is not None else {}),
+            **(self.voice.as_dict() if self.voice is not None else {}),
         }

@@ -32,10 +32,14 @@ class PipelineSettings:
     stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
     verifier: VerifierSettings = field(default_factory=VerifierSettings)  # the cascade (voxwatch.pipeline.cascade)
     stream_verifiers: tuple[tuple[str, VerifierSettings], ...] = ()  # [streams.<id>.verifier]
+    stream_voices: tuple[tuple[str, str], ...] = ()  # [streams.<id>] expect_voice: the voice each stream must be
+    voice_queue: int = 8  # clone watch's voice checks waiting at most (more are counted as voice_queue_full)
 
     def __post_init__(self) -> None:
-        if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0:
-            raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch and inference_threads must be > 0")
+        if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0 \
+                or self.voice_queue <= 0:
+            raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch, inference_threads and voice_queue "
+                              "must be > 0")
 
     def decision_for(self, stream: str) -> DecisionSettings:
         """The stream's own decision settings where it has some, else the common ``decision``."""
@@ -44,6 +48,10 @@ class PipelineSettings:
     def verifier_for(self, stream: str) -> VerifierSettings:
         """The stream's own verifier settings where it has some, else the common ``verifier``."""
         return dict(self.stream_verifiers).get(stream, self.verifier)
+
+    def voice_for(self, stream: str) -> str | None:
+        """The voice the stream must be (``expect_voice``), None where it has none."""
+        return dict(self.stream_voices).get(stream)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class VoiceMatch:
     similarity: float
     clone_score: float
     match: str
+    genuine: float | None = None  # the voice's genuine threshold (for reasons shown to people; not in ``record``)
 
     def record(self) -> dict[str, object]:
         return {"name": self.name, "similarity": round(self.similarity, 4), "clone_score": round(self.clone_score, 4),
@@ -55,7 +56,7 @@ def verdict(sim: float, thresholds: Thresholds) -> str:
 def match(vector: np.ndarray, voiceprint: Voiceprint) -> VoiceMatch:
     sim = similarity(vector, voiceprint)
     t = voiceprint.thresholds
-    return VoiceMatch(voiceprint.name, sim, clone_score(sim, t), verdict(sim, t))
+    return VoiceMatch(voiceprint.name, sim, clone_score(sim, t), verdict(sim, t), t.genuine)
 
 
 def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | None = None) -> VoiceMatch:
