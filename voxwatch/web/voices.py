@@ -16,10 +16,9 @@ from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio_bytes
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
-from voxwatch.voices import calibration as cal
-from voxwatch.voices.check import check
-from voxwatch.voices.enrol import Recording, encoder_id_of, enrol
-from voxwatch.voices.voiceprint import VoiceprintError, VoiceStore, check_name, require_encoder
+from voxwatch.voices.enrol import Recording, enrol
+from voxwatch.voices.voiceprint import VoiceprintError, VoiceStore, check_name
+from voxwatch.voices.watch import VoiceChecker
 from voxwatch.web.scoring import UploadTooLong, upload_name
 
 
@@ -91,22 +90,13 @@ class VoiceDesk:
         match (genuine, clone or none)."""
         name, audio = self._audio(data, filename)
         with self._lock:
-            if expect:
-                if not self.store.exists(check_name(expect)):
-                    raise VoiceNotFound(f"no voice named {expect!r} is enrolled")
-                voiceprints = [self.store.load(expect)]
-            else:
-                voiceprints = self.store.load_all()
-                if not voiceprints:
-                    raise VoiceNotFound("no voices are enrolled yet: enrol one first")
-            encoder = self.encoder()
-            current = encoder_id_of(encoder)
-            for v in voiceprints:
-                require_encoder(v, current, str(self.store.path(v.name)))
-            rate = encoder.card.features.sample_rate
-            speech = encoder.speech(audio)
-            if len(speech) < cal.MIN_CHECK_SPEECH_S * rate:
-                raise VoxwatchError(f"{name}: {len(speech) / rate:.1f} s of speech; a check needs at least "
-                                    f"{cal.MIN_CHECK_SPEECH_S:.0f} s")
-            result = check(encoder.embed_speech(speech).vector, voiceprints, expect or None)
+            if expect and not self.store.exists(check_name(expect)):
+                raise VoiceNotFound(f"no voice named {expect!r} is enrolled")
+            if not self.store.names():
+                raise VoiceNotFound("no voices are enrolled yet: enrol one first")
+            checker = VoiceChecker.from_dir(self.dir, self.encoder())
+            try:
+                result = checker.check(audio, expect or None)
+            except VoxwatchError as exc:
+                raise VoxwatchError(f"{name}: {exc}") from None
         return {"file": name, "voice": result.record()}
