@@ -121,6 +121,30 @@ def test_a_clone_raises_one_alert_with_its_reason_under_the_one_refractory_rule(
     assert [j.kind for j in judged] == ["verdict"] and judged[0].verdict == "fake"
 
 
+def test_nearest_voice_clone_matches_alert_only_when_asked(freeman):
+    """By default only a stream that expects a voice raises clone alerts: speech merely nearest to an enrolled voice
+    (other people who sound alike, about 5% of speakers) gets the match in its verdict, not an alert;
+    ``[pipeline] clone_alerts = "nearest"`` turns those alerts on."""
+    router = CascadeRouter(DecisionSettings(), 0.5, None, VoiceWatch(alerts=False))
+    judged, _ = feed(router, [0.3] * 5)
+    assert [j.kind for j in judged] == ["verdict"] and judged[0].voice == CLONE_MATCH
+    from voxwatch import Detector
+    from voxwatch.config import config_from_dict
+    from voxwatch.pipeline.types import PipelineSettings
+
+    assert not PipelineSettings().clone_alerts_for("any") and PipelineSettings().clone_alerts_for("any") is False
+    assert PipelineSettings(stream_voices=(("line", "bob"),)).clone_alerts_for("line")
+    with pytest.raises(ConfigError, match="clone_alerts"):
+        PipelineSettings(clone_alerts="everyone")
+    encoder, voiceprint = freeman
+    clone = _extra(CLONE_FILE)
+    quiet = Detector(voices=[voiceprint]).score_file(clone)
+    assert not [a for a in quiet.alerts if a.reason == "clone"]
+    assert any(u.voice is not None and u.voice.match == CLONE for u in quiet.utterances)
+    loud = Detector(voices=[voiceprint], config=config_from_dict({"pipeline": {"clone_alerts": "nearest"}}))
+    assert [a for a in loud.score_file(clone).alerts if a.reason == "clone"]
+
+
 def test_one_alert_per_utterance_and_a_lost_check_leaves_the_verdict_without_voice():
     rule = CascadeRule(gate=0.05, threshold=0.9)
     # the artifact alert due at the utterance's end: the clone alert takes its place, naming the verifier's score

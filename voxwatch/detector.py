@@ -112,7 +112,9 @@ class _Stream:
         keep = verifier.card.features.max_s if verifier is not None else 0.0
         voices = detector.voices
         expect = detector.expect_voice if stream_id is None else settings.voice_for(stream_id) or detector.expect_voice
-        self.voice: VoiceWatch | None = VoiceWatch(expect) if voices is not None and voices.voiceprints else None
+        alerts = settings.clone_alerts == "nearest" or expect is not None
+        self.voice: VoiceWatch | None = (VoiceWatch(expect, alerts=alerts) if voices is not None and voices.voiceprints
+                                         else None)
         if self.voice is not None:
             keep = max(keep, VOICE_MAX_S)
         self.front: StreamFront = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)

@@ -194,7 +194,7 @@ class InferenceWorker:
         expect = self.settings.voice_for(stream)
         if expect is None and not self.voices.voiceprints:
             return None
-        return VoiceWatch(expect)
+        return VoiceWatch(expect, alerts=self.settings.clone_alerts_for(stream))
 
     def _rule(self, stream: str) -> CascadeRule | None:
         if self.verifier is None:

@@ -77,6 +77,7 @@ class VoiceWatch:
     expect: str | None = None
     min_s: float = MIN_WATCH_SPEECH_S
     max_s: float = VOICE_MAX_S
+    alerts: bool = True  # a clone match raises an alert (else the verdict only carries it)
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ class CascadeRouter:
         if match is None:
             return out
         out = [dataclasses.replace(j, voice=match) if j.kind == "verdict" else j for j in out]
-        if match.match != CLONE:
+        if match.match != CLONE or not self.voice.alerts:
             return out
         verdict = next(j for j in out if j.kind == "verdict")
         artifact_alert = next((j for j in out if j.kind == "alert"), None)

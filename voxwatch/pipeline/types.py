@@ -34,12 +34,17 @@ class PipelineSettings:
     stream_verifiers: tuple[tuple[str, VerifierSettings], ...] = ()  # [streams.<id>.verifier]
     stream_voices: tuple[tuple[str, str], ...] = ()  # [streams.<id>] expect_voice: the voice each stream must be
     voice_queue: int = 8  # clone watch's voice checks waiting at most (more are counted as voice_queue_full)
+    # which clone matches alert: "expected" (only on streams with expect_voice: a caller whose identity the line
+    # claims) or "nearest" (any speech nearest to an enrolled voice; other people who merely sound alike alert too)
+    clone_alerts: str = "expected"
 
     def __post_init__(self) -> None:
         if self.ring_seconds <= 0 or self.queue_windows <= 0 or self.max_batch <= 0 or self.inference_threads <= 0 \
                 or self.voice_queue <= 0:
             raise ConfigError("pipeline.ring_seconds, queue_windows, max_batch, inference_threads and voice_queue "
                               "must be > 0")
+        if self.clone_alerts not in ("expected", "nearest"):
+            raise ConfigError(f'pipeline.clone_alerts must be "expected" or "nearest", not {self.clone_alerts!r}')
 
     def decision_for(self, stream: str) -> DecisionSettings:
         """The stream's own decision settings where it has some, else the common ``decision``."""
@@ -48,6 +53,10 @@ class PipelineSettings:
     def verifier_for(self, stream: str) -> VerifierSettings:
         """The stream's own verifier settings where it has some, else the common ``verifier``."""
         return dict(self.stream_verifiers).get(stream, self.verifier)
+
+    def clone_alerts_for(self, stream: str) -> bool:
+        """Whether a clone match on this stream raises an alert (its verdict carries the match either way)."""
+        return self.clone_alerts == "nearest" or self.voice_for(stream) is not None
 
     def voice_for(self, stream: str) -> str | None:
         """The voice the stream must be (``expect_voice``), None where it has none."""
