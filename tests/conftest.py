@@ -37,6 +37,20 @@ def require_module(*names: str, extra: str = "train") -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_data_home(tmp_path_factory):
+    """The tests' own $XDG_DATA_HOME (their subprocesses inherit it): voiceprints a developer enrolled in the
+    default voices directory must not turn clone watch on in the run/replay/score tests, nor may a test write
+    there."""
+    old = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def loud_model(tmp_path_factory) -> Path:
     """Scores loud speech (~-7 mean log energy) as fake, quiet speech (~-12) as real."""
