@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="class: both classes weigh the same; source: also the sources within a class, by the "
                            "square root of their size (the filter weighs the loss, the verifier draws the items)")
     opt = _StageOptions(parser)
-    for flag, defaults, kind, text in [
+    specs: list[tuple[str, dict[str, Any], type, str]] = [
         ("--epochs", {FILTER: 15, VERIFIER: 12}, int, "maximum epochs"),
         ("--patience", {FILTER: 4, VERIFIER: 4}, int, "early stop after N epochs without dev gain"),
         ("--batch-size", {FILTER: 64, VERIFIER: 32}, int, "items per batch"),
@@ -92,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("--time-mask", {FILTER: 30, VERIFIER: 40}, int, "longest masked span, frames"),
         ("--ema", {FILTER: 0.998, VERIFIER: 0.0}, float, "decay of the weights' moving average per step, 0 = off"),
         ("--workers", {FILTER: 0, VERIFIER: 2}, int, "feature extraction processes, 0 = CPU count"),
-    ]:
+    ]
+    for flag, defaults, kind, text in specs:
         opt.add(both, flag, defaults, text, type=kind)
     both.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64 for --arch tinycnn, "
                       "16,32,64,128 for sepcnn; the verifier's residual blocks 24,48,64)")

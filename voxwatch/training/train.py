@@ -20,7 +20,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
 from voxwatch.training.datasets import Clip, require_both_classes, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
-from voxwatch.training.model import build, n_parameters, oc_softmax_loss
+from voxwatch.training.model import TinyCNN, build, n_parameters, oc_softmax_loss
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def evaluate_dev(net: nn.Module, dev: FeatureSet, dev_labels: np.ndarray) -> dic
 def _batch_loss(net: nn.Module, head: str, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
     """Weighted loss of one batch; ``yb`` may be soft (a label mixed with a teacher's probability): binary
     cross-entropy is linear in its target, so that is the mix of the two losses."""
-    per_sample = (oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax"
+    per_sample = (oc_softmax_loss(cast(TinyCNN, net).cosine(xb), yb) if head == "ocsoftmax"
                   else nn.functional.binary_cross_entropy_with_logits(net(xb), yb, reduction="none"))
     return (per_sample * wb).mean()
 
@@ -143,15 +143,15 @@ def sam_perturb(net: nn.Module, rho: float) -> list[tuple[torch.Tensor, torch.Te
     favours flat minima; in anti-spoofing it helps on attacks and corpora unseen in training (Shim et al. 2023).
     Returns what :func:`sam_restore` needs to move the weights back.
     """
-    params = [p for p in net.parameters() if p.grad is not None]
-    if not params:
+    grads = [(p, p.grad) for p in net.parameters() if p.grad is not None]
+    if not grads:
         return []
-    norm = torch.norm(torch.stack([p.grad.detach().norm(2) for p in params]), 2)
+    norm = torch.norm(torch.stack([g.detach().norm(2) for _, g in grads]), 2)
     scale = rho / (norm + 1e-12)
-    moved = []
+    moved: list[tuple[torch.Tensor, torch.Tensor]] = []
     with torch.no_grad():
-        for p in params:
-            step = p.grad * scale
+        for p, g in grads:
+            step = g * scale
             p.add_(step)
             moved.append((p, step))
     return moved
