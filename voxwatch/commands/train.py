@@ -119,7 +119,8 @@ def _add_filter_arguments(group: Any, opt: _StageOptions) -> None:
     add(group, "--loss", {FILTER: "bce"}, "bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. "
         "2021)", choices=("bce", "ocsoftmax"))
     add(group, "--arch", {FILTER: "tinycnn"}, "tinycnn: plain 3x3 conv blocks; sepcnn: depthwise-separable blocks "
-        "with squeeze-excitation and attentive statistics pooling (docs/experiments.md)", choices=("tinycnn", "sepcnn"))
+        "with squeeze-excitation and attentive statistics pooling (lab/notes/experiments.md)",
+        choices=("tinycnn", "sepcnn"))
     add(group, "--freq-stride", {FILTER: 1}, "tinycnn: the first convolution steps N filters at a time over "
         "frequency, so N times the filters cost about the same", type=int, metavar="N")
     add(group, "--teacher", {FILTER: None}, "distil this ONNX model (with its card; an ensemble export teaches "

@@ -4,7 +4,8 @@ Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max pool) over the (1, frames,
 then global average + max pooling over time and frequency and one linear layer. About 25k parameters with the
 default widths: a 2 s window costs ~7 MMAC, far below real time on one CPU core. ``freq_stride`` makes the first
 convolution step over frequency, so twice the filters cost about what the default input costs: a learnt
-reduction of fine spectral detail instead of wider fixed filters (the front-end experiments of docs/experiments.md).
+reduction of fine spectral detail instead of wider fixed filters (the front-end experiments of
+lab/notes/experiments.md).
 The network returns a logit; ``WithSigmoid`` wraps it for export so the ONNX graph outputs the probability of
 "fake" (the model card contract). ``WithSigmoid`` and ``n_parameters`` serve the verifier's network too.
 
