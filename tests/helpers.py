@@ -11,7 +11,8 @@ from onnx import TensorProto, helper
 
 from voxwatch.bench.workload import speech_like  # noqa: F401 (the tests' speech, shared with the benchmark)
 from voxwatch.pipeline.samplerate import SAMPLE_RATE as SR
-from voxwatch.pipeline.stages.filter.card import ModelCard, file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings

@@ -28,7 +28,7 @@ VALID_PLACES = {("--curve-allow", "folder"), ("--token-file", "existing file")}
 # test_web_evidence.py)
 NOT_SWEPT = {("replay", "--curve-server-key"), ("run", "--curve-server-key"), ("broker", "--curve-server-key"),
              ("tail", "--curve-allow"), ("monitor", "--curve-allow"), ("notify", "--curve-allow"),
-             ("web", "--curve-allow"), ("export", "--data"), ("web", "--evidence-dir")}
+             ("web", "--curve-allow"), ("web", "--evidence-dir")}
 EXPECTED_OUTPUTS = {("bench", "--json"), ("calibrate", "--out"), ("eval", "--report"), ("export", "--out"),
                     ("keys generate", "DIR"), ("train", "--out"), ("train", "--cache")}
 

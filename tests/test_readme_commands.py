@@ -53,14 +53,15 @@ def test_the_demo_command_installs_only_what_the_demo_needs(tmp_path):
     assert _setup_installs(demo, tmp_path) == ["-m pip install -q ."]
 
 
-def test_readme_test_command_installs_everything_and_runs_ruff(tmp_path):
+def test_readme_test_command_installs_everything_and_runs_ruff_and_mypy(tmp_path):
     """The torch, MQTT, web and lab tests (vocoders, Lyra twins: lab/requirements.txt) and the linter run under the
     README's command itself, not only in CI."""
     installs = _setup_installs(_quick_start_commands()[1], tmp_path)
     pattern = r"-m pip install -q -e \.\[([a-z,]+)\] -r lab/requirements\.txt"
     extras = re.fullmatch(pattern, installs[0]) if len(installs) == 1 else None
     assert extras and {"dev", "train", "mqtt", "web"} <= set(extras.group(1).split(",")), installs
-    assert "ruff check ." in _commands((ROOT / "script" / "test").read_text())
+    commands = _commands((ROOT / "script" / "test").read_text())
+    assert "ruff check ." in commands and "mypy" in commands, commands  # mypy: pyproject.toml names the package
 
 
 def test_the_test_command_runs_the_lab_tests_too():

@@ -134,41 +134,6 @@ def test_export_ensemble_of_checkpoints(trained, tmp_path):
     assert OnnxClassifier(model, FeatureSettings(), 2.0).score(windows).shape == (2,)
 
 
-def test_export_member_cuts_one_model_out_of_an_ensemble(trained, tiny_corpus, tmp_path, capsys):
-    """The bundled model was made this way: member K alone scores exactly like K's own export; card re-made."""
-    first = sorted(trained.glob("epoch*.pt"))[0]
-    ens, alone, cut = tmp_path / "ens.onnx", tmp_path / "alone.onnx", tmp_path / "cut.onnx"
-    assert main(["export", str(trained / "best.pt"), str(first), "--out", str(ens)]) == 0
-    assert main(["export", str(first), "--out", str(alone)]) == 0
-    capsys.readouterr()
-    assert main(["export", str(ens), "--member", "1", "--data", str(tiny_corpus), "--out", str(cut)]) == 0
-    assert "parity: max |member alone - member inside the ensemble| = 0.00e+00" in capsys.readouterr().out
-    x = np.random.default_rng(0).standard_normal((6, 198, FeatureSettings().n_features)).astype(np.float32)
-    np.testing.assert_allclose(OnnxClassifier(cut, FeatureSettings(), 2.0).score(x),
-                               OnnxClassifier(alone).score(x), atol=1e-5)
-    assert np.abs(OnnxClassifier(cut).score(x) - OnnxClassifier(ens).score(x)).max() > 1e-6  # not the mean
-    card = json.loads(cut.with_suffix(".json").read_text())
-    assert card["model_id"].startswith(f"tinycnn-{FeatureSettings().kind}-") and "members" not in card["training"]
-    assert card["training"]["checkpoint"] == f"{first.parent.name}/{first.name}"
-    assert card["training"]["extracted_from"]["member"] == 1
-    assert card["metrics"]["parity_max_abs_diff"] == 0.0 and 0.0 <= card["threshold"] <= 1.0
-    assert card["metrics"]["dev"]["clips"] == 4
-
-
-def test_export_member_refuses_bad_input(trained, tiny_corpus, tmp_path, capsys):
-    ens, single = tmp_path / "ens.onnx", tmp_path / "single.onnx"
-    assert main(["export", str(trained / "best.pt"), str(trained / "best.pt"), "--out", str(ens)]) == 0
-    assert main(["export", str(trained / "best.pt"), "--out", str(single)]) == 0
-    capsys.readouterr()
-    out = tmp_path / "x.onnx"
-    assert main(["export", str(ens), "--member", "2", "--data", str(tiny_corpus), "--out", str(out)]) == 2
-    assert "--member must be 0..1" in capsys.readouterr().err
-    assert main(["export", str(single), "--member", "0", "--data", str(tiny_corpus), "--out", str(out)]) == 2
-    assert "not an ensemble" in capsys.readouterr().err
-    assert main(["export", str(ens), "--member", "0", "--out", str(out)]) == 2
-    assert not out.exists()
-
-
 def test_export_int8_reports_score_change(trained, tmp_path, capsys):
     model = tmp_path / "q.onnx"
     assert main(["export", str(trained / "best.pt"), "--out", str(model), "--int8"]) == 0
@@ -244,58 +209,6 @@ def test_eval_runs_without_torch(tiny_corpus, tmp_path):
     assert metrics["sets"][tiny_corpus.name]["conditions"]["clean"]["clips"] == 4
 
 
-def test_two_datasets_ocsoftmax_and_linear_features_train_export_and_load(tiny_corpus, tmp_path, capsys):
-    """--data twice trains on both train splits; the OC-softmax head and a linfbank config survive export, and
-    the daemon's classifier takes the model only with the same feature settings."""
-    require_torch()
-    second = tmp_path / "second"
-    second.mkdir()
-    for f in tiny_corpus.iterdir():
-        (second / f.name).symlink_to(f)
-    config = tmp_path / "lin.toml"
-    config.write_text('[features]\nkind = "linfbank"\nnfilt = 48\n')
-    out = tmp_path / "run"
-    rc = main(["train", "--data", str(tiny_corpus), "--data", str(second), "--out", str(out), "--epochs", "1",
-               "--max-steps", "2", "--batch-size", "8", "--copies", "2", "--workers", "1", "--loss", "ocsoftmax",
-               "--codec", "1", "--eq", "0.5", "--rawboost", "0.5", "--config", str(config)])
-    assert rc == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["training"]["splits"]["train"]["clips"] == 16  # 8 of each copy of the set
-    assert summary["training"]["extract"]["augment"]["p_codec"] == 1.0
-    ckpt_config = summary["training"]["train"]
-    assert ckpt_config["loss"] == "ocsoftmax"
-    model = tmp_path / "oc.onnx"
-    assert main(["export", str(out / "best.pt"), "--out", str(model)]) == 0
-    assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
-    card = json.loads(model.with_suffix(".json").read_text())
-    lin = FeatureSettings(kind="linfbank", nfilt=48)
-    assert card["feature_hash"] == lin.digest() and card["training"]["model"]["head"] == "ocsoftmax"
-    scores = OnnxClassifier(model, lin, 2.0).score(np.zeros((2, 198, 48), np.float32))
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-    with pytest.raises(VoxwatchError):
-        OnnxClassifier(model, FeatureSettings(), 2.0)
-
-
-def test_sepcnn_trains_exports_with_parity_and_its_card_records_the_arch(tiny_corpus, tmp_path, capsys):
-    """The capacity experiment's network goes through the same train/export path; the card names it, and the
-    exported graph scores like the checkpoint (export's parity check fails the command otherwise)."""
-    require_torch()
-    out = tmp_path / "sep"
-    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--max-steps", "2",
-               "--batch-size", "8", "--copies", "1", "--workers", "1", "--arch", "sepcnn", "--channels", "8,16,32"])
-    assert rc == 0
-    assert "SepCNN" in capsys.readouterr().out
-    model = tmp_path / "sep.onnx"
-    assert main(["export", str(out / "best.pt"), "--out", str(model)]) == 0
-    assert "parity: max |torch - onnxruntime|" in capsys.readouterr().out
-    card = json.loads(model.with_suffix(".json").read_text())
-    assert card["training"]["model"] == {"arch": "sepcnn", "channels": [8, 16, 32], "dropout": 0.2}
-    assert card["model_id"].startswith("sepcnn-linfbank-")
-    scores = OnnxClassifier(model, FeatureSettings(), 2.0).score(np.random.default_rng(0).normal(
-        size=(3, 198, FeatureSettings().nfilt)).astype(np.float32))
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1)) and np.ptp(scores) > 0
-
-
 def test_freq_stride_trains_on_twice_the_filters_exports_and_the_card_records_it(tiny_corpus, tmp_path, capsys):
     """The 120-filter front end with a strided first convolution: the stride halves the first map's frequency
     axis (so the rest of the network sees what it sees on 60 filters), survives export through the checkpoint's
@@ -333,149 +246,12 @@ def test_freq_stride_trains_on_twice_the_filters_exports_and_the_card_records_it
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--arch", "sepcnn", "--loss", "ocsoftmax"], "only built for --arch tinycnn"),
     (["--channels", "8"], "at least two positive widths"),
     (["--channels", "8,x"], "comma-separated integers"),
-    (["--sam", "-0.1"], "--sam must be >= 0"),
     (["--freq-stride", "0"], "--freq-stride must be >= 1"),
-    (["--arch", "sepcnn", "--freq-stride", "2"], "only built for --arch tinycnn"),
 ])
 def test_train_refuses_bad_architecture_options(tiny_corpus, tmp_path, capsys, extra, message):
     require_torch()
     rc = main(["train", "--data", str(tiny_corpus), "--out", str(tmp_path / "r"), "--epochs", "1", *extra])
     assert rc == 2
     assert message in capsys.readouterr().err
-
-
-def test_sam_perturb_climbs_by_rho_along_the_gradient_and_restore_undoes_it():
-    """The sharpness-aware step evaluates the gradient at the worst point of a rho-ball: the weights move by
-    exactly rho (L2, over all parameters), the loss there is higher, and restoring gives the weights back."""
-    require_torch()
-    import torch
-
-    from voxwatch.training.train import sam_perturb, sam_restore
-
-    torch.manual_seed(0)
-    net = torch.nn.Linear(5, 1)
-    x, y = torch.randn(16, 5), torch.randn(16, 1)
-
-    def loss() -> torch.Tensor:
-        return ((net(x) - y) ** 2).mean()
-
-    before = [p.detach().clone() for p in net.parameters()]
-    base = loss()
-    base.backward()
-    moved = sam_perturb(net, 0.05)
-    shift = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(net.parameters(), before, strict=True)))
-    assert float(shift) == pytest.approx(0.05, rel=1e-4)
-    assert float(loss().detach()) > float(base.detach())
-    sam_restore(moved)
-    for p, b in zip(net.parameters(), before, strict=True):
-        assert torch.allclose(p.detach(), b, atol=1e-7)
-
-
-def test_train_with_sam_records_it_and_takes_different_steps(tiny_corpus, trained, tmp_path, capsys):
-    """``--sam`` reaches the training loop (the same seed and data end in different weights) and the card of
-    the run records the radius, so an experiment can be told apart from the plain recipe."""
-    require_torch()
-    import torch
-
-    out = tmp_path / "sam"
-    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--max-steps", "3",
-               "--batch-size", "8", "--copies", "2", "--workers", "1", "--seed", "3", "--sam", "0.05"])
-    assert rc == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["training"]["train"]["sam"] == 0.05
-    plain = json.loads((trained / "summary.json").read_text())
-    assert plain["training"]["train"]["sam"] == 0.0
-    a = torch.load(out / "epoch01.pt", weights_only=False)["state_dict"]
-    b = torch.load(trained / "epoch01.pt", weights_only=False)["state_dict"]
-    assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
-
-
-def test_soft_targets_mix_label_and_teacher_and_the_loss_is_least_at_the_mix():
-    """Binary cross-entropy is linear in its target, so training on the mixed target is training on the mix of
-    the label loss and the teacher loss: the loss of one window is least where the network outputs the mix."""
-    require_torch()
-    import torch
-
-    from voxwatch.training.train import _batch_loss, soft_targets
-
-    labels = np.array([0.0, 1.0, 1.0], np.float32)
-    teacher = np.array([0.2, 0.9, 0.1], np.float32)
-    np.testing.assert_allclose(soft_targets(labels, teacher, 0.5), [0.1, 0.95, 0.55])
-    np.testing.assert_array_equal(soft_targets(labels, teacher, 0.0), labels)
-    with pytest.raises(ValueError):
-        soft_targets(labels, teacher, 1.5)
-
-    class Logit(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.z = torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, x):
-            return self.z.expand(len(x))
-
-    net = Logit()
-    target = torch.tensor([0.55])
-    opt = torch.optim.SGD(net.parameters(), lr=1.0)
-    for _ in range(200):
-        opt.zero_grad()
-        _batch_loss(net, "linear", torch.zeros(1, 1), target, torch.ones(1)).backward()
-        opt.step()
-    assert torch.sigmoid(net.z).item() == pytest.approx(0.55, abs=1e-3)
-
-
-def test_train_distils_a_teacher_that_scores_every_training_window(tiny_corpus, tmp_path, capsys):
-    """``--teacher``: the bundled model (same feature settings as the default config) scores every training
-    window once and the run records the teacher, its weight and how often it agreed with the labels; a teacher
-    on other features is refused, and so is a weight outside (0, 1]."""
-    require_torch()
-    from voxwatch.models import default_model_path
-    from voxwatch.training.train import TrainSettings, train
-
-    bundled = str(default_model_path())
-    out = tmp_path / "student"
-    rc = main(["train", "--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--max-steps", "2",
-               "--batch-size", "8", "--copies", "1", "--workers", "1", "--teacher", bundled, "--distill", "0.7"])
-    assert rc == 0
-    summary = json.loads((out / "summary.json").read_text())["training"]
-    card = OnnxClassifier(bundled).card
-    assert summary["train"]["distill"] == 0.7 and summary["train"]["teacher"] == card.model_id
-    assert 0.0 <= summary["teacher_agreement"] <= 1.0
-
-    class AlwaysFake:
-        def __init__(self) -> None:
-            self.seen = 0
-
-        def score(self, batch):
-            self.seen += len(batch)
-            return np.ones(len(batch), np.float32)
-
-    from voxwatch.config import Config
-    from voxwatch.training.datasets import load_datasets
-    from voxwatch.training.featureset import ExtractSettings
-
-    pipeline = Config().pipeline
-    teacher = AlwaysFake()
-    train(load_datasets([str(tiny_corpus)]), tmp_path / "always", ExtractSettings(
-        pipeline.features, pipeline.window, pipeline.vad, copies=1), TrainSettings(
-        epochs=1, max_steps=1, batch_size=8, distill=1.0), workers=1, teacher=teacher)
-    fixed = json.loads((tmp_path / "always" / "summary.json").read_text())["training"]
-    windows = fixed["train_windows"]
-    assert teacher.seen == windows["real"] + windows["fake"]  # every training window, once
-    assert fixed["teacher_agreement"] == pytest.approx(windows["fake"] / teacher.seen)
-    with pytest.raises(ValueError, match="needs a teacher"):
-        train(load_datasets([str(tiny_corpus)]), tmp_path / "none", ExtractSettings(
-            pipeline.features, pipeline.window, pipeline.vad, copies=1), TrainSettings(distill=0.5), workers=1)
-
-    capsys.readouterr()
-    config = tmp_path / "lin120.toml"
-    config.write_text('[features]\nkind = "linfbank"\nnfilt = 120\n')
-    base = ["train", "--data", str(tiny_corpus), "--out", str(tmp_path / "r"), "--epochs", "1", "--teacher", bundled]
-    assert main([*base, "--config", str(config)]) == 2
-    assert "feature settings" in capsys.readouterr().err
-    assert main([*base, "--distill", "0"]) == 2
-    assert "--distill must be within" in capsys.readouterr().err
-    assert main([*base[:-1], str(tmp_path / "missing.onnx")]) == 2
-    assert "not found" in capsys.readouterr().err

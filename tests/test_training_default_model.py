@@ -9,7 +9,8 @@ import numpy as np
 from helpers import speech_like, write_wav
 
 from voxwatch.models import DEFAULT_MODEL, default_model_path
-from voxwatch.pipeline.stages.filter.card import ModelCard, file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
 NO_TORCH = "import sys; sys.modules['torch'] = None; "

@@ -172,7 +172,7 @@ def test_a_source_balanced_run_trains_and_records_its_balance(tmp_path):
 
 
 @pytest.mark.parametrize(("stage", "option", "message"), [
-    ("verifier", ["--arch", "sepcnn"], "--arch is an option of --stage filter, not of --stage verifier"),
+    ("verifier", ["--freq-stride", "2"], "--freq-stride is an option of --stage filter, not of --stage verifier"),
     ("verifier", ["--no-augment"], "--no-augment is an option of --stage filter, not of --stage verifier"),
     ("filter", ["--bands", "64"], "--bands is an option of --stage verifier, not of --stage filter"),
     ("filter", ["--train-only", "x"], "--train-only is an option of --stage verifier, not of --stage filter"),

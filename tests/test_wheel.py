@@ -20,7 +20,7 @@ NEEDED = {"voxwatch/models/default.onnx": "voxwatch/models/default.onnx",
           "voxwatch/demo/ljspeech-LJ050-0033.flac": "voxwatch/demo/ljspeech-LJ050-0033.flac"}
 
 # what moved from voxwatch/training to lab/ (issue 35, "The lab leaves the product"): none of it ships again
-LAB_MODULES = {"generators", "compare_models", "select_rules", "set_views", "card_splits"}
+LAB_MODULES = {"generators", "compare_models", "select_rules", "set_views", "card_splits", "member"}
 
 
 def test_the_wheel_holds_the_models_the_default_config_and_the_units(tmp_path):

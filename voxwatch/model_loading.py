@@ -14,7 +14,8 @@ from pathlib import Path
 from voxwatch.config import Config
 from voxwatch.errors import ModelError
 from voxwatch.models import default_model_path, default_verifier_path
-from voxwatch.pipeline.stages.filter.card import ModelCard, card_path
+from voxwatch.pipeline.stages.cards import card_path
+from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier

@@ -26,10 +26,8 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -39,6 +37,7 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import resample, to_mono
 from voxwatch.training.augment import band_limit
 from voxwatch.training.datasets import MANIFEST_COLUMNS
+from voxwatch.training.pool import map_with_progress
 
 COLUMNS = (*MANIFEST_COLUMNS, "family", "use", "system", "repo", "version", "bandlimited", "source_rate")
 ROWS_FILE = "rows.csv"
@@ -172,32 +171,6 @@ def plan(source: DataSource, root: Path, out: Path, settings: Settings, adapter:
     return jobs
 
 
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    transient=False)
-
-
-def map_with_progress(work: Callable[[Any], Any], items: Sequence[Any], label: str, jobs: int = 1,
-                      chunksize: int = 8) -> list[Any]:
-    """``work`` of every item, in order, with a progress bar; in ``jobs`` processes when more than one (``work``
-    must then pickle). The builder and the twin generators all write their clips this way."""
-    results = []
-    with _progress() as progress:
-        task = progress.add_task(label, total=len(items))
-        if jobs > 1:
-            with ProcessPoolExecutor(jobs) as pool:
-                for result in pool.map(work, items, chunksize=chunksize):
-                    results.append(result)
-                    progress.advance(task)
-        else:
-            for item in items:
-                results.append(work(item))
-                progress.advance(task)
-    return results
-
-
 def build_source(source: DataSource, root: Path, out: Path, settings: Settings, adapter: Adapter) -> int:
     """Write one source afresh (its folder and its row file); returns the number of clips written."""
     import shutil
@@ -206,7 +179,7 @@ def build_source(source: DataSource, root: Path, out: Path, settings: Settings, 
     if (out / source.slug).exists():
         shutil.rmtree(out / source.slug)
     (out / source.slug).mkdir(parents=True)
-    rows = map_with_progress(write_clip, jobs, source.slug, settings.jobs)
+    rows = map_with_progress(write_clip, jobs, source.slug, workers=settings.jobs)
     kept = [row for row in rows if row is not None]
     write_rows(out / source.slug / ROWS_FILE, kept)
     return len(kept)

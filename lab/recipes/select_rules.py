@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from voxwatch.config import Config
-    from voxwatch.pipeline.stages.filter.card import card_path
+    from voxwatch.pipeline.stages.cards import card_path
     from voxwatch.training.datasets import load_datasets, select
 
     base = Config()

@@ -20,6 +20,7 @@ import numpy as np
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.training.datasets import write_manifest
+from voxwatch.training.pool import counting
 
 GENERATED = "generated locally"  # the licence column of audio made on this machine
 
@@ -67,14 +68,11 @@ def write_set(out: Path, clips: Iterable[GeneratedClip], total: int | None = Non
               rows_before: Iterable[list[str]] = ()) -> list[list[str]]:
     """Write every clip as it comes (a progress bar counts them), then the manifest: ``rows_before`` (rows of
     another set to join, in manifest column order) and one row per clip. Returns the manifest's rows."""
-    from rich.progress import Progress
-
     rows = [list(row) for row in rows_before]
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    with Progress(transient=True) as progress:
-        task = progress.add_task(what, total=total)
+    with counting(what, total, transient=True) as advance:
         for clip in clips:
             rows.append(write_clip(out, clip))
-            progress.advance(task)
+            advance()
     write_manifest(out, rows)
     return rows

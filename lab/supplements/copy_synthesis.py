@@ -33,7 +33,6 @@ import argparse
 import random
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from scipy.signal import istft, stft
 
 from lab.supplements.common import GeneratedClip, write_set
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.pool import map_with_progress
 
 HOP_MS = 5.0
 
@@ -261,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         parser.exit(2, "copy_synthesis needs pyworld and pysptk: pip install -r lab/requirements.txt\n")
     jobs = plan(args.data, args.share, args.seed, tuple(args.vocoders or DEFAULT_VOCODERS))
-    with ProcessPoolExecutor(args.workers) as pool:
-        rows = write_set(args.out, pool.map(make_twin, jobs, chunksize=4), len(jobs), "vocoding")
+    clips = map_with_progress(make_twin, jobs, "vocoding", args.workers, chunksize=4)
+    rows = write_set(args.out, clips, len(clips), "writing")
     minutes = sum(float(row[5]) for row in rows) / 60
     print(f"{len(jobs)} twins, {minutes:.1f} min, in {args.out / 'manifest.csv'}")
     return 0

@@ -31,12 +31,12 @@ import numpy as np
 
 from lab.data.build_data import (
     ROWS_FILE,
-    map_with_progress,
     merge_manifest,
     unit,
     write_rows,
 )
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.pool import map_with_progress
 
 SLUG = "google+lyra"
 REPO = "google/lyra"

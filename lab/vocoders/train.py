@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lab.data.build_data import _progress
 from lab.vocoders import segments as seg
 from lab.vocoders.arches import (
     ARCHES,
@@ -38,6 +37,7 @@ from lab.vocoders.arches import (
 )
 from lab.vocoders.mel import LogMel
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.training.pool import progress_bar
 
 CHECKPOINT = "checkpoint.pt"
 CARD = "card.json"
@@ -111,7 +111,7 @@ def train(data: Path, out: Path, settings: TrainSettings) -> dict:
         (out / CARD).write_text(json.dumps(card, indent=1) + "\n")
 
     model.train()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"{settings.arch}", total=settings.steps or budget)
         run_steps = 0
         while time.monotonic() - start < budget and (settings.steps is None or run_steps < settings.steps):

@@ -29,7 +29,6 @@ import torch
 from lab.data.build_data import (
     ROWS_FILE,
     TELEPHONE_RATE,
-    map_with_progress,
     merge_manifest,
     unit,
     write_rows,
@@ -41,6 +40,7 @@ from lab.vocoders.arches import synthesize as synthesize_batch
 from lab.vocoders.mel import LogMel
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.training.augment import band_limit
+from voxwatch.training.pool import map_with_progress
 
 REPO = "voxwatch (trained here)"
 

@@ -299,7 +299,7 @@ def quantize_model(model_path: Path, out_dir: Path) -> Path:
     """quantize_dynamic (INT8 weights, activations quantised on the fly) with a copy of the card."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from voxwatch.pipeline.stages.filter.card import card_path, file_sha256
+    from voxwatch.pipeline.stages.cards import card_path, file_sha256
 
     out = out_dir / "int8.onnx"
     quantize_dynamic(str(model_path), str(out), weight_type=QuantType.QInt8)
@@ -354,7 +354,7 @@ def median_run(runs: list[RunResult]) -> dict[str, Any]:
 
 def card_eer(model_path: Path) -> float | None:
     """The dev EER a model card records (``metrics.dev.eer``), if any."""
-    from voxwatch.pipeline.stages.filter.card import card_path
+    from voxwatch.pipeline.stages.cards import card_path
 
     try:
         return float(json.loads(card_path(model_path).read_text())["metrics"]["dev"]["eer"])

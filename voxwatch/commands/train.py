@@ -2,7 +2,9 @@
 extra).
 
 Options either stage takes have a default per stage; an option of one stage given with the other is one error
-line (``voxwatch train --stage verifier --arch sepcnn``), never silently ignored.
+line (``voxwatch train --stage verifier --freq-stride 2``), never silently ignored. The filter's recipe variants
+that the shipped model does not use (--arch sepcnn, --loss ocsoftmax, --sam, --teacher/--distill) are the lab's:
+``python -m lab.recipes.train_variants`` (lab/README.md).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="class: both classes weigh the same; source: also the sources within a class, by the "
                            "square root of their size (the filter weighs the loss, the verifier draws the items)")
     opt = _StageOptions(parser)
-    for flag, defaults, kind, text in [
+    specs: list[tuple[str, dict[str, Any], type, str]] = [
         ("--epochs", {FILTER: 15, VERIFIER: 12}, int, "maximum epochs"),
         ("--patience", {FILTER: 4, VERIFIER: 4}, int, "early stop after N epochs without dev gain"),
         ("--batch-size", {FILTER: 64, VERIFIER: 32}, int, "items per batch"),
@@ -92,10 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("--time-mask", {FILTER: 30, VERIFIER: 40}, int, "longest masked span, frames"),
         ("--ema", {FILTER: 0.998, VERIFIER: 0.0}, float, "decay of the weights' moving average per step, 0 = off"),
         ("--workers", {FILTER: 0, VERIFIER: 2}, int, "feature extraction processes, 0 = CPU count"),
-    ]:
+    ]
+    for flag, defaults, kind, text in specs:
         opt.add(both, flag, defaults, text, type=kind)
-    both.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64 for --arch tinycnn, "
-                      "16,32,64,128 for sepcnn; the verifier's residual blocks 24,48,64)")
+    both.add_argument("--channels", help="conv widths, comma-separated (default 8,16,32,64; the verifier's residual "
+                      "blocks 24,48,64)")
     both.add_argument("--cache", metavar="DIR", action=OutputFolder,
                       help="cache extracted features here (default: none for the filter, OUT/cache for the verifier)")
     _add_filter_arguments(parser.add_argument_group("filter (--stage filter)"), opt)
@@ -113,19 +116,8 @@ def _add_filter_arguments(group: Any, opt: _StageOptions) -> None:
             metavar="P")
     add(group, "--no-augment", {FILTER: False}, "no augmentation (copies are then pointless)", action="store_true")
     add(group, "--device", {FILTER: "cpu"}, "where to train", choices=("cpu", "cuda"))
-    add(group, "--sam", {FILTER: 0.0}, "sharpness-aware minimisation with radius RHO, e.g. 0.05, 0 = off (twice "
-        "the training time)", type=float, metavar="RHO")
-    add(group, "--loss", {FILTER: "bce"}, "bce: binary cross-entropy; ocsoftmax: one-class softmax (Zhang et al. "
-        "2021)", choices=("bce", "ocsoftmax"))
-    add(group, "--arch", {FILTER: "tinycnn"}, "tinycnn: plain 3x3 conv blocks; sepcnn: depthwise-separable blocks "
-        "with squeeze-excitation and attentive statistics pooling (docs/experiments.md)", choices=("tinycnn", "sepcnn"))
-    add(group, "--freq-stride", {FILTER: 1}, "tinycnn: the first convolution steps N filters at a time over "
+    add(group, "--freq-stride", {FILTER: 1}, "the first convolution steps N filters at a time over "
         "frequency, so N times the filters cost about the same", type=int, metavar="N")
-    add(group, "--teacher", {FILTER: None}, "distil this ONNX model (with its card; an ensemble export teaches "
-        "several models at once) into the network: each window's target mixes its label with the teacher's "
-        "probability; the teacher must use the run's feature settings", metavar="MODEL")
-    add(group, "--distill", {FILTER: 0.5}, "with --teacher: the teacher's weight in each target, 0-1", type=float,
-        metavar="W")
 
 
 def _add_verifier_arguments(group: Any, opt: _StageOptions) -> None:
@@ -162,7 +154,8 @@ def _channels(text: str) -> tuple[int, ...]:
     return channels
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, recipe: Any = None) -> int:
+    """``recipe``: the filter trainer's (``training.train.Recipe``), given by the lab's recipe variants."""
     from voxwatch.commands.common import require_torch
     from voxwatch.errors import VoxwatchError
 
@@ -170,10 +163,10 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs < 1 or args.copies < 1 or args.batch_size < 1:
         raise VoxwatchError("--epochs, --copies and --batch-size must be >= 1")
     require_torch()
-    return (_run_filter if args.stage == FILTER else _run_verifier)(args)
+    return _run_filter(args, recipe) if args.stage == FILTER else _run_verifier(args)
 
 
-def _run_filter(args: argparse.Namespace) -> int:
+def _run_filter(args: argparse.Namespace, recipe: Any = None) -> int:
     from pathlib import Path
 
     from voxwatch.config import load_config
@@ -194,32 +187,17 @@ def _run_filter(args: argparse.Namespace) -> int:
         copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
-    channels = _channels(args.channels or ("16,32,64,128" if args.arch == "sepcnn" else "8,16,32,64"))
-    if args.sam < 0:
-        raise VoxwatchError("--sam must be >= 0")
-    if args.freq_stride < 1 or (args.freq_stride != 1 and args.arch != "tinycnn"):
-        raise VoxwatchError("--freq-stride must be >= 1 and is only built for --arch tinycnn")
-    if args.arch != "tinycnn" and args.loss != "bce":
-        raise VoxwatchError(f"--loss {args.loss} is only built for --arch tinycnn")
-    teacher = None
-    if args.teacher:
-        from voxwatch.pipeline.stages.filter.session import OnnxClassifier
-
-        if not 0.0 < args.distill <= 1.0:
-            raise VoxwatchError("--distill must be within (0, 1]")
-        if args.loss != "bce":
-            raise VoxwatchError("--teacher is only built for --loss bce")
-        teacher = OnnxClassifier(args.teacher, config.features, config.window.window_s)
+    channels = _channels(args.channels or "8,16,32,64")
+    if args.freq_stride < 1:
+        raise VoxwatchError("--freq-stride must be >= 1")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                             seed=args.seed, max_steps=args.max_steps, device=args.device, arch=args.arch,
-                             channels=channels, freq_stride=args.freq_stride, ema=args.ema, dropout=args.dropout,
-                             weight_decay=args.weight_decay,
-                             freq_mask=args.freq_mask, time_mask=args.time_mask, loss=args.loss,
-                             balance=args.balance, sam=args.sam, distill=args.distill if teacher else 0.0,
-                             teacher=teacher.model_id if teacher else "")
+                             seed=args.seed, max_steps=args.max_steps, device=args.device, channels=channels,
+                             freq_stride=args.freq_stride, ema=args.ema, dropout=args.dropout,
+                             weight_decay=args.weight_decay, freq_mask=args.freq_mask, time_mask=args.time_mask,
+                             balance=args.balance)
     result = train(clips, Path(args.out), extract_settings, settings, data_desc=" + ".join(args.data),
                    cache_dir=Path(args.cache) if args.cache else None, workers=args.workers or None,
-                   teacher=teacher)
+                   recipe=recipe)
     dev = result["dev"]
     print(f"best epoch {result['best_epoch']}: dev EER {100 * dev['eer']:.2f}% (AUC {dev['auc']:.4f}); "
           f"checkpoint {result['checkpoint']}")

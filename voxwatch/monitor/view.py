@@ -20,7 +20,7 @@ from typing import Any
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, Group, JustifyMethod, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -58,7 +58,7 @@ def render(state: MonitorState, now: float, endpoints: list[str] | None = None, 
 @dataclass(frozen=True)
 class _Column:
     header: str
-    justify: str = "left"
+    justify: JustifyMethod = "left"
     flexible: bool = False  # names and words: narrowed (values end in "…") where the table is too wide
 
 
@@ -124,7 +124,7 @@ def _table(title: str, columns: list[_Column], rows: list[Row], narrow: bool, wi
                         sum(natural) + frame - width)
     widths = [flexible.get(i, natural[i]) for i in range(n)]
     for i, column in enumerate(columns):
-        table.add_column(column.header, justify=column.justify, no_wrap=True,  # type: ignore[arg-type]
+        table.add_column(column.header, justify=column.justify, no_wrap=True,
                          overflow="ellipsis", min_width=cell_len(column.header),
                          max_width=widths[i] if widths[i] < natural[i] else None)
     for row in rows:

@@ -161,7 +161,10 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
     dev_labels = np.load(labels_path)
     nets = []
     for m in members:
-        net = build(m.ckpt["model_config"])
+        try:
+            net = build(m.ckpt["model_config"])
+        except ValueError as exc:
+            raise ModelError(f"{m.path}: {exc}") from None
         net.load_state_dict(m.ckpt["state_dict"])
         nets.append(net.eval())
     wrapped = (WithSigmoid(nets[0]) if len(nets) == 1 else MeanProbability(nets)).eval()

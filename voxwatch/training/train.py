@@ -3,9 +3,9 @@
 * Inputs are the pipeline's ``features()`` windows cut by the daemon's rules (voxwatch.training.featureset).
 * Class balance: each window's loss is weighted by N / (2 * windows of its class).
 * Cheap SpecAugment on the fly: one frequency band and one time span per window set to 0 (the CMVN mean).
-* Optional distillation (``distill`` > 0 with a teacher model): each window's target becomes a mix of its label
-  and the teacher's probability, so several models (an ensemble of seeds) can be taught to one of the same
-  cost; the teacher scores the un-masked windows once, before the first epoch.
+* A ``Recipe`` holds what the lab's recipe variants change (the targets, the loss, the optimiser step, the
+  network's head: distillation from a teacher, OC-softmax, sharpness-aware steps in
+  ``lab/recipes/train_variants.py``); the product's is labels, weighted cross-entropy and one plain step.
 * One-cycle LR schedule (AdamW), fixed seeds (torch, numpy, data order, augmentation). The weights that are
   evaluated and saved are an exponential moving average of the trained ones (smooths epoch-to-epoch swings).
 * After every epoch the dev clips are scored like the daemon would (mean of window scores per clip) and the dev
@@ -18,7 +18,9 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from voxwatch.training import metrics
 from voxwatch.training.balance import window_weights
 from voxwatch.training.datasets import Clip, require_both_classes, select, summarize
 from voxwatch.training.featureset import ExtractSettings, FeatureSet, extract
-from voxwatch.training.model import build, n_parameters, oc_softmax_loss
+from voxwatch.training.model import build, n_parameters
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,6 @@ class TrainSettings:
     weight_decay: float = 1e-3
     patience: int = 4
     seed: int = 0
-    arch: str = "tinycnn"  # "tinycnn" or "sepcnn" (voxwatch.training.model)
     channels: tuple[int, ...] = (8, 16, 32, 64)
     freq_stride: int = 1  # tinycnn: stride of the first convolution over frequency
     dropout: float = 0.2
@@ -50,11 +51,7 @@ class TrainSettings:
     max_steps: int = 0  # stop each epoch after this many batches (0: full epochs); for smoke tests
     device: str = "cpu"  # "cpu" or "cuda"; numbers differ slightly between the two
     ema: float = 0.998  # exponential moving average of the weights, evaluated and saved (0: off)
-    loss: str = "bce"  # "bce" (binary cross-entropy) or "ocsoftmax" (one-class softmax head and loss)
     balance: str = "class"  # "class": each class half the weight; "source": also sources within a class (sqrt)
-    sam: float = 0.0  # sharpness-aware minimisation radius rho (0: plain steps; each SAM step costs two passes)
-    distill: float = 0.0  # weight of the teacher's probability in each window's target (0: labels only)
-    teacher: str = ""  # the teacher model's id, recorded with the run
 
 
 def _seed_everything(seed: int) -> None:
@@ -109,59 +106,38 @@ def evaluate_dev(net: nn.Module, dev: FeatureSet, dev_labels: np.ndarray) -> dic
             "auc": metrics.roc_auc(dev_labels[ok], clip[ok])}
 
 
-def _batch_loss(net: nn.Module, head: str, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
-    """Weighted loss of one batch; ``yb`` may be soft (a label mixed with a teacher's probability): binary
-    cross-entropy is linear in its target, so that is the mix of the two losses."""
-    per_sample = (oc_softmax_loss(net.cosine(xb), yb) if head == "ocsoftmax"
-                  else nn.functional.binary_cross_entropy_with_logits(net(xb), yb, reduction="none"))
-    return (per_sample * wb).mean()
+class Recipe:
+    """What :func:`train` lets a recipe change; this one is the product's. The lab's variants
+    (``lab/recipes/train_variants.py``) override it: a teacher's targets, the OC-softmax head and loss,
+    sharpness-aware steps."""
+
+    def model(self) -> dict[str, Any]:
+        """Added to the network's config (``training.model.build``)."""
+        return {}
+
+    def record(self) -> dict[str, Any]:
+        """Recorded with the run's settings (summary.json, the checkpoint, the exported card)."""
+        return {}
+
+    def targets(self, windows: FeatureSet, summary: dict[str, Any], progress: Any) -> np.ndarray:
+        """Each training window's target (float32); may add to the run's ``summary``."""
+        return windows.y.astype(np.float32)
+
+    def loss(self, net: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The loss of each window of a batch."""
+        return nn.functional.binary_cross_entropy_with_logits(net(xb), yb, reduction="none")
+
+    def step(self, net: nn.Module, opt: torch.optim.Optimizer, batch_loss: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The gradients of one batch (``opt.step`` follows); returns the batch's loss."""
+        opt.zero_grad()
+        loss = batch_loss()
+        loss.backward()
+        return loss
 
 
-def soft_targets(labels: np.ndarray, teacher_scores: np.ndarray, weight: float) -> np.ndarray:
-    """Each window's training target: its label, moved ``weight`` of the way to the teacher's probability."""
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"the teacher's weight must be within [0, 1], not {weight}")
-    return ((1.0 - weight) * labels + weight * teacher_scores).astype(np.float32)
-
-
-def teacher_scores(teacher: Any, x: np.ndarray, batch_size: int = 512, progress: Any = None) -> np.ndarray:
-    """The teacher's probabilities of "fake" for every window of ``x`` (float16 windows, scored in float32)."""
-    out = np.empty(len(x), np.float32)
-    task = progress.add_task("teacher", total=len(x), epoch="teacher", loss=0.0) if progress else None
-    for start in range(0, len(x), batch_size):
-        chunk = x[start : start + batch_size].astype(np.float32)
-        out[start : start + len(chunk)] = teacher.score(chunk)
-        if progress:
-            progress.update(task, advance=len(chunk))
-    return out
-
-
-def sam_perturb(net: nn.Module, rho: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Move the weights to the worst point within an L2 ball of radius ``rho`` along their gradients.
-
-    Sharpness-aware minimisation (Foret et al. 2021) takes its step with the gradient from that point, which
-    favours flat minima; in anti-spoofing it helps on attacks and corpora unseen in training (Shim et al. 2023).
-    Returns what :func:`sam_restore` needs to move the weights back.
-    """
-    params = [p for p in net.parameters() if p.grad is not None]
-    if not params:
-        return []
-    norm = torch.norm(torch.stack([p.grad.detach().norm(2) for p in params]), 2)
-    scale = rho / (norm + 1e-12)
-    moved = []
-    with torch.no_grad():
-        for p in params:
-            step = p.grad * scale
-            p.add_(step)
-            moved.append((p, step))
-    return moved
-
-
-def sam_restore(moved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """Undo :func:`sam_perturb`; the gradients computed at the perturbed point stay for the optimiser step."""
-    with torch.no_grad():
-        for p, step in moved:
-            p.sub_(step)
+def _batch_loss(recipe: Recipe, net: nn.Module, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+    """The weighted mean of the recipe's loss over one batch."""
+    return (recipe.loss(net, xb, yb) * wb).mean()
 
 
 @torch.no_grad()
@@ -182,11 +158,9 @@ def save_curves(history: list[dict[str, Any]], path: Path) -> None:
 
 def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, settings: TrainSettings,
           data_desc: str = "", cache_dir: Path | None = None, workers: int | None = None,
-          console: Any = None, teacher: Any = None) -> dict[str, Any]:
+          console: Any = None, recipe: Recipe | None = None) -> dict[str, Any]:
     """Train on split ``train``, select on ``dev``; returns the best epoch's summary. Writes into ``out_dir``.
-
-    ``teacher``: an object with ``score(windows) -> probabilities`` (an ``OnnxClassifier`` on the same features),
-    used when ``settings.distill`` > 0."""
+    ``recipe``: the product's (:class:`Recipe`) unless the lab's variants give theirs."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -212,19 +186,12 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     console.print(f"train windows: {len(train_fs)} ({n_real} real, {n_fake} fake) from {len(train_clips)} clips; "
                   f"dev windows: {len(dev_fs)} from {len(dev_clips)} clips")
     device = torch.device(settings.device)
-    head = "ocsoftmax" if settings.loss == "ocsoftmax" else "linear"
-    if head != "linear" and settings.arch != "tinycnn":
-        raise ValueError(f"--loss {settings.loss} needs --arch tinycnn")
-    if settings.freq_stride != 1 and settings.arch != "tinycnn":
-        raise ValueError("--freq-stride needs --arch tinycnn")
-    if settings.distill and (teacher is None or head != "linear"):
-        raise ValueError("distillation needs a teacher model and the plain cross-entropy loss")
-    net = build({"arch": settings.arch, "channels": settings.channels, "dropout": settings.dropout,
-                 "head": head, "freq_stride": settings.freq_stride}).to(device)
+    recipe = recipe or Recipe()
+    net = build({"channels": settings.channels, "dropout": settings.dropout, "freq_stride": settings.freq_stride,
+                 **recipe.model()}).to(device)
     ema = copy.deepcopy(net) if settings.ema else net
     console.print(f"{type(net).__name__}: {n_parameters(net)} parameters, input {train_fs.x.shape[1:]}, on {device}")
     x_all = torch.from_numpy(train_fs.x).to(device)  # float16, cast per batch
-    y_all = torch.from_numpy(train_fs.y.astype(np.float32)).to(device)
     sources = np.array([train_clips[i].source for i in train_fs.clip])
     w_all = torch.from_numpy(window_weights(train_fs.y, sources, settings.balance).astype(np.float32)).to(device)
     steps = -(-len(train_fs) // settings.batch_size)
@@ -240,15 +207,13 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
     summary_base = {
         "data": data_desc, "splits": summarize(clips), "train_windows": {"real": n_real, "fake": n_fake},
         "dev_windows": len(dev_fs), "extract": json.loads(json.dumps(asdict(extract_settings), default=list)),
-        "train": json.loads(json.dumps(asdict(settings), default=list)), "parameters": n_parameters(net),
+        "train": json.loads(json.dumps({**asdict(settings), **recipe.record()}, default=list)),
+        "parameters": n_parameters(net),
     }
     columns = (TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        if settings.distill:
-            taught = teacher_scores(teacher, train_fs.x, progress=progress)
-            y_all = torch.from_numpy(soft_targets(train_fs.y.astype(np.float32), taught, settings.distill)).to(device)
-            summary_base["teacher_agreement"] = float(np.mean((taught >= 0.5) == (train_fs.y == 1)))
+        y_all = torch.from_numpy(recipe.targets(train_fs, summary_base, progress)).to(device)
         for epoch in range(1, settings.epochs + 1):
             started = time.perf_counter()
             net.train()
@@ -260,14 +225,7 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 xb = _mask(x_all[idx].float()[:, None], settings, gen)
                 yb = y_all[idx]
                 wb = w_all[idx]
-                loss = _batch_loss(net, head, xb, yb, wb)
-                opt.zero_grad()
-                loss.backward()
-                if settings.sam:
-                    moved = sam_perturb(net, settings.sam)
-                    opt.zero_grad()
-                    _batch_loss(net, head, xb, yb, wb).backward()
-                    sam_restore(moved)
+                loss = recipe.step(net, opt, partial(_batch_loss, recipe, net, xb, yb, wb))
                 opt.step()
                 sched.step()
                 if settings.ema:

@@ -27,7 +27,7 @@ def bind(settings: WebSettings) -> socket.socket:
     return sock
 
 
-def serve(app: object, settings: WebSettings, log_level: str = "warning",
+def serve(app: Any, settings: WebSettings, log_level: str = "warning",
           on_exit: Callable[[], None] | None = None) -> None:
     """Serve until SIGINT/SIGTERM. ``on_exit`` runs as the shutdown begins: it must end the responses that
     never end by themselves (the Live page's event streams), which uvicorn would otherwise wait for and then

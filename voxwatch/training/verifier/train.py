@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -141,7 +141,7 @@ def train(train_set: UtteranceSet, dev_set: UtteranceSet, net: VerifierNet, s: V
             if averaged is not None:
                 averaged.update_parameters(net)
             total += loss.item()
-        judged = net if averaged is None else averaged.module
+        judged = net if averaged is None else cast(VerifierNet, averaged.module)
         dev_scores = score_set(judged, dev_set)
         dev_eer, dev_thr = metrics.eer(dev_set.y, dev_scores)
         row = {"epoch": epoch, "loss": total / steps, "dev_eer": dev_eer, "dev_threshold": dev_thr,

@@ -58,7 +58,7 @@ def settings_digest(settings: dict[str, Any]) -> str:
 class FeatureSettings:
     """Everything that determines the feature matrix. A model records these; the daemon refuses a mismatch."""
 
-    kind: str = "linfbank"  # chosen on dev over 40 Mel bands (docs/experiments.md)
+    kind: str = "linfbank"  # chosen on dev over 40 Mel bands (lab/notes/experiments.md)
     # always SAMPLE_RATE: every source resamples to it; kept as a field so the model cards' hashes stay valid
     sample_rate: int = SAMPLE_RATE
     winlen: float = 0.025
@@ -71,7 +71,7 @@ class FeatureSettings:
     preemph: float = 0.0
     ceplifter: int = 22
     log_floor: float = -20.0
-    normalize: str = "cmn"  # chosen on dev EER over "cmvn" (docs/experiments.md)
+    normalize: str = "cmn"  # chosen on dev EER over "cmvn" (lab/notes/experiments.md)
 
     def __post_init__(self) -> None:
         if self.sample_rate != SAMPLE_RATE:

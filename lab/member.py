@@ -1,28 +1,32 @@
 """One member of an exported ensemble as a model of its own (onnxruntime and onnx only, no torch).
 
-``voxwatch export`` turns several checkpoints into one graph whose output is the mean of the members'
-probabilities. A member alone costs a fraction of the ensemble's inference; this cuts it out of the graph
-(its weights untouched), checks that it scores exactly like the member inside the ensemble, re-calibrates the
-card's threshold on the dev split (the dev EER point of the member itself, clip scores aggregated like the
-daemon does) and writes its card, the member's recipe and data summary carried over from the ensemble's card.
-An earlier default model was made this way from a 3-member ensemble (docs/experiments.md, Earlier rounds).
+``python -m lab.member ENSEMBLE.onnx --member K --data PATH --out model.onnx [--int8]`` (until issue 35 it was
+``voxwatch export ENSEMBLE.onnx --member K``). ``voxwatch export`` turns several checkpoints into one graph whose
+output is the mean of the members' probabilities. A member alone costs a fraction of the ensemble's inference; this
+cuts it out of the graph (its weights untouched), checks that it scores exactly like the member inside the ensemble,
+re-calibrates the card's threshold on the dev split (the dev EER point of the member itself, clip scores aggregated
+like the daemon does) and writes its card, the member's recipe and data summary carried over from the ensemble's
+card. An earlier default model was made this way from a 3-member ensemble (lab/notes/experiments.md, Earlier
+rounds).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voxwatch.errors import ModelError
+from voxwatch.errors import ModelError, VoxwatchError
 from voxwatch.pipeline.stages.cards import card_path, file_sha256
 from voxwatch.pipeline.stages.filter.card import ModelCard
 from voxwatch.pipeline.vad import VadSettings
 from voxwatch.pipeline.windower import WindowSettings
-from voxwatch.training.datasets import load_dataset, select
+from voxwatch.training.datasets import FORMATS, load_dataset, select
 from voxwatch.training.export import OUTPUT_NAME, ExportResult, finish_model, ort_scores
 from voxwatch.training.featureset import ExtractSettings, extract
 
@@ -140,3 +144,32 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
                             training=json.loads(json.dumps(training)), metrics=metrics)
     result_card.save(out.with_suffix(".json"))
     return ExportResult(out, result_card, diff, int8_info)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.member", description=__doc__.splitlines()[0])
+    parser.add_argument("ensemble", metavar="ENSEMBLE.onnx", help="an ensemble written by 'voxwatch export A.pt B.pt'")
+    parser.add_argument("--member", type=int, required=True, metavar="K", help="the member to cut out (0-based)")
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="the dataset whose dev split calibrates the threshold (the ensemble's training set)")
+    parser.add_argument("--format", default="auto", choices=FORMATS, help="dataset layout")
+    parser.add_argument("--out", required=True, metavar="PATH", help="the .onnx to write (card: same name, .json)")
+    parser.add_argument("--int8", action="store_true", help="INT8 static quantisation, calibrated on dev windows")
+    parser.add_argument("--tolerance", type=float, default=1e-6,
+                        help="largest allowed difference from the member inside the ensemble (default 1e-6)")
+    parser.add_argument("--model-id", default="", help="model id in the card (default: ARCH-KIND-SHA8)")
+    args = parser.parse_args(argv)
+    try:
+        result = extract_member(args.ensemble, args.member, args.out, args.data, args.format, int8=args.int8,
+                                tolerance=args.tolerance, model_id=args.model_id)
+    except VoxwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    dev = result.card.metrics["dev"]
+    print(f"wrote {result.path} ({result.path.stat().st_size // 1024} KiB) + {result.path.with_suffix('.json').name}: "
+          f"id {result.card.model_id}, threshold {result.card.threshold:.4f}, dev EER {100 * dev['eer']:.2f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
