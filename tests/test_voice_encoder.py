@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
 from voxwatch.pipeline.stages.voice.card import VoiceEncoderCard
 from voxwatch.pipeline.stages.voice.features import VoiceFeatureSettings, partials, preprocess
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder, bundled_voice_encoder_path

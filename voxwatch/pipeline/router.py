@@ -288,7 +288,7 @@ class CascadeRouter:
         if match is None:
             return out
         out = [dataclasses.replace(j, voice=match) if j.kind == "verdict" else j for j in out]
-        if match.match != CLONE or not self.voice.alerts:
+        if match.match != CLONE or self.voice is None or not self.voice.alerts:
             return out
         verdict = next(j for j in out if j.kind == "verdict")
         artifact_alert = next((j for j in out if j.kind == "alert"), None)

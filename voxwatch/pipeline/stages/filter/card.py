@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxwatch.pipeline.stages.cards import card_from_dict, file_sha256, load_card, save_card
+from voxwatch.pipeline.stages.cards import card_from_dict, load_card, save_card
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 
-# file_sha256 is stages.cards's, re-exported only for stages/voice/session.py (the clone-watch branch's): drop it
-# once that imports stages.cards
-__all__ = ["CARD_VERSION", "ModelCard", "file_sha256"]
+__all__ = ["CARD_VERSION", "ModelCard"]
 
 CARD_VERSION = 1
 

@@ -137,7 +137,7 @@ def preprocess(wav: np.ndarray, settings: VoiceFeatureSettings) -> np.ndarray:
 
 # ---- mel spectrogram ----------------------------------------------------------------------------------------------
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's default, ``htk=False``): linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, np.float64)
     f_sp, min_log_hz = 200.0 / 3, 1000.0

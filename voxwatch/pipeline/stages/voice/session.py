@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.filter.card import file_sha256
+from voxwatch.pipeline.stages.cards import file_sha256
 from voxwatch.pipeline.stages.filter.session import cpu_session
 from voxwatch.pipeline.stages.voice.card import VoiceEncoderCard
 from voxwatch.pipeline.stages.voice.features import partials, preprocess
