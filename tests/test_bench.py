@@ -68,6 +68,16 @@ def test_the_cascade_alerts_within_seconds_of_synthetic_speech_starting(tmp_path
     assert math.isfinite(alert["wall_s"]["p50"]) and "Alert latency" in stdout
 
 
+def test_a_clone_watch_run_checks_every_utterance_against_the_enrolled_voices(tmp_path):
+    result, stdout = _bench(tmp_path, "--voices", "2", "--no-int8", "--no-latency", "--no-alert-latency",
+                            "--gated", "")
+    voices = result["voices"]
+    assert voices["voices"] == 2 and voices["with_voices"]["rtf_per_core"] > 0 and voices["without"]["rtf_per_core"] > 0
+    (checks,) = voices["checks"]
+    assert checks["checks"] == checks["checked"] > 0 and checks["queue_full"] == 0  # none dropped: all measured
+    assert "Clone watch:" in stdout and "voices enrolled" in stdout
+
+
 def test_realtime_only_with_a_given_model_and_files(tmp_path):
     model = build_mean_model(tmp_path / "mean.onnx")
     config = tmp_path / "loud.toml"

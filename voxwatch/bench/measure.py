@@ -208,9 +208,10 @@ class Bench:
         self.publisher.close(timeout=2)
 
     def run(self, classifier, streams: int, seconds: float, realtime: bool, verifier=None,
-            gate: float | None = None) -> RunResult:
+            gate: float | None = None, voices=None) -> RunResult:
         """One measured run; with ``verifier`` the cascade runs behind the filter with this ``gate`` on the
-        filter's utterance score (the bench picks it so that a chosen share of utterances is gated)."""
+        filter's utterance score (the bench picks it so that a chosen share of utterances is gated); with
+        ``voices`` (a ``VoiceChecker``) clone watch checks every long enough utterance against them."""
         import dataclasses
 
         from voxwatch.daemon.wiring import published_pipeline
@@ -241,7 +242,12 @@ class Bench:
                                                                                   gate=gate))
         # the daemon's wiring (voxwatch.daemon.wiring): events to the publisher and the counter, heartbeats with
         # the pipeline's counters and the models
-        pipeline = published_pipeline(settings, classifier, self.publisher, (count,), verifier=verifier)
+        if voices is not None:
+            from voxwatch.bench.voices import THROUGHPUT_VOICE_QUEUE
+
+            settings = dataclasses.replace(settings, voice_queue=THROUGHPUT_VOICE_QUEUE, clone_alerts="nearest")
+        pipeline = published_pipeline(settings, classifier, self.publisher, (count,), verifier=verifier,
+                                      voices=voices)
         samples = int(seconds * SAMPLE_RATE)
         stride = len(self.pool) // max(1, streams)
         pub_cpu0 = _thread_cpu(self.publisher.thread)
@@ -288,6 +294,10 @@ class Bench:
                                         "max": float(lat.max()), "verdicts": int(lat.size)} if lat.size else None),
                 "queue_and_score_ms": {"p50": verifier_stats.ms_p50, "p99": verifier_stats.ms_p99},
             }
+        if stats.voice is not None:
+            cascade["voices"] = {"checks": stats.voice.checks, "checked": stats.voice.checked,
+                                 "queue_full": stats.voice.queue_full, "cpu_s": stats.voice.cpu_s,
+                                 "us_per_audio_s": stats.voice.cpu_s * 1e6 / audio_s if audio_s else math.nan}
         return RunResult(streams, realtime, audio_s, stats.speech_s, wall, cpu, stats.windows_scored,
                          stats.batches, judgements[0], len(got["latency_ms"]), got["seq_gaps"],
                          stats.dropped_s, stage_us, thread_cpu, peak_rss_mb(), got["latency_ms"], verdict_scores,

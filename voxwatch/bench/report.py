@@ -44,6 +44,11 @@ def print_report(result: dict[str, Any]) -> None:
                           str(lat["events"]), f"{100 * run['cpu_s'] / run['wall_s']:.2f}%",
                           f"{100 * run['cpu_share_per_stream']:.3f}%", f"{run['dropped_s']:.2f}")
         console.print(table)
+    voices = result.get("voices")
+    if voices:
+        console.print(f"Clone watch: {voices['streams']} streams x {voices['seconds']:g} s, fed as fast as taken: "
+                      f"{voices['with_voices']['rtf_per_core']:.0f}x real time per core with {voices['voices']} "
+                      f"voices enrolled, {voices['without']['rtf_per_core']:.0f}x without")
     alert = result.get("alert_latency")
     if alert:
         _alert_latency_table(console, alert)

@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gated", default="0,10,50", metavar="PCT,PCT,...",
                         help="cascade runs with these percentages of utterances forced through the verifier "
                              "(0,10,50)")
+    parser.add_argument("--voices", type=int, default=0, metavar="N",
+                        help="also a throughput run with clone watch checking every utterance against N enrolled "
+                             "(synthetic) voices, beside the same run without (default 0: none)")
     parser.add_argument("--no-alert-latency", action="store_true",
                         help="skip the alert-latency run (first alert after synthetic speech starts, real time)")
     parser.add_argument("--fake", metavar="FILE",
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.streams <= 0 or args.seconds <= 0 or args.threads <= 0 or args.repeat <= 0:
         raise VoxwatchError("--streams, --seconds, --threads and --repeat must be positive")
+    if args.voices < 0:
+        raise VoxwatchError("--voices must be >= 0")
     try:
         latency_streams = [int(v) for v in args.latency_streams.split(",") if v.strip()]
     except ValueError:
@@ -143,6 +148,17 @@ def run(args: argparse.Namespace) -> int:
                 result["cascade"] = cascade_runs(bench, classifier, verifier, runs[0].verdict_scores, shares,
                                                  streams, seconds, repeat,
                                                  0 if args.no_latency else streams, lat_seconds, 0.1)
+            if args.voices > 0:
+                from voxwatch.bench.voices import voice_checker
+
+                checker = voice_checker(args.voices)
+                with_voices, plain = [], []
+                for _ in range(repeat):  # interleaved: the machine's speed drifts between runs
+                    with_voices.append(bench.run(classifier, streams, seconds, False, verifier, voices=checker))
+                    plain.append(bench.run(classifier, streams, seconds, False, verifier))
+                result["voices"] = {"voices": args.voices, "streams": streams, "seconds": seconds,
+                                    "with_voices": median_run(with_voices), "without": median_run(plain),
+                                    "checks": [r.cascade.get("voices") for r in with_voices]}
             if not args.no_alert_latency:
                 from voxwatch.bench.alert_latency import NO_SYNTHESISER, alert_latency, synthetic_monologue
                 from voxwatch.pipeline.sources import load_audio
