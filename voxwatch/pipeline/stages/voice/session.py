@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
-from voxwatch.pipeline.stages.cards import file_sha256
+from voxwatch.pipeline.stages.cards import open_model
 from voxwatch.pipeline.stages.filter.session import cpu_session
 from voxwatch.pipeline.stages.voice.card import VoiceEncoderCard
 from voxwatch.pipeline.stages.voice.features import partials, preprocess
@@ -36,13 +36,9 @@ class OnnxVoiceEncoder:
     """``voice-encoder.onnx`` + ``voice-encoder.json``; ``embed(audio)`` for 16 kHz float audio."""
 
     def __init__(self, model_path: Path | str | None = None, threads: int = 1) -> None:
-        self.path = Path(model_path) if model_path is not None else bundled_voice_encoder_path()
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: voice encoder model file not found")
-        self.card = VoiceEncoderCard.load(self.path.with_suffix(".json"))
-        self.sha256 = file_sha256(self.path)
-        if self.card.onnx_sha256 and self.card.onnx_sha256 != self.sha256:
-            raise ModelError(f"{self.path}: sha256 differs from its card's (the card belongs to another file)")
+        self.path, self.card, self.sha256 = open_model(
+            model_path if model_path is not None else bundled_voice_encoder_path(), VoiceEncoderCard.load,
+            "voice encoder model")
         self._session = cpu_session(self.path, threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 3 or len(outputs) != 1:
