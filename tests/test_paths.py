@@ -24,11 +24,11 @@ BINDING = {"replay", "run", "broker"}  # commands whose socket binds: a CURVE se
 # not bad places: an empty folder is an allow-list (a warning); any file whose first line is long enough is a token
 VALID_PLACES = {("--curve-allow", "folder"), ("--token-file", "existing file")}
 # not swept: options the rest of the base command line leaves unread (a warning at most; a broker would go on
-# serving), and the web server's evidence folder (a good one starts a server; a missing one is tested in
-# test_web_evidence.py)
+# serving), and the web server's evidence and voices folders (a good one starts a server; a missing one is tested
+# in test_web_evidence.py, a file in test_web_voices.py)
 NOT_SWEPT = {("replay", "--curve-server-key"), ("run", "--curve-server-key"), ("broker", "--curve-server-key"),
              ("tail", "--curve-allow"), ("monitor", "--curve-allow"), ("notify", "--curve-allow"),
-             ("web", "--curve-allow"), ("web", "--evidence-dir")}
+             ("web", "--curve-allow"), ("web", "--evidence-dir"), ("web", "--voices-dir")}
 EXPECTED_OUTPUTS = {("bench", "--json"), ("calibrate", "--out"), ("eval", "--report"), ("export", "--out"),
                     ("keys generate", "DIR"), ("train", "--out"), ("train", "--cache")}
 

@@ -79,3 +79,13 @@ def test_requests_without_the_pages_header_are_refused(client, spoken):
     assert client.delete("/api/voices/bob").status_code == 403
     assert client.post("/api/voices/check", files={"file": ("a.wav", b"x")}).status_code == 403
     assert client.get("/api/voices").json()["voices"] == []
+
+
+def test_a_voices_dir_that_is_a_file_is_one_error_line(tmp_path, capsys):
+    from voxwatch.cli import main
+
+    not_a_folder = tmp_path / "voices.txt"
+    not_a_folder.write_text("x")
+    assert main(["web", "--port", "0", "--voices-dir", str(not_a_folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("voxwatch: error: --voices-dir ") and "not a directory" in err[0]

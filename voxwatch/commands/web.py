@@ -61,9 +61,13 @@ def run(args: argparse.Namespace) -> int:
                                 "voxwatch run saves alert clips)")
     else:  # the config's store may not exist yet on a fresh machine: the Evidence page says so
         evidence_dir = config.evidence.path
+    voices_dir = Path(args.voices_dir).expanduser() if args.voices_dir else config.voices.path
+    if voices_dir.exists() and not voices_dir.is_dir():  # a missing one is made by the first enrolment
+        raise VoxwatchError(f"--voices-dir {voices_dir}: is not a directory (the voiceprints' folder, as voxwatch "
+                            "voices --dir)")
     settings = WebSettings(host=args.host, port=args.port, token=token, max_upload_mb=args.max_upload_mb,
                            max_duration_s=args.max_duration_s, evidence_dir=evidence_dir,
-                           voices_dir=Path(args.voices_dir).expanduser() if args.voices_dir else config.voices.path,
+                           voices_dir=voices_dir,
                            connect=tuple(args.connect or [DEFAULT_PUBLISH_URL]))
     settings.check_bind()  # before anything is loaded: a refused bind is one line and exit 2
     curve = curve_from_args(args, binds=False, connects=True)
