@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="probability of a random equaliser in an augmented copy (default 0)")
     parser.add_argument("--rawboost", type=float, default=0.0, metavar="P",
                         help="probability of RawBoost-style distortion in an augmented copy (default 0)")
+    parser.add_argument("--telephone", type=float, default=0.0, metavar="P",
+                        help="probability of a telephone call through a real codec (ffmpeg: 300-3400 Hz, G.711, "
+                             "GSM, G.726, Codec2, Opus, Speex; some packet loss) in an augmented copy (default 0)")
     parser.add_argument("--no-augment", action="store_true", help="no augmentation (copies are then pointless)")
     parser.add_argument("--max-steps", type=int, default=0, help="batches per epoch cap (smoke tests)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
@@ -84,12 +87,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1 or args.copies < 1 or args.max_windows < 0:
         raise VoxwatchError("--epochs and --copies must be >= 1, --max-windows >= 0")
+    if args.telephone and not args.no_augment:
+        from voxwatch.training.telephone import ffmpeg_path
+
+        ffmpeg_path()  # one error line now rather than a traceback from a feature worker later
     config = load_config(args.config).pipeline
     clips = load_datasets(args.data, args.format)
     extract_settings = ExtractSettings(
         features=config.features, window=config.window, vad=config.vad,
         augment=None if args.no_augment else AugmentSettings(p_speed=args.speed, p_codec=args.codec, p_eq=args.eq,
-                                                             p_rawboost=args.rawboost),
+                                                             p_rawboost=args.rawboost, p_telephone=args.telephone),
         copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )
