@@ -9,17 +9,26 @@ gate, fusion and threshold). Per set and per codec (the ``+codec`` suffix that
 real speech, fake utterances caught, daemon-path EER. Then a paired bootstrap over clips (real and fake apart,
 the same draw for both models) of the difference candidate - baseline in false alarms per hour and in catch,
 at the fixed shipped settings (``voxwatch.training.compare_models`` re-chooses the threshold per draw instead),
-pooled over the clean sets and over the telephone copies. ``--json`` writes every figure.
+pooled over the clean sets and over the telephone copies. ``--json`` writes every figure; ``--cache DIR`` keeps
+each model's traces per set (keyed by the model file's hash), so a second candidate replays only itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import pickle
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+# pools of telephone rows: every codec, all but Codec2 (a parametric vocoder: real speech through it is vocoded
+# speech), and the chains of the issue's measurement (G.711 u-law, GSM 06.10, Opus narrowband)
+CODEC_POOLS = {"telephone": ("ulaw", "alaw", "gsm", "g726", "codec2", "opus", "speex"),
+               "telephone-no-codec2": ("ulaw", "alaw", "gsm", "g726", "opus", "speex"),
+               "telephone-ulaw-gsm-opus": ("ulaw", "gsm", "opus")}
 
 
 def _group(source: str) -> str:
@@ -88,6 +97,20 @@ def paired_bootstrap(base: list[dict], cand: list[dict], resamples: int, seed: i
             "catch": spread(d_catch, c_c.sum() / max(j_c.sum(), 1) - c_b.sum() / max(j_b.sum(), 1))}
 
 
+def cached_traces(cache: Path | None, model: Path, data: str, split: str, make):
+    """``make()``'s traces, kept in ``cache`` under the model's hash, the set's path and the split."""
+    if cache is None:
+        return make()
+    key = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+    path = cache / f"{key}-{hashlib.sha256(f'{Path(data).resolve()}|{split}'.encode()).hexdigest()[:12]}.pkl"
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    traces = make()
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(traces))
+    return traces
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.telephone_eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--cache", type=Path, help="keep traces here (filter and verifier scores)")
     args = parser.parse_args(argv)
 
     from voxwatch.config import Config
@@ -111,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = Config().pipeline.decision
     verifier = OnnxVerifier(default_verifier_path())
     rule = resolve_rule(VerifierSettings(), verifier.card)
+    paths = {Path(d).name: d for d in args.data}
     sets = {Path(d).name: select(load_dataset(d), args.split) for d in args.data}
     rows: dict[str, dict[str, dict[str, list[dict]]]] = {}  # model side -> stage -> set -> clip rows
     for side, name in (("baseline", args.baseline), ("candidate", args.model)):
         model, detector = detector_for(name)
         rows[side] = defaultdict(dict)
         for set_name, clips in sets.items():
-            traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {set_name}")
-            scored = alarms.with_verifier_scores(traces, verifier, label=f"verifier: {set_name}")
+            def make(clips=clips, set_name=set_name, detector=detector, model=model):
+                traces = alarms.trace_clips(detector, clips, label=f"{model.name}: {set_name}")
+                return traces, alarms.with_verifier_scores(traces, verifier, label=f"verifier: {set_name}")
+
+            traces, scored = cached_traces(args.cache, Path(model), paths[set_name], args.split, make)
             rows[side]["filter"][set_name] = clip_rows(traces, settings, detector.threshold)
             rows[side]["cascade"][set_name] = clip_rows(scored, settings, detector.threshold, rule)
         rows[side]["threshold"] = detector.threshold
@@ -140,25 +168,31 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {set_name} | {codec} | {stage} | {fb['real_min']:.1f} | {fb['fa_per_hour']:.1f} | "
                       f"{fc['fa_per_hour']:.1f} | {100 * fb['catch']:.1f}% | {100 * fc['catch']:.1f}% | "
                       f"{100 * fb.get('eer', float('nan')):.2f}% | {100 * fc.get('eer', float('nan')):.2f}% |")
-    print()
-    print("| pool | stage | FA/h base | FA/h cand | diff FA/h [95%] | caught base | caught cand | diff caught [95%] |")
-    print("|---|---|---|---|---|---|---|---|")
     phone = [s for s in sets if any(r["codec"] != "clean" for r in rows["baseline"]["filter"][s])]
-    pools = {"clean": [s for s in sets if s not in phone], "telephone": phone}
-    for pool, names in pools.items():
+    print()
+    print(f"pools: clean = {', '.join(s for s in sets if s not in phone)}; the others = {', '.join(phone)}, "
+          "rows of the codecs named")
+    print("| pool | stage | real min | FA/h base | FA/h cand | diff FA/h [95%] | caught base | caught cand | "
+          "diff caught [95%] | EER base | EER cand |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    everything = tuple(CODEC_POOLS["telephone"])
+    pools = {"clean": ([s for s in sets if s not in phone], ("clean",))}
+    pools.update({name: (phone, codecs or everything) for name, codecs in CODEC_POOLS.items()})
+    for pool, (names, codecs) in pools.items():
         if not names:
             continue
         for stage in ("filter", "cascade"):
-            base = [r for s in names for r in rows["baseline"][stage][s]]
-            cand = [r for s in names for r in rows["candidate"][stage][s]]
+            base = [r for s in names for r in rows["baseline"][stage][s] if r["codec"] in codecs]
+            cand = [r for s in names for r in rows["candidate"][stage][s] if r["codec"] in codecs]
             fb, fc = figures(base), figures(cand)
             boot = paired_bootstrap(base, cand, args.resamples, args.seed)
-            out["pooled"].setdefault(pool, {})[stage] = {"sets": names, "baseline": fb, "candidate": fc,
-                                                         "bootstrap": boot}
+            out["pooled"].setdefault(pool, {})[stage] = {"sets": names, "codecs": list(codecs), "baseline": fb,
+                                                         "candidate": fc, "bootstrap": boot}
             d, c = boot["fa_per_hour"], boot["catch"]
-            print(f"| {pool} ({', '.join(names)}) | {stage} | {fb['fa_per_hour']:.1f} | {fc['fa_per_hour']:.1f} | "
+            print(f"| {pool} | {stage} | {fb['real_min']:.1f} | {fb['fa_per_hour']:.1f} | {fc['fa_per_hour']:.1f} | "
                   f"{d['diff']:+.1f} [{d['lo']:+.1f}, {d['hi']:+.1f}] | {100 * fb['catch']:.1f}% | "
-                  f"{100 * fc['catch']:.1f}% | {100 * c['diff']:+.1f} [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}] |")
+                  f"{100 * fc['catch']:.1f}% | {100 * c['diff']:+.1f} [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}] | "
+                  f"{100 * fb.get('eer', float('nan')):.2f}% | {100 * fc.get('eer', float('nan')):.2f}% |")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0
