@@ -111,7 +111,9 @@ def _add_filter_arguments(group: Any, opt: _StageOptions) -> None:
     add(group, "--max-windows", {FILTER: 4}, "at most N windows per clip and copy, 0 = all", type=int)
     for flag, text in [("--speed", "a 0.88-1.12x speed change"),
                        ("--codec", "a codec round trip (G.711, GSM, MP3, Vorbis, Opus)"),
-                       ("--eq", "a random equaliser"), ("--rawboost", "RawBoost-style distortion")]:
+                       ("--eq", "a random equaliser"), ("--rawboost", "RawBoost-style distortion"),
+                       ("--telephone", "a telephone call through a real codec (ffmpeg: 300-3400 Hz, G.711, GSM, "
+                                       "G.726, Codec2, Opus, Speex; some packet loss)")]:
         add(group, flag, {FILTER: 0.0}, f"probability of {text} in an augmented copy", type=float,
             metavar="P")
     add(group, "--no-augment", {FILTER: False}, "no augmentation (copies are then pointless)", action="store_true")
@@ -178,12 +180,16 @@ def _run_filter(args: argparse.Namespace, recipe: Any = None) -> int:
 
     if args.max_windows < 0:
         raise VoxwatchError("--max-windows must be >= 0")
+    if args.telephone and not args.no_augment:
+        from voxwatch.training.telephone import ffmpeg_path
+
+        ffmpeg_path()  # one error line now rather than a traceback from a feature worker later
     config = load_config(args.config).pipeline
     clips = load_datasets(args.data, args.format)
     extract_settings = ExtractSettings(
         features=config.features, window=config.window, vad=config.vad,
         augment=None if args.no_augment else AugmentSettings(p_speed=args.speed, p_codec=args.codec, p_eq=args.eq,
-                                                             p_rawboost=args.rawboost),
+                                                             p_rawboost=args.rawboost, p_telephone=args.telephone),
         copies=1 if args.no_augment else args.copies,
         max_windows=args.max_windows, seed=args.seed,
     )

@@ -8,7 +8,9 @@ telephone band-limiting (down to 8 kHz sample rate and back, i.e. nothing above 
 Optional channel effects (off unless their probability is set): a codec round trip (G.711 mu-law/A-law and GSM
 at 8 kHz, MP3/Vorbis/Opus at low bitrates, all through libsndfile in memory), a random equaliser (peaking
 filters), and RawBoost-style signal distortion (Tak et al. 2022: random multi-band filters over a polynomial
-of the signal, plus impulsive signal-dependent noise). A detector that meets real calls has to ignore all of
+of the signal, plus impulsive signal-dependent noise), and a telephone call through real codecs (ffmpeg: 300-3400
+Hz band, G.711, GSM 06.10, G.726, Codec2, Opus or Speex narrowband, sometimes lost packets;
+``voxwatch.training.telephone``). A detector that meets real calls has to ignore all of
 these, in both classes.
 All randomness comes from the ``numpy.random.Generator`` passed in, so a seed reproduces a training set.
 """
@@ -40,6 +42,7 @@ class AugmentSettings:
     p_codec: float = 0.0
     p_eq: float = 0.0
     p_rawboost: float = 0.0
+    p_telephone: float = 0.0
 
 
 # (name, container, subtype, sample rate, compression level range): libsndfile's compression level maps to the
@@ -191,6 +194,10 @@ def augment(audio: np.ndarray, rng: np.random.Generator, settings: AugmentSettin
     if settings.p_codec and rng.random() < settings.p_codec:
         name, *_, levels = CODECS[int(rng.integers(len(CODECS)))]
         x = codec_round_trip(x, name, rng.uniform(*levels))
+    if settings.p_telephone and rng.random() < settings.p_telephone:
+        from voxwatch.training.telephone import telephone
+
+        x = telephone(x, rng)
     if noisy and not noise_first:
         x = add_noise(x, snr, rng, color)
     return apply_gain(x, rng.uniform(*settings.gain_db))
