@@ -125,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lab.recipes.select_rules import detector_for
-
     from voxwatch.config import Config
     from voxwatch.models import default_verifier_path
     from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
