@@ -388,3 +388,24 @@ def test_a_card_fusion_makes_the_verifier_decide_with_the_filters_evidence(tmp_p
     network_scores = 1 / (1 + np.exp(-(1 * (labels - 0.5) + rng.normal(0, 1, 400))))
     a, b, _ = fit_fusion(filter_scores, network_scores, labels)
     assert a > b > 0
+
+
+def test_a_failing_answer_handler_does_not_end_the_worker():
+    """A bug in what the caller does with an answer is logged; the worker goes on with the next jobs."""
+    handled = []
+
+    class Echo:
+        def score(self, audio):
+            return float(audio[0])
+
+    def on_result(job, score):
+        if score == 1.0:
+            raise RuntimeError("planted")
+        handled.append(score)
+
+    worker = VerifierWorker(Echo(), 4, on_result)
+    worker.start()
+    for value in (1.0, 2.0):
+        request = VerifyRequest(0, 0, 10, 0.9, 1, "utterance", int(value))
+        assert worker.submit(VerifyJob("s", request, np.full(10, value, np.float32), 0.0))
+    assert worker.close(10) and handled == [2.0]

@@ -160,3 +160,14 @@ def test_answers_arriving_after_the_utterance_ended_still_make_its_verdict():
     assert router.pending == len(pending) == 3
     out = [j for request in pending for j in router.on_verified(request, 0.95)]
     assert kinds(out) == ["alert", "verdict"] and out[0].early and router.pending == 0
+
+
+def test_a_reload_that_turns_the_verifier_off_while_checks_are_out_still_gives_the_verdict():
+    router = CascadeRouter(DecisionSettings(), 0.5, RULE)
+    pending = [o for i in range(4) for o in router.on_window(WindowSpec(0, i * S, (i + 2) * S), 0.99)
+               if isinstance(o, VerifyRequest)]
+    pending += [o for o in router.on_end(UtteranceEnd(0, 0, 5 * S, 4)) if isinstance(o, VerifyRequest)]
+    router.reconfigure(DecisionSettings(), 0.5, None)  # SIGHUP: [verifier] enabled = false
+    out = [j for request in pending for j in router.on_verified(request, 0.99)]
+    assert [j.kind for j in out] == ["verdict"] and out[0].stage == "filter" and router.pending == 0
+    assert out[0].why.endswith("verifier off")

@@ -224,10 +224,11 @@ class CascadeRouter:
     # ------------------------------------------------------------------ verifier side
     def on_verified(self, request: VerifyRequest, score: float) -> list[Judgement]:
         """The verifier's score of a request's audio: an alert, the utterance's verdict, both or neither."""
+        if self.rule is None:  # a reload turned the verifier off while this check was out: it counts for nothing
+            return self.on_unverified(request)
         utterance, check = self._check(request)
         if check is None or utterance is None:
             return []
-        assert self.rule is not None
         check.verifier_score = float(score)
         check.deciding = fused_score(request.filter_score, score, self.rule.fusion)
         utterance.pending -= 1
@@ -363,7 +364,9 @@ class CascadeRouter:
     def _artifact_verdict(self, utterance: _Utterance) -> list[Judgement]:
         """The cascade's verdict (and alert) of an utterance whose checks are all answered."""
         verdict, end = utterance.filter_verdict, utterance.ended
-        assert verdict is not None and end is not None and self.rule is not None
+        assert verdict is not None and end is not None
+        if self.rule is None:  # a reload turned the verifier off while the utterance's checks were out
+            return [self._with_why(verdict, "filter", "verifier off")]
         answered = [c for c in utterance.checks.values() if c.deciding is not None]
         utterance_check = next((c for c in utterance.checks.values() if c.request.kind == "utterance"), None)
         if utterance_check is not None and utterance_check.deciding is None:

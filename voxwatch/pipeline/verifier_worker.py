@@ -123,7 +123,10 @@ class ScoringWorker(Generic[J, R]):
             except Exception:  # one bad utterance must not end the worker for every stream
                 log.exception("%s failed on audio of stream %s", self._what, job.stream)
                 result, failed = None, True
-            self._on_result(job, result)
+            try:
+                self._on_result(job, result)
+            except Exception:  # a bug in the caller's handling must not end the worker for every stream
+                log.exception("%s: handling the answer for stream %s failed", self._what, job.stream)
             if not failed:
                 self._latencies.append((time.monotonic() - job.t_submit) * 1000)
 
