@@ -27,11 +27,12 @@ def require_tool(*names: str) -> None:
         pytest.skip(f"tool(s) missing: {', '.join(missing)}")
 
 
-def require_module(*names: str, extra: str = "train") -> None:
-    """Skip when a Python package of an extra is missing, unless CI (VOXWATCH_REQUIRE_ALL_TESTS) demands every test."""
+def require_module(*names: str, extra: str = "train", install: str | None = None) -> None:
+    """Skip when a Python package of an extra is missing (``install``: how to get it, else the extra's pip line),
+    unless CI (VOXWATCH_REQUIRE_ALL_TESTS) demands every test."""
     missing = [n for n in names if importlib.util.find_spec(n) is None]
     if missing:
-        message = f"{', '.join(missing)} missing (pip install -e '.[{extra}]')"
+        message = f"{', '.join(missing)} missing ({install or f"pip install -e '.[{extra}]'"})"
         if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
             pytest.fail(message)
         pytest.skip(message)

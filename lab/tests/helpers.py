@@ -6,25 +6,16 @@ program from ``tests.conftest``: one rule, CI's ``VOXWATCH_REQUIRE_ALL_TESTS`` i
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import struct
 from pathlib import Path
 
-import pytest
-
+from tests.conftest import require_module as product_require_module
 from tests.conftest import require_tool  # noqa: F401 (re-exported: the lab's tests import their helpers from here)
 
 
 def require_module(*names: str, install: str = "pip install -r lab/requirements.txt") -> None:
-    """Skip when a Python package is missing (of lab/requirements.txt unless ``install`` says otherwise), unless CI
-    (VOXWATCH_REQUIRE_ALL_TESTS) demands every test."""
-    missing = [n for n in names if importlib.util.find_spec(n) is None]
-    if missing:
-        message = f"{', '.join(missing)} missing ({install})"
-        if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """The product tests' skip rule (tests/conftest.py), with the lab's install line by default."""
+    product_require_module(*names, install=install)
 
 
 def write_mo(path: Path, pairs: dict[str, str]) -> None:
