@@ -32,7 +32,8 @@ def require_module(*names: str, extra: str = "train", install: str | None = None
     unless CI (VOXWATCH_REQUIRE_ALL_TESTS) demands every test."""
     missing = [n for n in names if importlib.util.find_spec(n) is None]
     if missing:
-        message = f"{', '.join(missing)} missing ({install or f"pip install -e '.[{extra}]'"})"
+        hint = install or f"pip install -e '.[{extra}]'"
+        message = f"{', '.join(missing)} missing ({hint})"
         if os.environ.get("VOXWATCH_REQUIRE_ALL_TESTS"):
             pytest.fail(message)
         pytest.skip(message)
