@@ -89,9 +89,9 @@ def test_sweep_covers_zero_to_one_and_is_monotone():
     assert fa == sorted(fa, reverse=True) and fa[0] >= 1 and fa[-1] == 0
 
 
-def with_verifier(trace, scores, settings=None):
+def with_verifier(trace, scores, settings=None, telephone=False):
     """The trace with the verifier's answer to every span the router may ask about: ``scores[i]`` for any span
-    inside the i-th utterance."""
+    inside the i-th utterance (its audio in the telephone band where ``telephone``)."""
     import dataclasses
 
     from voxwatch.pipeline.cascade import CascadeRule
@@ -100,7 +100,7 @@ def with_verifier(trace, scores, settings=None):
     ends = [s for s in trace.steps if s.score is None]
     spans = alarms.requested_spans(trace, settings, CascadeRule(0.0, 0.5))
     checks = tuple((a, b, next(score for end, score in zip(ends, scores, strict=True)
-                               if end.start <= a and b <= end.end)) for a, b in spans)
+                               if end.start <= a and b <= end.end), telephone) for a, b in spans)
     return dataclasses.replace(trace, checks=checks)
 
 

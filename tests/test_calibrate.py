@@ -167,3 +167,28 @@ def test_with_a_verifier_calibrate_names_the_deciding_clip_and_warns_when_one_al
     assert "[verifier]" in captured.out and "[decision]" not in captured.out
     assert "set by the clip(s) that would raise alarms just below it:" in captured.err and "odd-one.wav" in captured.err
     assert "warning: one clip alone sets the threshold" in captured.err
+
+
+def test_on_a_call_line_calibrate_sets_the_telephone_threshold_only(site, tmp_path, capsys):
+    """Audio with nothing above 4 kHz (a call) calibrates the verifier's telephone-band threshold; the wideband
+    one stays the card's."""
+    from helpers import build_verifier_model
+    from test_telephone_band import band_limited
+
+    from voxwatch.pipeline.sources import load_audio
+
+    base, files = site
+    calls = [write_wav(tmp_path / f"call{i}.wav", np.clip(3 * band_limited(load_audio(f)), -1, 1))
+             for i, f in enumerate(files)]
+    verifier = build_verifier_model(tmp_path / "v.onnx", offset=-9.0, gate=0.3, threshold=0.3)
+    config = tmp_path / "cascade.toml"
+    config.write_text(base.read_text() + f'\n[verifier]\nmodel = "{verifier}"\n')
+    assert _alerts(config, calls) > 0
+    out = tmp_path / "calibrated.toml"
+    assert main(["calibrate", "--min-minutes", "0", *map(str, calls), "--config", str(config), "--out", str(out),
+                 "--max-false-alarms-per-hour", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "verifier (telephone band) threshold" in said and "[verifier] telephone_threshold" in said
+    calibrated = load_config(out).pipeline.verifier
+    assert calibrated.threshold is None and 0.3 < calibrated.telephone_threshold <= 1.0
+    assert _alerts(out, calls) == 0

@@ -191,9 +191,9 @@ def test_verifier_worker_submit_never_blocks():
     results = []
 
     class Blocking:
-        def score(self, audio):
+        def judge(self, audio):
             release.wait(10)
-            return float(audio.mean())
+            return float(audio.mean()), False
 
     worker = VerifierWorker(Blocking(), 2, lambda job, score: results.append(score))
     worker.start()
@@ -395,13 +395,13 @@ def test_a_failing_answer_handler_does_not_end_the_worker():
     handled = []
 
     class Echo:
-        def score(self, audio):
-            return float(audio[0])
+        def judge(self, audio):
+            return float(audio[0]), False
 
-    def on_result(job, score):
-        if score == 1.0:
+    def on_result(job, answer):
+        if answer[0] == 1.0:
             raise RuntimeError("planted")
-        handled.append(score)
+        handled.append(answer[0])
 
     worker = VerifierWorker(Echo(), 4, on_result)
     worker.start()

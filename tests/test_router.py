@@ -29,8 +29,12 @@ def feed(router: CascadeRouter, scores: list[float], answer, utterance: int = 0,
         for output in outputs:
             if isinstance(output, VerifyRequest):
                 requests.append(output)
-                score = answer(output)
-                take(router.on_unverified(output) if score is None else router.on_verified(output, score))
+                score = answer(output)  # a score, or (score, telephone band)
+                if score is None:
+                    take(router.on_unverified(output))
+                else:
+                    take(router.on_verified(output, *score) if isinstance(score, tuple) else
+                         router.on_verified(output, score))
             else:
                 judgements.append(output)
 

@@ -254,7 +254,7 @@ class Detector:
             elif self.verifier is None or audio is None or not len(audio):
                 out += stream.router.on_unverified(output)
             else:
-                out += stream.router.on_verified(output, self.verifier.score(audio))
+                out += stream.router.on_verified(output, *self.verifier.judge(audio))
         return out
 
 

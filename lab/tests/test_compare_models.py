@@ -97,7 +97,7 @@ def with_verifier(trace, score):
     from voxwatch.training import alarms
 
     spans = alarms.requested_spans(trace, DecisionSettings(), CascadeRule(0.0, 0.5))
-    return dataclasses.replace(trace, checks=tuple((a, b, score) for a, b in spans))
+    return dataclasses.replace(trace, checks=tuple((a, b, score, False) for a, b in spans))
 
 
 def test_a_cascade_is_judged_at_its_verifier_threshold_and_can_beat_its_own_filter_alone():

@@ -1,7 +1,8 @@
 """``voxwatch calibrate REAL_AUDIO...``: the deciding stage's threshold that keeps false alarms under a budget on
 the site's own real speech (voxwatch.training.calibration): with the cascade's verifier (the default), its
-``[verifier]`` threshold; with the filter alone, the ``[decision]`` threshold. Less than ``--min-minutes`` of
-judged speech is refused (exit status 2, nothing written).
+``[verifier]`` threshold (``telephone_threshold`` when most of the checked audio is in the telephone band: a
+call line); with the filter alone, the ``[decision]`` threshold. Less than ``--min-minutes`` of judged speech is
+refused (exit status 2, nothing written).
 
 Like ``score``, a file that cannot be read is one error line and the others go on (exit status 1 at the end). It
 names the clips that set the threshold (they would raise alarms just below it) and warns when a single clip does:
@@ -95,16 +96,20 @@ def run(args: argparse.Namespace) -> int:
     rule = resolve_rule(replace(settings, enabled=True), verifier.card) if verifier is not None else None
     if verifier is not None:
         traces = alarms.with_verifier_scores(traces, verifier, label="verifier", settings=rules, rule=rule)
-    stage, was = ("verifier", rule.threshold) if rule is not None else ("filter", detector.threshold)
+    telephone = rule is not None and alarms.telephone_share(traces) > 0.5  # a call line: its own threshold
+    key = "telephone_threshold" if telephone else "threshold"
+    stage_card = "filter" if rule is None else "verifier"  # whose card holds the operating curves
+    stage = f"{stage_card} (telephone band)" if telephone else stage_card
+    was = detector.threshold if rule is None else rule.threshold_for(telephone)
 
     def point(at: float) -> alarms.OperatingPoint:
         if rule is None:
             return alarms.operating_point(traces, rules, at)
-        return alarms.operating_point(traces, rules, detector.threshold, replace(rule, threshold=at))
+        return alarms.operating_point(traces, rules, detector.threshold, rule.at(at, telephone))
 
-    threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold)
-    deciding = alarms.deciding_traces(traces, rules, threshold, rule, detector.threshold)
-    alone = _single_clip_warning(deciding, traces, rules, budget, threshold, rule, detector.threshold)
+    threshold = alarms.threshold_for_false_alarms(traces, rules, budget, rule, detector.threshold, telephone)
+    deciding = alarms.deciding_traces(traces, rules, threshold, rule, detector.threshold, telephone)
+    alone = _single_clip_warning(deciding, traces, rules, budget, threshold, rule, detector.threshold, telephone)
     before, after = point(was), point(threshold)
     card = detector.classifier.card if verifier is None else verifier.card
     curves = card.metrics.get("operating_curves", {})
@@ -118,16 +123,16 @@ def run(args: argparse.Namespace) -> int:
              f"false alarms on that audio: {after.false_alarms} ({after.false_alarms_per_hour:.2f}/h; budget "
              f"{budget:g}/h) at this {stage} threshold, {before.false_alarms} at the previous {was:.4f}"]
     for name, rate in cost_after.items():
-        notes.append(f"fake utterances caught on the {stage}'s {name} evaluation set: {100 * rate:.1f}% "
+        notes.append(f"fake utterances caught on the {stage_card}'s {name} evaluation set: {100 * rate:.1f}% "
                      f"(was {100 * cost_before.get(name, float('nan')):.1f}%)")
     if rule is None:
         table, section = decision_table(rules, threshold, notes), "decision"
     else:
         base = {k: v for k, v in asdict(settings).items() if k != "model" or v}
-        table, section = verifier_table(base, threshold, notes), "verifier"
+        table, section = verifier_table(base, threshold, notes, key), "verifier"
     text = with_decision(Path(args.config).read_text(), table, section) if args.config else table
     say = _write_table(text, out)
-    print(f"{stage} threshold {threshold:.4f} (was {was:.4f}), written as [{section}] threshold: "
+    print(f"{stage} threshold {threshold:.4f} (was {was:.4f}), written as [{section}] {key}: "
           f"{after.false_alarms} false alarm(s) in {60 * hours:.1f} min of your real audio "
           f"({after.false_alarms_per_hour:.2f}/h; was {before.false_alarms_per_hour:.2f}/h)", file=say)
     if deciding:
@@ -137,9 +142,10 @@ def run(args: argparse.Namespace) -> int:
     if cost_after:
         shown = ", ".join(f"{name} {100 * rate:.1f}% (was {100 * cost_before.get(name, float('nan')):.1f}%)"
                           for name, rate in cost_after.items())
-        print(f"cost: fake utterances caught on the {stage}'s evaluation sets: {shown}", file=say)
+        print(f"cost: fake utterances caught on the {stage_card}'s evaluation sets: {shown}", file=say)
     else:
-        print(f"cost: the {stage}'s card has no operating curves (voxwatch eval --write-card adds them)", file=say)
+        print(f"cost: the {stage_card}'s card has no operating curves (voxwatch eval --write-card adds them)",
+              file=say)
     return _closing_lines(hours, out, failed, len(files), say)
 
 
@@ -191,7 +197,7 @@ def _closing_lines(hours: float, out, failed: list[str], total: int, say) -> int
 
 
 def _single_clip_warning(deciding, traces, rules, budget: float, threshold: float, rule=None,
-                         filter_threshold: float = 0.5) -> str:
+                         filter_threshold: float = 0.5, telephone: bool = False) -> str:
     """A warning when one clip alone sets the threshold: what the threshold would be without it, and why that
     matters (a mislabelled fake, or one atypical recording, among the real audio)."""
     from voxwatch.training import alarms
@@ -202,7 +208,7 @@ def _single_clip_warning(deciding, traces, rules, budget: float, threshold: floa
     others = [t for t in traces if t is not clip]
     without = ""
     if any(t.candidates for t in others):
-        alternative = alarms.threshold_for_false_alarms(others, rules, budget, rule, filter_threshold)
+        alternative = alarms.threshold_for_false_alarms(others, rules, budget, rule, filter_threshold, telephone)
         without = f" (without it: {alternative:.4f})"
     return (f"warning: one clip alone sets the threshold {threshold:.4f}{without}: {clip.path}; listen to it: if it "
             "holds synthetic speech, or is not typical of the site, leave it out and calibrate again")

@@ -13,7 +13,7 @@ job (voxwatch.pipeline.router), the one place of those rules.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voxwatch.errors import ConfigError
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
@@ -27,12 +27,13 @@ class VerifierSettings:
     model: str = ""  # "" = the verifier bundled with the package, if any
     gate: float | None = None  # None: the verifier card's gate (chosen on dev for its filter)
     threshold: float | None = None  # None: the verifier card's threshold
+    telephone_threshold: float | None = None  # None: the card's (its threshold where the card has none)
     queue_utterances: int = 64  # checks waiting for the verifier; beyond it the filter's verdict stands
     threads: int = 1  # onnxruntime intra-op threads of the verifier
     segment_windows: int = 3  # a run of at least this many windows over the filter's threshold is checked whole
 
     def __post_init__(self) -> None:
-        for name in ("gate", "threshold"):
+        for name in ("gate", "threshold", "telephone_threshold"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f'verifier.{name} must be in [0, 1] or "model"')
@@ -42,23 +43,39 @@ class VerifierSettings:
 
 @dataclass(frozen=True)
 class CascadeRule:
-    """A stream's resolved gate (on the filter's utterance score), verifier threshold, the card's fusion weights
-    (filter logit, verifier logit, bias; None: the network's score decides alone) and the shortest run of windows
-    over the filter's threshold that is checked as a segment."""
+    """A stream's resolved gate (on the filter's utterance score), verifier thresholds (for wideband audio and for
+    audio in the telephone band, ``voxwatch.pipeline.channel``), the card's fusion weights (filter logit, verifier
+    logit, bias; None: the network's score decides alone) and the shortest run of windows over the filter's
+    threshold that is checked as a segment."""
 
     gate: float
     threshold: float
     fusion: tuple[float, float, float] | None = None
     segment_windows: int = 3
+    telephone_threshold: float | None = None  # None: ``threshold`` for telephone-band audio too
+
+    def at(self, threshold: float, telephone: bool | None = False) -> CascadeRule:
+        """This rule with its verifier threshold for wideband audio (``telephone`` False), for the telephone band
+        (True), or for both (None: one threshold everywhere, as a sweep of the scores' separability wants)."""
+        if telephone is None:
+            return replace(self, threshold=threshold, telephone_threshold=None)
+        return replace(self, telephone_threshold=threshold) if telephone else replace(self, threshold=threshold)
+
+    def threshold_for(self, telephone: bool) -> float:
+        """The verifier's threshold for audio in the telephone band (``telephone``) or wider."""
+        if telephone and self.telephone_threshold is not None:
+            return self.telephone_threshold
+        return self.threshold
 
 
 def resolve_rule(settings: VerifierSettings, card: VerifierCard) -> CascadeRule | None:
     """The rule for settings whose verifier is loaded (None: this stream is judged by the filter alone)."""
     if not settings.enabled:
         return None
+    telephone = card.telephone_threshold if settings.telephone_threshold is None else settings.telephone_threshold
     return CascadeRule(card.gate if settings.gate is None else settings.gate,
                        card.threshold if settings.threshold is None else settings.threshold, card.fusion_weights,
-                       settings.segment_windows)
+                       settings.segment_windows, telephone)
 
 
 def _logit(p: float) -> float:

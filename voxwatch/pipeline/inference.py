@@ -225,16 +225,16 @@ class InferenceWorker:
                     fallback = routed.router.on_unverified(output)
                 self._dispatch(stream, routed, list(fallback), t_ready)
 
-    def _answered(self, job: VerifyJob, score: float | None) -> None:
-        """On the verifier's thread: an answer goes back to its stream's router."""
+    def _answered(self, job: VerifyJob, answer: tuple[float, bool] | None) -> None:
+        """On the verifier's thread: an answer (score, telephone band) goes back to its stream's router."""
         routed = self._routers.get(job.stream)
         if routed is None:
             return
         with routed.lock:
-            if score is None:
+            if answer is None:
                 outputs = routed.router.on_unverified(job.request)
             else:
-                outputs = routed.router.on_verified(job.request, score)
+                outputs = routed.router.on_verified(job.request, *answer)
         for judgement in outputs:
             self._judged(job.stream, routed, judgement, job.t_ready)
 

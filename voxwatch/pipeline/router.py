@@ -22,11 +22,12 @@ and re-run the rules for any verifier threshold):
   ``max_s`` seconds).
 
 Each check's deciding score is the verifier's score fused with the filter's score over the same span
-(``fused_score``). The utterance's verdict comes when its last check is answered: the highest deciding score of
-its checks against the verifier's threshold, with the span that set it in ``why``. With no check at all (under
-the gate, no suspicious run) the filter's verdict stands, against the filter's threshold. A check that could not
-be queued (the verifier was busy) is answered ``unverified``: a lost utterance check lets the filter's verdict
-(and alert) stand, a lost segment check counts for nothing.
+(``fused_score``), against the verifier's threshold for the check's channel (``CascadeRule.threshold_for``: the
+answer says whether the audio was in the telephone band). The utterance's verdict comes when its last check is
+answered: its check furthest over (or least under) its threshold decides, with the span that set it in ``why``.
+With no check (under the gate, no suspicious run) the filter's verdict stands, against its threshold. A check
+that could not be queued (the verifier was busy) is answered ``unverified``: a lost utterance check lets the
+filter's verdict (and alert) stand, a lost segment check counts for nothing.
 
 Alerts follow one rule whichever stage raises them: each carries the stream's ``refractory_s``, and no alert
 comes within that many seconds of stream time after the previous one. ``uncertain`` applies only around the
@@ -103,6 +104,8 @@ class _Check:
     request: VerifyRequest
     deciding: float | None = None  # the fused score once answered (None: not answered, or unverified)
     verifier_score: float | None = None
+    threshold: float = 0.5  # the verifier's threshold for the answered audio's channel
+    telephone: bool = False  # the answered audio was in the telephone band
 
 
 @dataclass
@@ -222,8 +225,9 @@ class CascadeRouter:
         return out
 
     # ------------------------------------------------------------------ verifier side
-    def on_verified(self, request: VerifyRequest, score: float) -> list[Judgement]:
-        """The verifier's score of a request's audio: an alert, the utterance's verdict, both or neither."""
+    def on_verified(self, request: VerifyRequest, score: float, telephone: bool = False) -> list[Judgement]:
+        """The verifier's score of a request's audio (``telephone``: that audio was in the telephone band): an
+        alert, the utterance's verdict, both or neither."""
         if self.rule is None:  # a reload turned the verifier off while this check was out: it counts for nothing
             return self.on_unverified(request)
         utterance, check = self._check(request)
@@ -231,13 +235,15 @@ class CascadeRouter:
             return []
         check.verifier_score = float(score)
         check.deciding = fused_score(request.filter_score, score, self.rule.fusion)
+        check.threshold, check.telephone = self.rule.threshold_for(telephone), telephone
         utterance.pending -= 1
         out: list[Judgement] = []
-        label = verdict_for(check.deciding, self.rule.threshold, self.decision.uncertain_band)
+        label = verdict_for(check.deciding, check.threshold, self.decision.uncertain_band)
         if request.kind != "utterance" and alerts_on(label, self.decision) and not utterance.alerted:
             alert = self._alert(utterance, request.start, request.end, check.deciding, label, request.windows,
                                 early=request.mid_utterance, filter_score=request.filter_score,
-                                verifier_score=check.verifier_score, why=self._check_why(check))
+                                verifier_score=check.verifier_score, threshold=check.threshold,
+                                why=self._check_why(check))
             out += [] if alert is None else [alert]
         if utterance.ended is not None and not utterance.pending:
             out += self._finish(utterance)
@@ -393,28 +399,29 @@ class CascadeRouter:
                                     stage="filter", why=final.why)
                 out = [final] if alert is None else [alert, final]
             return out
-        best = max(answered, key=lambda c: (c.deciding, c.request.kind == "utterance"))
+        best = max(answered, key=lambda c: ((c.deciding or 0.0) - c.threshold, c.request.kind == "utterance"))
         assert best.deciding is not None
-        label = verdict_for(best.deciding, self.rule.threshold, self.decision.uncertain_band)
+        label = verdict_for(best.deciding, best.threshold, self.decision.uncertain_band)
         final = dataclasses.replace(
-            verdict, score=best.deciding, threshold=self.rule.threshold, verdict=label, stage="verifier",
+            verdict, score=best.deciding, threshold=best.threshold, verdict=label, stage="verifier",
             filter_score=verdict.score, verifier_score=best.verifier_score, early=False,
             early_alert=utterance.alerted_early, why=self._check_why(best, len(answered)),
             band=self.decision.uncertain_band)
         out = [final]
         if alerts_on(label, self.decision) and not utterance.alerted:
             alert = self._alert(utterance, end.start, end.end, best.deciding, label, verdict.windows, early=False,
-                                filter_score=verdict.score, verifier_score=best.verifier_score, why=final.why)
+                                filter_score=verdict.score, verifier_score=best.verifier_score,
+                                threshold=best.threshold, why=final.why)
             out = [final] if alert is None else [alert, final]
         return out
 
     def _check_why(self, check: _Check, of: int = 1) -> str:
         assert check.deciding is not None and self.rule is not None
         request = check.request
-        extra = f"filter {request.filter_score:.2f}"
+        extra = f"filter {request.filter_score:.2f}" + ("; telephone band" if check.telephone else "")
         if of > 1:
             extra += f"; highest of {of} checks"
-        return _why("verifier", check.deciding, self.rule.threshold, request.start, request.end, extra)
+        return _why("verifier", check.deciding, check.threshold, request.start, request.end, extra)
 
     def _may_alert(self, at: int) -> bool:
         last = self._last_alert_end
@@ -433,8 +440,8 @@ class CascadeRouter:
         return Judgement("alert", utterance.index, start, end, score,
                          self.rule.threshold if threshold is None else threshold, label, windows, early,
                          self.decision.refractory_s, stage, filter_score=filter_score, verifier_score=verifier_score,
-                         why=why, band=self.decision.uncertain_band if threshold is None or threshold == self.threshold
-                         else 0.0)
+                         why=why, band=self.decision.uncertain_band
+                         if stage == "verifier" or threshold == self.threshold else 0.0)
 
     def _with_why(self, judgement: Judgement, stage: Stage, extra: str = "") -> Judgement:
         why = _why(stage, judgement.score, judgement.threshold, judgement.start, judgement.end, extra)

@@ -6,7 +6,7 @@ wait for a heavier model. ``then`` queues a callable behind the jobs already wai
 it follows that stream's last verdict) without counting against the bound.
 
 Two run in the daemon, each with its own queue and counters: the cascade's verifier (``VerifierWorker``:
-``OnnxVerifier.score`` of a ``VerifyJob``'s audio) and clone watch's voice checks (a ``VoiceJob`` scored by
+``OnnxVerifier.judge`` of a ``VerifyJob``'s audio) and clone watch's voice checks (a ``VoiceJob`` scored by
 ``voxwatch.voices.watch.VoiceChecker``).
 """
 
@@ -135,12 +135,13 @@ class ScoringWorker(Generic[J, R]):
         return p50_p99(list(self._latencies))
 
 
-class VerifierWorker(ScoringWorker[VerifyJob, float]):
-    """The cascade's verifier: ``OnnxVerifier.score`` of each job's audio."""
+class VerifierWorker(ScoringWorker[VerifyJob, tuple[float, bool]]):
+    """The cascade's verifier: ``OnnxVerifier.judge`` of each job's audio (its score, and whether it was in the
+    telephone band)."""
 
     def __init__(self, verifier: OnnxVerifier, capacity: int,
-                 on_result: Callable[[VerifyJob, float | None], None]) -> None:
-        super().__init__(lambda job: verifier.score(job.audio), capacity, on_result, "voxwatch-verifier", "verifier")
+                 on_result: Callable[[VerifyJob, tuple[float, bool] | None], None]) -> None:
+        super().__init__(lambda job: verifier.judge(job.audio), capacity, on_result, "voxwatch-verifier", "verifier")
         self.verifier = verifier
 
     @property

@@ -63,11 +63,12 @@ class ClipTrace:
     source: str = ""
     path: str = ""
     filter_threshold: float = 0.5  # the filter's threshold when the trace was made (where segment checks lie)
-    checks: tuple[tuple[int, int, float], ...] = ()  # (start, end, verifier score) of every span it may ask
+    # (start, end, verifier score, telephone band) of every span it may ask
+    checks: tuple[tuple[int, int, float, bool], ...] = ()
 
     @property
-    def verifier_scores(self) -> dict[tuple[int, int], float]:
-        return {(start, end): score for start, end, score in self.checks}
+    def verifier_scores(self) -> dict[tuple[int, int], tuple[float, bool]]:
+        return {(start, end): (score, telephone) for start, end, score, telephone in self.checks}
 
     @property
     def candidates(self) -> list[float]:
@@ -116,12 +117,12 @@ def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float,
 
 
 def _answered(router: CascadeRouter, outputs: list[RouterOutput],
-              scores: dict[tuple[int, int], float]) -> list[Judgement]:
+              scores: dict[tuple[int, int], tuple[float, bool]]) -> list[Judgement]:
     out: list[Judgement] = []
     for output in outputs:
         if isinstance(output, VerifyRequest):
-            score = scores.get((output.start, output.end))
-            out += router.on_unverified(output) if score is None else router.on_verified(output, score)
+            answer = scores.get((output.start, output.end))
+            out += router.on_unverified(output) if answer is None else router.on_verified(output, *answer)
         else:
             out.append(output)
     return out
@@ -188,12 +189,14 @@ def _count_utterances(judgements: list[Judgement], settings: DecisionSettings) -
 def flag_score(trace: ClipTrace, settings: DecisionSettings, rule: CascadeRule | None = None,
                filter_threshold: float = 0.5) -> float:
     """The highest threshold at which the clip raises an alert (``NEVER_FLAGGED`` if none); for the cascade the
-    verifier's threshold at the rule's gate (the filter's ``filter_threshold`` then plays no part)."""
+    verifier's threshold at the rule's gate, one for both channels (the filter's ``filter_threshold`` then plays
+    no part)."""
+    rule = None if rule is None else rule.at(rule.threshold, None)
     candidates = _candidates(trace, settings, filter_threshold, rule)
 
     def alerting(t: float) -> bool:
         return bool(alerts(trace, settings, t, None) if rule is None
-                    else alerts(trace, settings, filter_threshold, replace(rule, threshold=t)))
+                    else alerts(trace, settings, filter_threshold, rule.at(t, None)))
 
     if not candidates or not alerting(candidates[0]):
         return NEVER_FLAGGED
@@ -257,13 +260,14 @@ def operating_point(traces: Sequence[ClipTrace], settings: DecisionSettings, thr
 def sweep(traces: Sequence[ClipTrace], settings: DecisionSettings, points: int = 200,
           rule: CascadeRule | None = None, filter_threshold: float = 0.5) -> list[OperatingPoint]:
     """Operating points over thresholds from 0 to 1 (the DET-style curve: false alarms per hour vs misses): the
-    filter's threshold, or with a cascade ``rule`` the verifier's at the rule's gate."""
+    filter's threshold, or with a cascade ``rule`` the verifier's at the rule's gate (one for both channels)."""
+    rule = None if rule is None else rule.at(rule.threshold, None)
     values = [c for t in traces for c in _candidates(t, settings, filter_threshold, rule)]
     grid = np.unique(np.concatenate([np.linspace(0.0, 1.0, points), np.quantile(
         values or [0.5], np.linspace(0, 1, points))]))
     if rule is None:
         return [operating_point(traces, settings, float(t)) for t in grid]
-    return [operating_point(traces, settings, filter_threshold, replace(rule, threshold=float(t))) for t in grid]
+    return [operating_point(traces, settings, filter_threshold, rule.at(float(t))) for t in grid]
 
 
 def catch_at_false_alarms(curve: Sequence[Sequence[float]], max_per_hour: float) -> float:
@@ -274,13 +278,14 @@ def catch_at_false_alarms(curve: Sequence[Sequence[float]], max_per_hour: float)
 
 def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSettings,
                                max_per_hour: float, rule: CascadeRule | None = None,
-                               filter_threshold: float = 0.5) -> float:
+                               filter_threshold: float = 0.5, telephone: bool = False) -> float:
     """The lowest threshold whose false alarms per hour on the (real) traces stay at or under ``max_per_hour``.
 
     Alerts on real audio only fall as the threshold rises, so the candidates (every window score and utterance
     aggregate of the real traces) are searched from the top; the threshold returned sits just above the last
     candidate that would raise one alarm too many. With a cascade ``rule`` it is the verifier's threshold (at
-    the rule's gate, the filter at ``filter_threshold``) that is searched, over the verifier's utterance scores."""
+    the rule's gate, the filter at ``filter_threshold``) that is searched, over the verifier's utterance scores:
+    its threshold for the telephone band where ``telephone``, the other one staying as the rule has it."""
     real = [t for t in traces if t.label == 0]
     hours = sum(t.duration_s for t in real) / 3600.0
     if not real or hours == 0:
@@ -293,7 +298,7 @@ def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSe
     def too_many(threshold: float) -> bool:
         if rule is None:
             return sum(alerts(t, settings, threshold) for t in real) > allowed
-        at = replace(rule, threshold=threshold)
+        at = rule.at(threshold, telephone)
         return sum(alerts(t, settings, filter_threshold, at) for t in real) > allowed
 
     if not too_many(0.0):
@@ -313,7 +318,8 @@ def threshold_for_false_alarms(traces: Sequence[ClipTrace], settings: DecisionSe
 
 
 def deciding_traces(traces: Sequence[ClipTrace], settings: DecisionSettings, threshold: float,
-                    rule: CascadeRule | None = None, filter_threshold: float = 0.5) -> list[ClipTrace]:
+                    rule: CascadeRule | None = None, filter_threshold: float = 0.5,
+                    telephone: bool = False) -> list[ClipTrace]:
     """The real traces that set a ``threshold_for_false_alarms`` result: those that would raise more alarms at
     the next lower candidate (where the budget breaks). Empty when the threshold is the lowest possible. With a
     cascade ``rule``, ``threshold`` is the verifier's (the filter at ``filter_threshold``)."""
@@ -326,9 +332,16 @@ def deciding_traces(traces: Sequence[ClipTrace], settings: DecisionSettings, thr
     def raised(trace: ClipTrace, at: float) -> int:
         if rule is None:
             return alerts(trace, settings, at)
-        return alerts(trace, settings, filter_threshold, replace(rule, threshold=at))
+        return alerts(trace, settings, filter_threshold, rule.at(at, telephone))
 
     return [t for t in real if raised(t, below) > raised(t, threshold)]
+
+
+def telephone_share(traces: Sequence[ClipTrace]) -> float:
+    """The share of the checked audio (seconds of the spans the verifier judged) that was in the telephone band."""
+    seconds = [(end - start, telephone) for t in traces for start, end, _, telephone in t.checks]
+    total = sum(s for s, _ in seconds)
+    return sum(s for s, telephone in seconds if telephone) / total if total else 0.0
 
 
 def judged_speech_s(traces: Sequence[ClipTrace]) -> float:
@@ -364,7 +377,7 @@ def with_verifier_scores(traces: Sequence[ClipTrace], verifier: OnnxVerifier, ba
             if bandlimit:
                 audio = band_limit(audio, bandlimit)
             spans = sorted(set(requested_spans(trace, settings, rule)))
-            checks = tuple((start, end, verifier.score(audio[max(start, end - keep) : end]))
+            checks = tuple((start, end, *verifier.judge(audio[max(start, end - keep) : end]))
                            for start, end in spans if end > start)
             out.append(replace(trace, checks=checks))
             advance()

@@ -49,11 +49,13 @@ def decision_table(settings: DecisionSettings, threshold: float, notes: list[str
     return "\n".join(lines) + "\n"
 
 
-def verifier_table(base: dict[str, Any], threshold: float, notes: list[str]) -> str:
-    """A ``[verifier]`` TOML table: the configured settings with the calibrated threshold (comments first)."""
+def verifier_table(base: dict[str, Any], threshold: float, notes: list[str], key: str = "threshold") -> str:
+    """A ``[verifier]`` TOML table: the configured settings with the calibrated threshold (``key``: ``threshold``
+    or ``telephone_threshold``; comments first)."""
     lines = [f"# {note}" for note in notes] + ["[verifier]"]
+    calibrated = key
     for key, value in base.items():
-        if key == "threshold":
+        if key == calibrated:
             value = round_up(threshold)
         if value is None:
             value = "model"

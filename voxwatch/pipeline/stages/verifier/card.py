@@ -5,7 +5,8 @@ utterance (any number of frames), one output of shape (batch,) holding the proba
 machine-generated. ``gate`` is a threshold on the *filter's* utterance score (chosen on dev against the filter
 named in ``filter``): utterances scoring below it never reach the verifier. ``fusion`` (optional) holds the
 weights of the logistic fusion of the filter's and the network's scores that decides (voxwatch.pipeline.cascade);
-``threshold`` applies to that deciding score.
+``threshold`` applies to that deciding score; ``telephone_threshold`` (optional) replaces it for audio in the
+telephone band (voxwatch.pipeline.channel), chosen on dev telephone copies.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class VerifierCard:
     fusion: dict[str, float] = field(default_factory=dict)  # {"filter": a, "verifier": b, "bias": c} or empty
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    telephone_threshold: float | None = None  # the threshold for audio in the telephone band (None: ``threshold``)
 
     @property
     def fusion_weights(self) -> tuple[float, float, float] | None:
@@ -46,6 +48,7 @@ class VerifierCard:
             "features": self.features.to_dict(),
             "feature_hash": self.features.digest(),
             "threshold": self.threshold,
+            "telephone_threshold": self.telephone_threshold,
             "gate": self.gate,
             "onnx_sha256": self.onnx_sha256,
             "filter": self.filter,
@@ -63,7 +66,9 @@ class VerifierCard:
                    threshold=float(data.get("threshold", 0.5)), gate=float(data.get("gate", 0.5)),
                    onnx_sha256=str(data.get("onnx_sha256", "")), filter=dict(data.get("filter", {})),
                    fusion={k: float(v) for k, v in dict(data.get("fusion") or {}).items()},
-                   training=dict(data.get("training", {})), metrics=dict(data.get("metrics", {})))
+                   training=dict(data.get("training", {})), metrics=dict(data.get("metrics", {})),
+                   telephone_threshold=None if data.get("telephone_threshold") is None
+                   else float(data["telephone_threshold"]))
         if card.fusion and set(card.fusion) != {"filter", "verifier", "bias"}:
             raise ValueError("fusion needs exactly the weights filter, verifier and bias")
         return card

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ModelError
+from voxwatch.pipeline.channel import in_telephone_band
 from voxwatch.pipeline.stages.cards import open_model
 from voxwatch.pipeline.stages.filter.session import cpu_session
 from voxwatch.pipeline.stages.verifier.card import VerifierCard
@@ -39,3 +40,8 @@ class OnnxVerifier:
     def score(self, audio: np.ndarray) -> float:
         """The utterance's score (its last ``max_s`` seconds; shorter audio tiled)."""
         return self.score_features(verifier_features(audio, self.card.features))
+
+    def judge(self, audio: np.ndarray) -> tuple[float, bool]:
+        """``score(audio)``, and whether what it heard (the last ``max_s`` seconds) was in the telephone band,
+        where the cascade applies its telephone threshold (voxwatch.pipeline.channel)."""
+        return self.score(audio), in_telephone_band(audio[-self.card.features.max_samples:])
