@@ -161,12 +161,6 @@ def alerts(trace: ClipTrace, settings: DecisionSettings, threshold: float, rule:
     return sum(j.kind == "alert" for j in decide(trace, settings, threshold, rule))
 
 
-def caught_utterances(trace: ClipTrace, settings: DecisionSettings, threshold: float,
-                      rule: CascadeRule | None = None) -> tuple[int, int]:
-    """(caught, judged) utterances of the clip (see the module docstring)."""
-    return _count_utterances(decide(trace, settings, threshold, rule), settings)[:2]
-
-
 def _count_utterances(judgements: list[Judgement], settings: DecisionSettings) -> tuple[int, int, int]:
     """(caught, judged, uncertain) among a stream's judgements."""
     judged = caught = uncertain = 0
