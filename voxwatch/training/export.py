@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,10 @@ OUTPUT_NAME = "fake_prob"
 
 @dataclass
 class ExportResult:
+    """The written model and its card (the parity and INT8 figures are in ``card.metrics``)."""
+
     path: Path
     card: ModelCard
-    parity_max_abs_diff: float
-    int8: dict[str, Any] = field(default_factory=dict)
 
 
 def ort_scores(path: Path, x: np.ndarray, batch_size: int = 256, output: str | None = None) -> np.ndarray:
@@ -212,4 +212,4 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
                      threshold=float(final_dev["threshold"]), onnx_sha256=sha, training=training,
                      metrics=card_metrics)
     card.save(out.with_suffix(".json"))
-    return ExportResult(out, card, diff, int8_info)
+    return ExportResult(out, card)
