@@ -107,12 +107,15 @@ def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float,
     scores = trace.verifier_scores
     out: list[Judgement] = []
     for step in trace.steps:
-        if step.score is None:
-            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
-        else:
-            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
-        out += _answered(router, outputs, scores)
+        out += _answered(router, _route(router, step), scores)
     return out
+
+
+def _route(router: CascadeRouter, step: TraceStep) -> list[RouterOutput]:
+    """One step of a trace through the router, as the daemon hands it a window score or an utterance's end."""
+    if step.score is None:
+        return router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+    return router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
 
 
 def _answered(router: CascadeRouter, outputs: list[RouterOutput],
@@ -133,11 +136,7 @@ def requested_spans(trace: ClipTrace, settings: DecisionSettings, rule: CascadeR
     router = CascadeRouter(settings, trace.filter_threshold, replace(rule, gate=0.0))
     spans: list[tuple[int, int]] = []
     for step in trace.steps:
-        if step.score is None:
-            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
-        else:
-            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
-        for output in outputs:
+        for output in _route(router, step):
             if isinstance(output, VerifyRequest):
                 spans.append((output.start, output.end))
                 router.on_unverified(output)
