@@ -143,7 +143,7 @@ def extract_member(ensemble: Path | str, member: int, out: Path | str, data: Pat
                             n_frames=card.n_frames, threshold=float(final_dev["threshold"]), onnx_sha256=sha,
                             training=json.loads(json.dumps(training)), metrics=metrics)
     result_card.save(out.with_suffix(".json"))
-    return ExportResult(out, result_card, diff, int8_info)
+    return ExportResult(out, result_card)
 
 
 def main(argv: list[str] | None = None) -> int:

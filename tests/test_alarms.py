@@ -38,7 +38,8 @@ def test_alerts_follow_the_daemon_rules_and_fall_as_the_threshold_rises():
 def test_refractory_period_suppresses_a_second_alert_but_the_utterance_still_counts_as_caught():
     trace = stream([[0.9, 0.9], [0.9, 0.9]], label=1, gap_s=1.0)
     assert alarms.alerts(trace, RULES, 0.5) == 1
-    assert alarms.caught_utterances(trace, RULES, 0.5) == (2, 2)
+    point = alarms.operating_point([trace], RULES, 0.5)
+    assert (point.caught, point.fake_utterances) == (2, 2)
     far = stream([[0.9, 0.9], [0.9, 0.9]], label=1, gap_s=30.0)
     assert alarms.alerts(far, RULES, 0.5) == 2
 

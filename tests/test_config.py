@@ -53,6 +53,15 @@ def test_model_path_relative_to_config(tmp_path):
     assert load_config(path).model == str(tmp_path / "models" / "m.onnx")
 
 
+def test_config_paths_expand_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\npath = "~/m.onnx"\n[evidence]\ndir = "~/ev"\n[voices]\ndir = "v"\n')
+    config = load_config(path)
+    assert config.model == str(tmp_path / "home" / "m.onnx") and config.evidence.dir == str(tmp_path / "home" / "ev")
+    assert config.voices.dir == str(tmp_path / "v")
+
+
 def test_stream_tables_override_decision_per_stream():
     c = config_from_dict({"decision": {"threshold": 0.6, "aggregate": "max", "early_windows": 2},
                           "streams": {"room": {"threshold": 0.9, "refractory_s": 30},

@@ -95,11 +95,11 @@ def test_an_alert_holds_its_sensor_on_for_the_refractory_period_it_carries():
     sensors, a, b = AlertSensors(), SensorKey("d", "a"), SensorKey("d", "b")
     assert sensors.see(b) and not sensors.see(b)
     sensors.turn_on(a, now=100.0, hold_s=5.0)
-    assert sensors.is_on(a) and not sensors.is_on(b) and sensors.next_change() == 105.0
+    assert sensors.states() == [(b, False), (a, True)] and sensors.next_change() == 105.0
     assert sensors.expire(104.9) == []
     sensors.turn_on(a, now=104.0, hold_s=5.0)  # a new alert within the period extends it
     sensors.turn_on(a, now=104.5, hold_s=1.0)  # ... and a shorter one does not cut it short
-    assert sensors.expire(108.9) == [] and sensors.expire(109.0) == [a] and not sensors.is_on(a)
+    assert sensors.expire(108.9) == [] and sensors.expire(109.0) == [a]
     assert sensors.next_change() is None
     assert sensors.states() == [(b, False), (a, False)]  # in the order first seen
     sensors.turn_on(b, now=0.0, hold_s=60.0)

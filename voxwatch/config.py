@@ -263,21 +263,26 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     model_section = data.get("model", {})
     if not isinstance(model_section, dict) or set(model_section) - {"path"}:
         raise ConfigError(f"{source}: [model] takes only 'path'")
-    model = str(model_section.get("path", ""))
-    if model and not Path(model).is_absolute() and source not in ("<dict>", "<defaults>"):
-        model = str((Path(source).parent / model).resolve())
+    model = _from_file(str(model_section.get("path", "")), source)
     capture = _build(CaptureSettings, data.get("capture", {}), "capture")
     evidence = _build(EvidenceSettings, data.get("evidence", {}), "evidence")
-    if evidence.dir and not Path(evidence.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
-        evidence = dataclasses.replace(evidence, dir=str((Path(source).parent / evidence.dir).resolve()))
+    evidence = dataclasses.replace(evidence, dir=_from_file(evidence.dir, source))
     metrics = _build(MetricsSettings, data.get("metrics", {}), "metrics")
     voices = _build(VoicesSettings, data.get("voices", {}), "voices")
-    if voices.dir and not Path(voices.dir).expanduser().is_absolute() and source not in ("<dict>", "<defaults>"):
-        voices = dataclasses.replace(voices, dir=str((Path(source).parent / voices.dir).resolve()))
+    voices = dataclasses.replace(voices, dir=_from_file(voices.dir, source))
     explicit = frozenset(({"features"} if data.get("features") else set())
                          | ({"window.window_s"} if "window_s" in data.get("window", {}) else set()))
     return Config(pipeline=pipeline, publish=publish, capture=capture, evidence=evidence, metrics=metrics,
                   voices=voices, model=model, source=source, explicit=explicit)
+
+
+def _from_file(path: str, source: str) -> str:
+    """A path a config file gives (``[model] path``, ``[evidence] dir``, ``[voices] dir``): ``~`` expanded, a
+    relative one taken from the file's folder; as given where the config was not read from a file."""
+    if not path or source in ("<dict>", "<defaults>"):
+        return path
+    full = Path(path).expanduser()
+    return str(full if full.is_absolute() else (Path(source).parent / full).resolve())
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -75,10 +75,17 @@ def clip_tables(traces: Sequence[alarms.ClipTrace], settings: DecisionSettings, 
 
     alert_table = np.array([[alarms.alerts(t, settings, *at(x)) for x in grid] for t in real],
                            np.int32).reshape(len(real), len(grid))
-    pairs = [[alarms.caught_utterances(t, settings, *at(x)) for x in grid] for t in fake]
+    pairs = [[_caught(t, settings, *at(x)) for x in grid] for t in fake]
     caught = np.array([[c for c, _ in row] for row in pairs], np.int32).reshape(len(fake), len(grid))
     judged = np.array([row[0][1] if row else 0 for row in pairs], np.int32)
     return ClipTables(flags, labels, np.array([t.duration_s for t in real]), grid, alert_table, caught, judged)
+
+
+def _caught(trace: alarms.ClipTrace, settings: DecisionSettings, threshold: float,
+            rule: CascadeRule | None) -> tuple[int, int]:
+    """(caught, judged) fake utterances of one fake clip's trace."""
+    point = alarms.operating_point([trace], settings, threshold, rule)
+    return point.caught, point.fake_utterances
 
 
 def figures(tables: ClipTables, real: np.ndarray, fake: np.ndarray, budget: float) -> tuple[float, float]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from voxwatch.bench.workload import LoopSource
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.stats import p50_p99
 
 
 def _subscriber_main(url: str) -> None:
@@ -134,14 +135,21 @@ class RunResult:
         return self.audio_s / self.cpu_s if self.cpu_s > 0 else math.inf
 
     def summary(self) -> dict[str, Any]:
-        lat = np.asarray(self.latency_ms, dtype=float)
         out = {k: v for k, v in self.__dict__.items() if k not in ("latency_ms", "verdict_scores")}
         out["rtf_per_core"] = self.rtf_per_core
         out["rtf_wall"] = self.audio_s / self.wall_s if self.wall_s > 0 else math.inf
         out["cpu_share_per_stream"] = self.cpu_s / self.wall_s / self.streams if self.wall_s > 0 else math.nan
-        out["latency_ms"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-                              "max": float(lat.max()), "events": int(lat.size)} if lat.size else None)
+        out["latency_ms"] = _latency_summary(self.latency_ms, "events")
         return out
+
+
+def _latency_summary(values: list[float], count: str) -> dict[str, Any] | None:
+    """p50, p99 and max of latencies in ms and how many there were (``count``), None for none: the pipeline's
+    rule (``p50_p99``: nearest rank, microseconds), so the bench's figures read like the daemon's own."""
+    if not values:
+        return None
+    p50, p99 = p50_p99(values)
+    return {"p50": p50, "p99": p99, "max": round(max(values), 3), count: len(values)}
 
 
 def _thread_cpu(thread: threading.Thread) -> float:
@@ -280,7 +288,6 @@ class Bench:
         cascade: dict[str, Any] = {}
         if verifier is not None:
             utterances = len(verdict_scores)
-            lat = np.asarray(verifier_latency, dtype=float)
             assert verifier_stats is not None
             verifier_cpu = verifier_stats.cpu_s  # the worker's own clock: exact even for short runs
             cascade = {
@@ -290,8 +297,7 @@ class Bench:
                 "verified": verifier_stats.verified, "queue_full": verifier_stats.queue_full,
                 "verifier_cpu_s": verifier_cpu,
                 "verifier_us_per_audio_s": verifier_cpu * 1e6 / audio_s if audio_s else math.nan,
-                "verdict_latency_ms": ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-                                        "max": float(lat.max()), "verdicts": int(lat.size)} if lat.size else None),
+                "verdict_latency_ms": _latency_summary(verifier_latency, "verdicts"),
                 "queue_and_score_ms": {"p50": verifier_stats.ms_p50, "p99": verifier_stats.ms_p99},
             }
         if stats.voice is not None:

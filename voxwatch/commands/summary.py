@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
@@ -27,7 +27,6 @@ class StreamSummary:
     verified: int = 0  # verdicts the cascade's verifier gave
     alerts: int = 0
     max_score: float | None = None
-    scores: list[float] = field(default_factory=list)
     state: str = "running"
     detail: str = ""
 
@@ -55,7 +54,6 @@ class SummaryCollector:
                     summary.fake += j.verdict == "fake"
                     summary.uncertain += j.verdict == "uncertain"
                     summary.verified += j.stage == "verifier"
-                    summary.scores.append(j.score)
                     summary.max_score = j.score if summary.max_score is None else max(summary.max_score, j.score)
 
 

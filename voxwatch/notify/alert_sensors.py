@@ -59,9 +59,6 @@ class AlertSensors:
         self.see(key)
         self._on_until[key] = max(self._on_until.get(key, now), now + hold_s)
 
-    def is_on(self, key: SensorKey) -> bool:
-        return key in self._on_until
-
     def expire(self, now: float) -> list[SensorKey]:
         """Turn off, and return, every sensor whose period has ended by ``now``."""
         done = sorted(key for key, until in self._on_until.items() if until <= now)

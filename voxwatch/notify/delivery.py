@@ -131,11 +131,6 @@ class Delivery:
             self._thread.join(0.5)  # a send blocked in its own timeout keeps a daemon thread; exit anyway
         self.sink.close()
 
-    def idle(self) -> bool:
-        """Nothing queued and nothing being sent (tests and ``close`` callers use it)."""
-        with self._cond:
-            return not self._queue and not self._busy
-
     def counters(self) -> DeliveryCounters:
         with self._cond:
             waiting = len(self._queue) + int(self._busy)

@@ -88,7 +88,6 @@ class InferenceWorker:
         self.checks = 0
         self.voice_checks = 0
         self.clone_alerts = 0
-        self.judgements = 0
         self.alerts: dict[str, int] = {}
         self.latencies: deque[float] = deque(maxlen=2048)  # inference ms per batch
         self.batch_observers: list[Callable[[float, int], None]] = []  # (seconds, windows); must not block
@@ -249,7 +248,6 @@ class InferenceWorker:
             self._judged(job.stream, routed, judgement, job.t_ready)
 
     def _judged(self, stream: str, routed: _Routed, judgement: Judgement, t_ready: float) -> None:
-        self.judgements += 1
         if judgement.kind == "alert" and judgement.reason == "clone":
             self.clone_alerts += 1
         if judgement.kind == "alert":

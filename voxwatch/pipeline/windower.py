@@ -89,11 +89,6 @@ class Windower:
         self._next_start = 0
         self._last_end = 0
         self._count = 0
-        self.dropped_segments = 0
-
-    @property
-    def in_utterance(self) -> bool:
-        return self._seg_start is not None
 
     def update(self, events: list[SpeechEvent], audio_end: int) -> list[WindowerOutput]:
         """Apply VAD events (in order), then emit every full window whose audio ends by ``audio_end``."""
@@ -132,11 +127,9 @@ class Windower:
         out: list[WindowerOutput] = []
         length = end - start
         if self._count == 0:
-            if length >= self._min and length > 0:
+            if length >= self._min and length > 0:  # else too short for a window: ends unjudged (0 windows)
                 out.append(WindowSpec(self._utterance, start, end, padded=length < self._win))
                 self._count = 1
-            else:
-                self.dropped_segments += 1
         elif end - self._last_end > self._tail:
             out.append(WindowSpec(self._utterance, end - self._win, end))
             self._count += 1

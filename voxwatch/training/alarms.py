@@ -108,12 +108,15 @@ def decide(trace: ClipTrace, settings: DecisionSettings, threshold: float,
     scores = trace.verifier_scores
     out: list[Judgement] = []
     for step in trace.steps:
-        if step.score is None:
-            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
-        else:
-            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
-        out += _answered(router, outputs, scores)
+        out += _answered(router, _route(router, step), scores)
     return out
+
+
+def _route(router: CascadeRouter, step: TraceStep) -> list[RouterOutput]:
+    """One step of a trace through the router, as the daemon hands it a window score or an utterance's end."""
+    if step.score is None:
+        return router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
+    return router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
 
 
 def _answered(router: CascadeRouter, outputs: list[RouterOutput],
@@ -134,11 +137,7 @@ def requested_spans(trace: ClipTrace, settings: DecisionSettings, rule: CascadeR
     router = CascadeRouter(settings, trace.filter_threshold, replace(rule, gate=0.0))
     spans: list[tuple[int, int]] = []
     for step in trace.steps:
-        if step.score is None:
-            outputs = router.on_end(UtteranceEnd(step.utterance, step.start, step.end, step.windows))
-        else:
-            outputs = router.on_window(WindowSpec(step.utterance, step.start, step.end), step.score)
-        for output in outputs:
+        for output in _route(router, step):
             if isinstance(output, VerifyRequest):
                 spans.append((output.start, output.end))
                 router.on_unverified(output)
@@ -160,12 +159,6 @@ def _candidates(trace: ClipTrace, settings: DecisionSettings, filter_threshold: 
 
 def alerts(trace: ClipTrace, settings: DecisionSettings, threshold: float, rule: CascadeRule | None = None) -> int:
     return sum(j.kind == "alert" for j in decide(trace, settings, threshold, rule))
-
-
-def caught_utterances(trace: ClipTrace, settings: DecisionSettings, threshold: float,
-                      rule: CascadeRule | None = None) -> tuple[int, int]:
-    """(caught, judged) utterances of the clip (see the module docstring)."""
-    return _count_utterances(decide(trace, settings, threshold, rule), settings)[:2]
 
 
 def _count_utterances(judgements: list[Judgement], settings: DecisionSettings) -> tuple[int, int, int]:

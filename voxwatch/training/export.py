@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,22 @@ OUTPUT_NAME = "fake_prob"
 
 @dataclass
 class ExportResult:
+    """The written model and its card (the parity and INT8 figures are in ``card.metrics``)."""
+
     path: Path
     card: ModelCard
-    parity_max_abs_diff: float
-    int8: dict[str, Any] = field(default_factory=dict)
+
+
+def to_onnx(module: Any, example: Any, path: Path, input_axes: dict[int, str]) -> None:
+    """A torch module (features in, probability of fake out) as an ONNX graph, as both stages export theirs:
+    opset 17, a dynamic batch (and the input's ``input_axes``), the TorchScript exporter."""
+    import torch
+
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notices are not for users
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: input_axes, OUTPUT_NAME: {0: "batch"}}, opset_version=17,
+                          dynamo=False)
 
 
 def ort_scores(path: Path, x: np.ndarray, batch_size: int = 256, output: str | None = None) -> np.ndarray:
@@ -173,12 +185,7 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         float_path = Path(tmp) / "float.onnx"
-        dummy = torch.from_numpy(np.asarray(dev.x[:2], np.float32))[:, None]
-        with warnings.catch_warnings():  # the TorchScript exporter's deprecation notices are not for users
-            warnings.simplefilter("ignore", DeprecationWarning)
-            axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
-            torch.onnx.export(wrapped, (dummy,), str(float_path), input_names=[INPUT_NAME],
-                              output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=17, dynamo=False)
+        to_onnx(wrapped, torch.from_numpy(np.asarray(dev.x[:2], np.float32))[:, None], float_path, {0: "batch"})
         torch_scores = _torch_scores(wrapped, dev.x)
         onnx_scores = ort_scores(float_path, dev.x)
         sample = slice(0, max_parity_windows)
@@ -212,4 +219,4 @@ def export(checkpoint: Path | list[Path], out: Path, int8: bool = False, toleran
                      threshold=float(final_dev["threshold"]), onnx_sha256=sha, training=training,
                      metrics=card_metrics)
     card.save(out.with_suffix(".json"))
-    return ExportResult(out, card, diff, int8_info)
+    return ExportResult(out, card)

@@ -150,12 +150,6 @@ def _ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
             value.copy_(live[name])
 
 
-def save_curves(history: list[dict[str, Any]], path: Path) -> None:
-    from voxwatch.training.plots import learning_curves
-
-    learning_curves(history, path)
-
-
 def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, settings: TrainSettings,
           data_desc: str = "", cache_dir: Path | None = None, workers: int | None = None,
           console: Any = None, recipe: Recipe | None = None) -> dict[str, Any]:
@@ -262,7 +256,9 @@ def train(clips: list[Clip], out_dir: Path, extract_settings: ExtractSettings, s
                 progress.console.print(f"early stop: no dev EER improvement for {settings.patience} epochs")
                 break
     try:
-        save_curves(history, out_dir / "curves.png")
+        from voxwatch.training.plots import learning_curves
+
+        learning_curves(history, out_dir / "curves.png")
     except ImportError:
         console.print("matplotlib missing: no curves.png")
     assert best is not None

@@ -7,7 +7,6 @@ The card's ``gate`` and ``threshold`` come from ``operating.operating_point`` (d
 from __future__ import annotations
 
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,9 @@ from voxwatch.pipeline.stages.verifier.card import VerifierCard
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import metrics
+from voxwatch.training.export import to_onnx
 from voxwatch.training.model import WithSigmoid
 from voxwatch.training.verifier.data import UtteranceSet
-
-INPUT_NAME = "features"
-OUTPUT_NAME = "fake_prob"
 
 
 def ort_utterance_scores(path: Path, data: UtteranceSet) -> np.ndarray:
@@ -46,12 +43,8 @@ def export(net: torch.nn.Module, out: Path, features: VerifierFeatureSettings, d
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / "verifier.onnx"
-        dummy = torch.from_numpy(dev.item(0).astype(np.float32))[None, None]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            axes = {INPUT_NAME: {0: "batch", 2: "frames"}, OUTPUT_NAME: {0: "batch"}}
-            torch.onnx.export(wrapped, (dummy,), str(tmp_path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
+        to_onnx(wrapped, torch.from_numpy(dev.item(0).astype(np.float32))[None, None], tmp_path,
+                {0: "batch", 2: "frames"})
         onnx_scores = ort_utterance_scores(tmp_path, dev)
         with torch.no_grad():
             sample = range(min(64, len(dev)))
