@@ -20,12 +20,16 @@ import pickle
 from pathlib import Path
 
 
-def _traces(data: str, split: str, cache: Path | None, detector, verifier):
-    """The set's traces with the verifier's answers (``alarms.with_verifier_scores``), cached by model hashes."""
+def verified_traces(data: str, split: str, cache: Path | None, detector, verifier):
+    """The set's traces with the verifier's answers to every span the default rule asks about
+    (``alarms.with_verifier_scores``), cached by model hashes and the shortest run checked."""
+    from voxwatch.pipeline.cascade import VerifierSettings
     from voxwatch.training import alarms
     from voxwatch.training.datasets import load_dataset, select
 
-    key = hashlib.sha256(f"{detector.classifier.sha256}|{verifier.sha256}|{Path(data).resolve()}|{split}".encode())
+    runs = VerifierSettings().segment_windows
+    key = hashlib.sha256(f"{detector.classifier.sha256}|{verifier.sha256}|{Path(data).resolve()}|{split}|{runs}"
+                         .encode())
     path = None if cache is None else cache / f"telephone-{key.hexdigest()[:16]}.pkl"
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes())
@@ -81,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     _, detector = detector_for(None)
     card_rule = resolve_rule(VerifierSettings(), verifier.card)
     assert card_rule is not None
-    phone = {Path(d).name: _traces(d, args.split, args.cache, detector, verifier) for d in args.phone}
-    clean = {Path(d).name: _traces(d, args.split, args.cache, detector, verifier) for d in args.clean}
+    phone = {Path(d).name: verified_traces(d, args.split, args.cache, detector, verifier) for d in args.phone}
+    clean = {Path(d).name: verified_traces(d, args.split, args.cache, detector, verifier) for d in args.clean}
     chosen_from = [t for traces in phone.values() for t in traces if _codec(t.source) not in args.leave_out]
     real_min = sum(t.duration_s for t in chosen_from if t.label == 0) / 60
     if args.threshold is not None:

@@ -255,7 +255,7 @@ def test_each_stream_has_its_own_verifier_settings_and_sighup_reloads_them(model
                         verifier=OnnxVerifier(verifier_model))
     pipeline.start()
     config_path.write_text('[features]\nkind = "logfbank"\nnfilt = 40\nnormalize = "none"\n'
-                           '[verifier]\nthreshold = 0.95\ngate = 0.99999\n'
+                           '[verifier]\nthreshold = 0.95\ngate = 0.99999\nsegment_windows = 3\n'
                            '[streams.strict.verifier]\nthreshold = 0.1\ngate = 0.5\n')
     reload_decision(str(config_path), pipeline)
     pipeline.add_stream("strict", ArraySource(audio))
@@ -265,7 +265,8 @@ def test_each_stream_has_its_own_verifier_settings_and_sighup_reloads_them(model
         [("fake", "verifier", 0.1)]
     # the common gate is now above the filter's scores: no utterance check on the loose stream; the run of windows
     # over the filter's threshold in its first utterance is still checked (a segment), and the verifier (~0.33)
-    # says real against the reloaded threshold 0.95; the second, too short for a run, stays under the gate: real
+    # says real against the reloaded threshold 0.95; the second, too short for a run of the reloaded 3 windows,
+    # stays under the gate: real
     assert [(v.verdict, v.stage, v.threshold) for v in judged(events, "loose", "verdict")] == \
         [("real", "verifier", 0.95), ("real", "filter", 0.99999)]
 

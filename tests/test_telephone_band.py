@@ -149,3 +149,39 @@ def test_the_card_and_the_config_carry_the_telephone_threshold(tmp_path):
     for bad in (1.5, "high", True):
         with pytest.raises(ConfigError, match="telephone_threshold"):
             config_from_dict({"verifier": {"telephone_threshold": bad}})
+
+
+def test_a_short_runs_check_needs_the_short_threshold():
+    """Runs of one or two windows are checked (segment_windows = 2), but their check must reach short_threshold;
+    longer runs and utterance checks keep the plain threshold."""
+    rule = CascadeRule(gate=0.99, threshold=0.9, segment_windows=2, short_threshold=0.97)
+    assert rule.threshold_for(False, 2) == 0.97 and rule.threshold_for(False, 3) == 0.9
+    assert rule.threshold_for(False) == 0.9 and rule.threshold_for(True, 2) == 0.97
+    assert dataclasses.replace(rule, telephone_threshold=0.99).threshold_for(True, 2) == 0.99
+    short_run = [0.2, 0.99, 0.99, 0.2, 0.2]  # one run of two windows inside real speech, under the gate
+    for answer, verdict in ((0.95, "real"), (0.98, "fake")):
+        judged_, requests = feed(CascadeRouter(DecisionSettings(), 0.5, rule), short_run, lambda r, a=answer: a)
+        final = next(j for j in judged_ if j.kind == "verdict")
+        assert [(r.kind, r.windows) for r in requests] == [("segment", 2)]
+        assert final.verdict == verdict and final.threshold == 0.97 and final.stage == "verifier"
+    unguarded = dataclasses.replace(rule, short_threshold=None)
+    judged_, _ = feed(CascadeRouter(DecisionSettings(), 0.5, unguarded), short_run, lambda r: 0.95)
+    assert next(j for j in judged_ if j.kind == "verdict").verdict == "fake"
+    longer, _ = feed(CascadeRouter(DecisionSettings(), 0.5, rule), [0.2, 0.99, 0.99, 0.99, 0.99, 0.2], lambda r: 0.95)
+    assert next(j for j in longer if j.kind == "verdict").threshold == 0.9
+
+
+def test_the_short_threshold_comes_from_the_card_or_the_config(tmp_path):
+    from helpers import build_verifier_model
+
+    path = build_verifier_model(tmp_path / "v.onnx", threshold=0.8)
+    data = json.loads(path.with_suffix(".json").read_text())
+    data["short_threshold"] = 0.95
+    path.with_suffix(".json").write_text(json.dumps(data))
+    card = VerifierCard.load(path.with_suffix(".json"))
+    assert card.short_threshold == 0.95 and resolve_rule(VerifierSettings(), card).threshold_for(False, 1) == 0.95
+    config = config_from_dict({"verifier": {"short_threshold": 0.99, "segment_windows": 1}})
+    rule = resolve_rule(config.pipeline.verifier, card)
+    assert rule.threshold_for(False, 1) == 0.99 and rule.segment_windows == 1
+    with pytest.raises(ConfigError, match="short_threshold"):
+        config_from_dict({"verifier": {"short_threshold": -1}})

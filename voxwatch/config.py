@@ -197,12 +197,12 @@ def _stream_voices(streams: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _verifier(values: dict[str, Any], section: str, source: str) -> VerifierSettings:
-    """``[verifier]``: gate, threshold and telephone_threshold take a number or "model" (the verifier card's)."""
+    """``[verifier]``: gate and the thresholds take a number or "model" (the verifier card's)."""
     if not isinstance(values, dict):
         raise ConfigError(f"{source}: [{section}] must be a table")
     values = dict(values)
     numbers: dict[str, float | None] = {}
-    for key in ("gate", "threshold", "telephone_threshold"):
+    for key in ("gate", "threshold", "telephone_threshold", "short_threshold"):
         value = values.pop(key, "model")
         if value == "model":
             numbers[key] = None
@@ -226,9 +226,10 @@ def _stream_verifiers(streams: Any, verifier: dict[str, Any], source: str) -> tu
     for stream_id, values in (streams or {}).items():
         if isinstance(values, dict) and "verifier" in values:
             own = values["verifier"]
-            if not isinstance(own, dict) or set(own) - {"enabled", "gate", "threshold", "telephone_threshold"}:
-                raise ConfigError(f"{source}: [streams.{stream_id}.verifier] takes enabled, gate, threshold and "
-                                  "telephone_threshold")
+            if not isinstance(own, dict) or set(own) - {"enabled", "gate", "threshold", "telephone_threshold",
+                                                        "short_threshold"}:
+                raise ConfigError(f"{source}: [streams.{stream_id}.verifier] takes enabled, gate, threshold, "
+                                  "telephone_threshold and short_threshold")
             out.append((stream_id, _verifier({**verifier, **own}, f"streams.{stream_id}.verifier", source)))
     return tuple(out)
 

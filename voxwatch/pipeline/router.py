@@ -16,8 +16,8 @@ and re-run the rules for any verifier threshold):
   reaches ``early_windows`` windows the verifier judges the run so far (an *early* check): a fake answer alerts
   at once, mid-utterance, so a synthetic monologue is flagged seconds after it starts. When the run ends (a
   window under the threshold, or the utterance's end) with at least ``segment_windows`` windows and longer than
-  at its early check, the verifier judges the whole run (a *segment* check). Fake speech spliced into real
-  speech is found this way even with no pause around it.
+  at its early check, the verifier judges the whole run (a *segment* check; a short run's needs the rule's
+  ``short_threshold`` besides). Fake speech spliced into real speech is found this way with no pause around it.
 * **the utterance**: when it ends with its filter score at or over the gate, the verifier judges it (its last
   ``max_s`` seconds).
 
@@ -235,7 +235,8 @@ class CascadeRouter:
             return []
         check.verifier_score = float(score)
         check.deciding = fused_score(request.filter_score, score, self.rule.fusion)
-        check.threshold, check.telephone = self.rule.threshold_for(telephone), telephone
+        run = request.windows if request.kind == "segment" else None
+        check.threshold, check.telephone = self.rule.threshold_for(telephone, run), telephone
         utterance.pending -= 1
         out: list[Judgement] = []
         label = verdict_for(check.deciding, check.threshold, self.decision.uncertain_band)

@@ -6,7 +6,8 @@ machine-generated. ``gate`` is a threshold on the *filter's* utterance score (ch
 named in ``filter``): utterances scoring below it never reach the verifier. ``fusion`` (optional) holds the
 weights of the logistic fusion of the filter's and the network's scores that decides (voxwatch.pipeline.cascade);
 ``threshold`` applies to that deciding score; ``telephone_threshold`` (optional) replaces it for audio in the
-telephone band (voxwatch.pipeline.channel), chosen on dev telephone copies.
+telephone band (voxwatch.pipeline.channel), chosen on dev telephone copies; ``short_threshold`` (optional) is the
+least deciding score a segment check of a short run needs (voxwatch.pipeline.cascade), chosen on dev.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings
 VERIFIER_CARD_VERSION = 1
 
 
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class VerifierCard:
     model_id: str
@@ -33,6 +38,7 @@ class VerifierCard:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     telephone_threshold: float | None = None  # the threshold for audio in the telephone band (None: ``threshold``)
+    short_threshold: float | None = None  # the least deciding score of a short run's segment check (None: none)
 
     @property
     def fusion_weights(self) -> tuple[float, float, float] | None:
@@ -49,6 +55,7 @@ class VerifierCard:
             "feature_hash": self.features.digest(),
             "threshold": self.threshold,
             "telephone_threshold": self.telephone_threshold,
+            "short_threshold": self.short_threshold,
             "gate": self.gate,
             "onnx_sha256": self.onnx_sha256,
             "filter": self.filter,
@@ -67,8 +74,8 @@ class VerifierCard:
                    onnx_sha256=str(data.get("onnx_sha256", "")), filter=dict(data.get("filter", {})),
                    fusion={k: float(v) for k, v in dict(data.get("fusion") or {}).items()},
                    training=dict(data.get("training", {})), metrics=dict(data.get("metrics", {})),
-                   telephone_threshold=None if data.get("telephone_threshold") is None
-                   else float(data["telephone_threshold"]))
+                   telephone_threshold=_optional(data.get("telephone_threshold")),
+                   short_threshold=_optional(data.get("short_threshold")))
         if card.fusion and set(card.fusion) != {"filter", "verifier", "bias"}:
             raise ValueError("fusion needs exactly the weights filter, verifier and bias")
         return card
