@@ -25,7 +25,9 @@ def test_a_short_soak_runs_the_shipped_cascade(tmp_path):
     card = json.loads((ROOT / "voxwatch" / "models" / "verifier.json").read_text())
     assert summary["verifier"] == card["model_id"]  # the heartbeat names the verifier it runs
     verifier = summary["verifier_counters"]
-    assert verifier["verifier_verified"] > 0 and verifier["gated"] == verifier["verifier_submitted"]
+    # fed as fast as it takes them, the verifier may fall behind: every check is then either submitted or counted
+    assert verifier["verifier_verified"] > 0 and verifier["gated"] <= verifier["verifier_checks"]
+    assert verifier["verifier_submitted"] + verifier["verifier_queue_full"] == verifier["verifier_checks"]
     assert summary["seq_gaps"] == 0 and summary["events_dropped"] == 0 and summary["rss_samples"]
     assert "soak: OK" in done.stdout and "RSS over time (s: MB): " in done.stdout
     assert f"verifier: {card['model_id']}, " in done.stdout
