@@ -387,7 +387,7 @@ def cmd_clonewatch(args: argparse.Namespace) -> int:
         for held in range(len(refs[voice])):
             enrolled = [p for i, p in enumerate(refs[voice]) if i != held]
             vp = enrol(voice, [Recording(p.name, audio[p]) for p in enrolled], encoder, min_speech_s=0.0,
-                       force=True)
+                       force=True, scoring="cosine")  # the first version's scoring, as measured in the note
             genuine_thresholds.append(vp.thresholds.genuine)
             trials = [("genuine", refs[voice][held])] + [("clone", p) for p in clones[voice]] \
                 + [("other", p) for o in voices if o != voice for p in refs[o]]

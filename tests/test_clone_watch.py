@@ -252,7 +252,10 @@ def _extra(path: str) -> Path:
 
 @pytest.fixture(scope="module")
 def freeman():
-    """freeman's voiceprint from two of his three Tortoise reference recordings (voxwatch.voices.enrol)."""
+    """freeman's voiceprint from two of his three Tortoise reference recordings (voxwatch.voices.enrol), scored
+    with the per-voice cosine thresholds: these tests pin the daemon's and the library's plumbing with a real
+    clone the cosine thresholds flag. (freeman's reference recordings are in the train split that the S-norm
+    cohort comes from, so his own voice is in the cohort; the S-norm check is tested in test_voice_cohort.py.)"""
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.voices.enrol import Recording, enrol
     from voxwatch.voices.watch import VoiceChecker
@@ -262,7 +265,8 @@ def freeman():
         assert {r["speaker"] for r in csv.DictReader(handle) if r["path"].startswith("spoof/tortoise/freeman")} \
             == {"tortoise-freeman"}
     checker = VoiceChecker()
-    return checker.encoder, enrol("freeman", [Recording(p.name, load_audio(p)) for p in paths], checker.encoder)
+    return checker.encoder, enrol("freeman", [Recording(p.name, load_audio(p)) for p in paths], checker.encoder,
+                                  scoring="cosine")
 
 
 HELD_OUT = "bonafide/tortoise-refs/freeman__3.flac"

@@ -1,5 +1,6 @@
 """``voxwatch eval --data PATH [--data PATH2] [--model PATH] --report DIR``: metrics + Markdown report, each set
-apart (onnxruntime and ``Detector``, no torch)."""
+apart (onnxruntime and ``Detector``, no torch). ``voxwatch eval --voices --data PATH``: clone watch's
+person-of-interest protocol instead (``voxwatch.commands.eval_voices``)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--data", required=True, action="append", metavar="PATH",
                         help="dataset folder (layouts: docs/training.md); repeat for several sets, each reported apart")
-    parser.add_argument("--budget", type=float, default=2.0, metavar="FA_PER_HOUR",
+    parser.add_argument("--budget", type=float, default=None, metavar="FA_PER_HOUR",
                         help="report each curve's best catch rate within this many false alarms per hour of real "
-                             "speech (default 2)")
-    parser.add_argument("--report", required=True, metavar="DIR", action=OutputFolder,
-                        help="folder for report.md, metrics.json, PNGs")
+                             "speech (default 2; with --voices: false clone alarms per hour of held-out genuine "
+                             "speech, default 1)")
+    parser.add_argument("--report", metavar="DIR", action=OutputFolder,
+                        help="folder for report.md, metrics.json, PNGs (required, except with --voices)")
     add_model_arguments(parser, "TOML config: window, VAD and [decision] rules (threshold, aggregate, early "
                                 "alerts, min_alert_s, refractory); [features], if set, checked against the model",
                         "the cascade's verifier (default: [verifier] model, else the bundled one; 'none': the filter "
@@ -30,12 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                         help="which split to evaluate (default: test)")
     parser.add_argument("--telephone", action="store_true",
-                        help="also evaluate with every clip band-limited to 8 kHz sampling (bandwidth check)")
+                        help="also evaluate with every clip band-limited to 8 kHz sampling (bandwidth check); "
+                             "with --voices: the held-out genuine clips also through every telephone codec chain "
+                             "(ffmpeg)")
     parser.add_argument("--workers", type=int, default=0, help="feature extraction processes (0: CPU count)")
     parser.add_argument("--write-card", action="store_true",
                         help="store each set's daemon-path operating curve (clean) and headline figures in the "
                              "model's .json card (and the cascade's in the verifier's), where 'voxwatch "
                              "calibrate' reads what a threshold costs")
+    from voxwatch.commands.eval_voices import add_voice_arguments
+
+    add_voice_arguments(parser)
 
 
 def set_names(paths: list[str]) -> list[str]:
@@ -59,12 +66,20 @@ def run(args: argparse.Namespace) -> int:
 
     from voxwatch.config import load_config
     from voxwatch.detector import Detector
+    from voxwatch.errors import VoxwatchError
     from voxwatch.model_loading import load_model, load_verifier, resolve_model
     from voxwatch.pipeline.cascade import resolve_rule
     from voxwatch.training import alarms
     from voxwatch.training.datasets import DatasetError, load_dataset, select
     from voxwatch.training.evaluate import Condition, SetResult, headline, score_clips, summarize_scores, write_report
 
+    if args.voices:
+        from voxwatch.commands.eval_voices import run_voices
+
+        return run_voices(args)
+    if not args.report:
+        raise VoxwatchError("eval: --report DIR is required (except with --voices)")
+    budget = 2.0 if args.budget is None else args.budget
     config = load_config(args.config)
     model_path = resolve_model(args.model, config)
     classifier, config = load_model(str(model_path), config)  # the card's features and window unless it sets them
@@ -89,12 +104,12 @@ def run(args: argparse.Namespace) -> int:
                                  bandlimit, args.workers or None)
             traces = alarms.trace_clips(detector, clips, bandlimit, f"{name} {cond} streams")
             daemon = alarms.summarize(traces, settings.decision, detector.threshold, unseen,
-                                      budget_per_hour=args.budget)
+                                      budget_per_hour=budget)
             cascade = None
             if verifier is not None and rule is not None:
                 traces = alarms.with_verifier_scores(traces, verifier, bandlimit, f"{name} {cond} verifier",
                                                      settings.decision, rule)
-                cascade = alarms.summarize(traces, settings.decision, detector.threshold, unseen, rule, args.budget)
+                cascade = alarms.summarize(traces, settings.decision, detector.threshold, unseen, rule, budget)
             conditions.append(Condition(cond, scores, summarize_scores(clips, scores, detector.threshold), daemon,
                                         cascade))
         results.append(SetResult(name, str(path), clips, conditions))

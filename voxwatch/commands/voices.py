@@ -93,9 +93,8 @@ def _add(args: argparse.Namespace, store) -> int:
     encoder = _encoder()
     voiceprint = enrol(name, recordings, encoder, existing, force=args.force, progress=_progress, warn=_warn)
     path = store.save(voiceprint)
-    t = voiceprint.thresholds
     print(f"enrolled {name}: {voiceprint.speech_s:.1f} s of speech from {len(recordings)} recording"
-          f"{'s' if len(recordings) != 1 else ''}, genuine above similarity {t.genuine:.3f} -> {path}")
+          f"{'s' if len(recordings) != 1 else ''}, genuine from {genuine_from(voiceprint)} -> {path}")
     return 0
 
 
@@ -123,12 +122,20 @@ def _list(args: argparse.Namespace, store) -> int:
         if args.json:
             print(json.dumps({"name": v.name, "speech_s": round(v.speech_s, 2), "recordings": len(v.recordings),
                               "created": v.created, "encoder": v.encoder.model_id, "encoder_matches": fits,
-                              "thresholds": v.thresholds.to_dict()}))
+                              "thresholds": v.thresholds.to_dict(), "scoring": v.method}))
         else:
             note = "" if fits is not False else "\tOTHER ENCODER: enrol again"
             print(f"{v.name}\t{v.speech_s:.1f} s speech\t{len(v.recordings)} recordings\t{v.created}"
-                  f"\tgenuine >= {v.thresholds.genuine:.3f}{note}")
+                  f"\tgenuine from {genuine_from(v)}{note}")
     return 0
+
+
+def genuine_from(voiceprint) -> str:
+    """Where a voiceprint's checks turn genuine, as people read it."""
+    t = voiceprint.thresholds
+    if voiceprint.method == "snorm":
+        return f"S-norm score {t.genuine:.2f} (cohort-normalised; claimed from similarity {t.claim:.2f})"
+    return f"similarity {t.genuine:.3f}"
 
 
 def _remove(args: argparse.Namespace, store) -> int:

@@ -8,8 +8,19 @@ than the person's own recordings do), ``genuine`` at or above it. ``clone_score`
 below the person's own range, ``scale`` being the spread of the enrolment's leave-one-out similarities (floored).
 It reads as "more likely a clone of this voice" only where the voice is claimed (``match`` not ``none``).
 
-This is a first, per-voice calibration from the enrolment alone. Next: cohort score normalisation (S-norm
-against other speakers' embeddings) and fusion with the detector's cascade score, which judges the audio itself.
+Two scorings, as the voiceprint says (``Voiceprint.scoring``):
+
+* ``cosine`` (voiceprints enrolled before the cohort shipped): ``genuine`` and ``scale`` are cosine similarities,
+  per voice from the enrolment's own statistics;
+* ``snorm``: the claim is still the cosine ``claim`` threshold, but genuine against clone is decided on the
+  adaptive S-norm score (``voxwatch.voices.cohort``): ``clone_score = sigmoid((genuine - snorm) / scale)`` with
+  the global ``genuine`` and ``scale`` of ``voxwatch.voices.calibration``. ``VoiceMatch.score`` is the S-norm
+  score and ``VoiceMatch.genuine`` the cosine similarity at which this check would have turned genuine (S-norm is
+  linear in the cosine for a given voice and utterance), so that a reason shown to people reads in similarities
+  either way.
+
+Measured (``voxwatch eval --voices``; ``lab/notes/voice-encoder.md``): S-norm separates clones from the person's
+own recordings better than the cosine, and the per-voice cosine thresholds did worse than one global one.
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxwatch.voices.voiceprint import Thresholds, Voiceprint
+from voxwatch.voices.cohort import Cohort, bundled_cohort, snorm
+from voxwatch.voices.voiceprint import SNORM, Thresholds, Voiceprint, VoiceprintError
 
 GENUINE, CLONE, NONE = "genuine", "clone", "none"
 
@@ -31,7 +43,8 @@ class VoiceMatch:
     similarity: float
     clone_score: float
     match: str
-    genuine: float | None = None  # the voice's genuine threshold (for reasons shown to people; not in ``record``)
+    genuine: float | None = None  # the similarity from which it is genuine (for reasons shown; not in ``record``)
+    score: float | None = None  # the S-norm score, for a voiceprint scored so (not in ``record``)
 
     def record(self) -> dict[str, object]:
         return {"name": self.name, "similarity": round(self.similarity, 4), "clone_score": round(self.clone_score, 4),
@@ -53,13 +66,46 @@ def verdict(sim: float, thresholds: Thresholds) -> str:
     return GENUINE if sim >= thresholds.genuine else CLONE
 
 
-def match(vector: np.ndarray, voiceprint: Voiceprint) -> VoiceMatch:
+def match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None) -> VoiceMatch:
+    """``vector`` against one voiceprint, scored as the voiceprint says (``cohort``: for S-norm voiceprints, else
+    the bundled cohort)."""
+    if voiceprint.method == SNORM:
+        return snorm_match(vector, voiceprint, cohort)
     sim = similarity(vector, voiceprint)
     t = voiceprint.thresholds
     return VoiceMatch(voiceprint.name, sim, clone_score(sim, t), verdict(sim, t), t.genuine)
 
 
-def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | None = None) -> VoiceMatch:
+def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None) -> VoiceMatch:
+    """The S-norm check: the channel with the highest S-norm score; ``none`` below the cosine claim threshold."""
+    top_k = int(voiceprint.scoring.get("top_k", 0))
+    cohort = bundled_cohort(top_k) if cohort is None else cohort.with_top_k(top_k)
+    if cohort.encoder_sha256 and cohort.encoder_sha256 != voiceprint.encoder.sha256:
+        raise VoiceprintError(f"voice {voiceprint.name!r}: the speaker cohort was made with another speaker encoder "
+                              f"(sha256 {cohort.encoder_sha256[:12]}…) than the voiceprint "
+                              f"({voiceprint.encoder.sha256[:12]}…)")
+    vector = np.asarray(vector, np.float32)
+    test = cohort.stats(vector)
+    t = voiceprint.thresholds
+    best: tuple[float, float, float] | None = None  # (score, cosine, cosine at the genuine threshold)
+    for channel in voiceprint.embeddings:
+        centroid = voiceprint.centroid(channel)
+        enrol = cohort.stats(centroid)
+        cos = float(vector @ centroid)
+        score = float(snorm(cos, enrol, test))
+        # snorm = cos * a - b: the cosine at which it reaches the genuine threshold
+        a = 0.5 * (1.0 / float(enrol[1]) + 1.0 / float(test[1]))
+        b = 0.5 * (float(enrol[0]) / float(enrol[1]) + float(test[0]) / float(test[1]))
+        if best is None or score > best[0]:
+            best = (score, cos, (t.genuine + b) / a)
+    assert best is not None
+    score, cos, genuine_cos = best
+    verdict_ = NONE if cos < t.claim else (GENUINE if score >= t.genuine else CLONE)
+    return VoiceMatch(voiceprint.name, cos, clone_score(score, t), verdict_, genuine_cos, score)
+
+
+def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | None = None,
+          cohort: Cohort | None = None) -> VoiceMatch:
     """The match against ``expect``'s voiceprint, else against the nearest voice (highest similarity)."""
     if not voiceprints:
         raise ValueError("no voiceprints to check against")
@@ -67,5 +113,5 @@ def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | N
         chosen = next((v for v in voiceprints if v.name == expect), None)
         if chosen is None:
             raise ValueError(f"no voiceprint named {expect!r}")
-        return match(vector, chosen)
-    return max((match(vector, v) for v in voiceprints), key=lambda m: m.similarity)
+        return match(vector, chosen, cohort)
+    return max((match(vector, v, cohort) for v in voiceprints), key=lambda m: m.similarity)

@@ -10,6 +10,10 @@ split in halves (each at least ``MIN_UNIT_S``) until there are. Each unit is emb
 normalised mean. The statistics are leave-one-out: each unit against the centroid of the units of *other*
 recordings (of the other units when there is one recording), which is what a new genuine clip faces.
 
+Scoring: by default the voiceprint is scored with adaptive S-norm against the bundled speaker cohort
+(``calibration.SCORING``; global thresholds chosen on dev, ``voxwatch eval --voices``); ``scoring="cosine"`` gives
+the first version's per-voice cosine thresholds from the leave-one-out statistics (kept in ``stats`` either way).
+
 Channels: ``channels`` maps a name to a function that turns a unit's speech into a copy through that channel
 (a telephone codec chain, ``voxwatch.training.telephone`` on its branch); each copy is embedded into the
 voiceprint's ``embeddings[name]`` and a check compares with the nearest channel's centroid. The command line
@@ -28,8 +32,12 @@ import numpy as np
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
 from voxwatch.voices import calibration as cal
+from voxwatch.voices.cohort import Cohort, bundled_cohort
 from voxwatch.voices.voiceprint import (
     CLEAN,
+    COSINE,
+    SCORINGS,
+    SNORM,
     EncoderId,
     Thresholds,
     Voiceprint,
@@ -88,19 +96,31 @@ def _leave_one_out(vectors: np.ndarray, groups: list[int]) -> np.ndarray:
 
 
 def thresholds_from(loo: np.ndarray) -> Thresholds:
+    """Per-voice cosine thresholds from the leave-one-out similarities (scoring ``cosine``)."""
     spread = max(float(np.std(loo)), cal.SPREAD_FLOOR)
     genuine = max(cal.CLAIM + cal.GENUINE_MIN_GAP, float(np.mean(loo)) - cal.GENUINE_K * spread)
     return Thresholds(claim=cal.CLAIM, genuine=genuine, scale=spread)
 
 
+def snorm_scoring(cohort: Cohort | None = None) -> tuple[Thresholds, dict[str, object]]:
+    """The S-norm scoring's thresholds and the voiceprint's ``scoring`` entry (``cohort``: default the bundled)."""
+    cohort = bundled_cohort() if cohort is None else cohort
+    return (Thresholds(claim=cal.CLAIM, genuine=cal.SNORM_GENUINE, scale=cal.SNORM_SCALE),
+            {"method": SNORM, "top_k": cal.SNORM_TOP_K, "cohort_sha256": cohort.sha256})
+
+
 def enrol(name: str, recordings: Sequence[Recording], encoder: OnnxVoiceEncoder, existing: Sequence[Voiceprint] = (),
           channels: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None, force: bool = False,
           progress: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-          min_speech_s: float = cal.MIN_SPEECH_S) -> Voiceprint:
+          min_speech_s: float = cal.MIN_SPEECH_S, scoring: str = cal.SCORING,
+          cohort: Cohort | None = None) -> Voiceprint:
     """The voiceprint of ``name`` from ``recordings``; ``existing`` are the voices already enrolled (checked for
     closeness); ``force`` accepts recordings that disagree and a voice close to another (never too little speech
-    or another encoder's voiceprint)."""
+    or another encoder's voiceprint). ``scoring``: ``snorm`` (against ``cohort``, default the bundled one) or
+    ``cosine``."""
     check_name(name)
+    if scoring not in SCORINGS:
+        raise EnrolmentError(f"unknown scoring {scoring!r} ({', '.join(SCORINGS)})")
     if not recordings:
         raise EnrolmentError("no recordings to enrol")
     say = progress or (lambda line: None)
@@ -149,7 +169,11 @@ def enrol(name: str, recordings: Sequence[Recording], encoder: OnnxVoiceEncoder,
         say(f"embedding the {channel} copies ...")
         embeddings[channel] = np.stack([encoder.embed(transform(u.speech)).vector for u in units])
     loo = _leave_one_out(vectors, groups)
-    thresholds = thresholds_from(loo)
+    scoring_entry: dict[str, object] = {}
+    if scoring == COSINE:
+        thresholds = thresholds_from(loo)
+    else:
+        thresholds, scoring_entry = snorm_scoring(cohort)
     centroid = normalized(vectors.mean(axis=0))
 
     for other in existing:  # another voice already too close
@@ -174,4 +198,5 @@ def enrol(name: str, recordings: Sequence[Recording], encoder: OnnxVoiceEncoder,
     records = tuple({"file": r.name, "sha256": r.sha256 or audio_sha256(r.audio),
                      "speech_s": round(len(s) / rate, 2)} for r, s in zip(recordings, speeches, strict=True))
     return Voiceprint(name=name, encoder=encoder_id, embeddings=embeddings, thresholds=thresholds, stats=stats,
-                      recordings=records, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                      recordings=records, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      scoring=scoring_entry)

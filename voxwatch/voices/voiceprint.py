@@ -8,8 +8,12 @@ A voiceprint is one JSON file, ``<dir>/<name>.voiceprint.json``, mode 0600 (it d
 * ``embeddings``: per channel (``"clean"``; telephone copies later), one L2-normalised embedding per enrolment unit
   (a recording, or a piece of one: ``voxwatch.voices.enrol``), with ``centroids`` their normalised means;
 * ``stats``: how close the units are to the centroid of the *other* units (leave-one-out mean, spread, min);
-* ``thresholds``: ``claim`` (below it the speech is not this voice at all), ``genuine`` (at or above it the voice
-  is taken as the person's) and ``scale`` (the clone score's slope), fixed at enrolment from ``stats``.
+* ``thresholds``: ``claim`` (a cosine similarity: below it the speech is not this voice at all), ``genuine`` (at
+  or above it the voice is taken as the person's) and ``scale`` (the clone score's slope), fixed at enrolment;
+* ``scoring``: how ``genuine`` and ``scale`` read: absent (voiceprints of before) or ``{"method": "cosine"}``:
+  the cosine similarity, with per-voice thresholds from ``stats``; ``{"method": "snorm", "top_k": ...,
+  "cohort_sha256": ...}``: the adaptive S-norm score against the speaker cohort (``voxwatch.voices.cohort``),
+  with the thresholds of ``voxwatch.voices.calibration``.
 
 Files are written to a temporary file in the same directory, flushed and synced, then renamed over the target
 (``os.replace``): a reader sees the old voiceprint or the new one, never a part.
@@ -33,6 +37,8 @@ FORMAT = "voxwatch-voiceprint"
 VERSION = 1
 SUFFIX = ".voiceprint.json"
 CLEAN = "clean"
+COSINE, SNORM = "cosine", "snorm"
+SCORINGS = (COSINE, SNORM)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -81,6 +87,11 @@ class Voiceprint:
     stats: dict[str, Any] = field(default_factory=dict)
     recordings: tuple[dict[str, Any], ...] = ()
     created: str = ""
+    scoring: dict[str, Any] = field(default_factory=dict)  # {} = cosine
+
+    @property
+    def method(self) -> str:
+        return str(self.scoring.get("method", COSINE))
 
     def centroid(self, channel: str = CLEAN) -> np.ndarray:
         return normalized(self.embeddings[channel].mean(axis=0))
@@ -99,6 +110,7 @@ class Voiceprint:
             "recordings": list(self.recordings),
             "stats": self.stats,
             "thresholds": self.thresholds.to_dict(),
+            **({"scoring": self.scoring} if self.scoring else {}),
             "centroids": {ch: _rounded(self.centroid(ch)) for ch in self.embeddings},
             "embeddings": {ch: [_rounded(row) for row in rows] for ch, rows in self.embeddings.items()},
         }
@@ -118,13 +130,18 @@ class Voiceprint:
             voiceprint = cls(name=check_name(str(data["name"])), encoder=encoder, embeddings=embeddings,
                              thresholds=thresholds, stats=dict(data.get("stats", {})),
                              recordings=tuple(dict(r) for r in data.get("recordings", [])),
-                             created=str(data.get("created", "")))
+                             created=str(data.get("created", "")), scoring=dict(data.get("scoring", {})))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VoiceprintError(f"{source}: invalid voiceprint ({exc.__class__.__name__}: {exc})") from None
         if CLEAN not in embeddings or any(e.ndim != 2 or len(e) == 0 for e in embeddings.values()):
             raise VoiceprintError(f"{source}: invalid voiceprint (no '{CLEAN}' embeddings)")
         if thresholds.scale <= 0:
             raise VoiceprintError(f"{source}: invalid voiceprint (thresholds.scale must be > 0)")
+        if voiceprint.method not in SCORINGS:
+            raise VoiceprintError(f"{source}: scoring method {voiceprint.method!r}; this voxwatch knows "
+                                  f"{', '.join(SCORINGS)}")
+        if voiceprint.method == SNORM and not isinstance(voiceprint.scoring.get("top_k"), int):
+            raise VoiceprintError(f"{source}: invalid voiceprint (scoring.top_k must be a whole number)")
         return voiceprint
 
 

@@ -62,7 +62,8 @@ class VoiceDesk:
                 out.append({"name": name, "error": str(exc)})
                 continue
             out.append({"name": v.name, "speech_s": round(v.speech_s, 2), "recordings": len(v.recordings),
-                        "created": v.created, "encoder": v.encoder.model_id, "thresholds": v.thresholds.to_dict()})
+                        "created": v.created, "encoder": v.encoder.model_id, "thresholds": v.thresholds.to_dict(),
+                        "scoring": v.method})
         return out
 
     def add(self, name: str, uploads: list[tuple[bytes, str | None]], replace: bool = False) -> dict[str, Any]:
@@ -76,7 +77,8 @@ class VoiceDesk:
             voiceprint = enrol(name, recordings, self.encoder(), existing)
             self.store.save(voiceprint)
         return {"name": voiceprint.name, "speech_s": round(voiceprint.speech_s, 2),
-                "recordings": len(recordings), "thresholds": voiceprint.thresholds.to_dict()}
+                "recordings": len(recordings), "thresholds": voiceprint.thresholds.to_dict(),
+                "scoring": voiceprint.method}
 
     def remove(self, name: str) -> dict[str, Any]:
         with self._lock:

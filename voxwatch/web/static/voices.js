@@ -3,6 +3,12 @@
 // change or read uploads carry X-Voxwatch-Request: 1 (the server refuses them without it: no cross-site form).
 "use strict";
 
+// a voiceprint's genuine threshold: an S-norm score (cohort-normalised), or a cosine similarity (older voiceprints)
+function genuineFrom(v, similarityWord) {
+  return v.scoring === "snorm" ? `S-norm ${v.thresholds.genuine.toFixed(2)}`
+                               : `${similarityWord}${v.thresholds.genuine.toFixed(3)}`;
+}
+
 const $ = (id) => document.getElementById(id);
 const SENT = { "X-Voxwatch-Request": "1" };
 
@@ -31,7 +37,7 @@ async function load() {
       tr.innerHTML = `<td>${escapeText(v.name)}</td><td colspan="4" class="error">${escapeText(v.error)}</td><td></td>`;
     } else {
       tr.innerHTML = `<td>${escapeText(v.name)}</td><td class="num">${v.speech_s.toFixed(1)} s</td>` +
-        `<td class="num">${v.recordings}</td><td class="num">${v.thresholds.genuine.toFixed(3)}</td>` +
+        `<td class="num">${v.recordings}</td><td class="num">${genuineFrom(v, "")}</td>` +
         `<td>${escapeText(v.created)}</td><td></td>`;
       const option = document.createElement("option");
       option.value = v.name;
@@ -70,7 +76,7 @@ async function enrol(event) {
   try {
     const v = await api("/api/voices", { method: "POST", body: form, headers: SENT });
     say("enrol-result", `Enrolled ${v.name}: ${v.speech_s.toFixed(1)} s of speech from ${v.recordings} recording(s), ` +
-        `genuine from similarity ${v.thresholds.genuine.toFixed(3)}.`, "ok");
+        `genuine from ${genuineFrom(v, "similarity ")}.`, "ok");
   } catch (err) {
     say("enrol-result", err.message, "error");
   }

@@ -1,0 +1,572 @@
+"""Clone watch's person-of-interest evaluation: ``voxwatch eval --voices`` (onnxruntime, no torch).
+
+A set with a ``manifest.csv`` whose spoof clips name, in ``speaker``, the speaker they imitate holds everything:
+for each *target* (a speaker with at least k + 1 real clips and at least one clone in the split) enrol k real
+clips with the product's enrolment (``voxwatch.voices.enrol``), then
+
+* **genuine** trials: the target's held-out real clips (optionally also through every telephone codec chain of
+  ``voxwatch.training.telephone``), checked against the target's voice;
+* **clone** trials: the target's clones (every spoof clip naming the target), checked against the target's voice,
+  reported per system (the clone's ``source``) and overall;
+* **other** trials: the real clips of people who are not enrolled (the split's other speakers, and those of
+  ``--others`` sets), checked against *all* enrolled voices as the daemon checks them (the nearest voice).
+
+k is 1, 3 or ``all-2`` (all of the target's real clips but two). Each target gives one fold per real clip: fold f
+enrols the k clips from position f on (in path order, wrapping round) and holds the rest out, so that every clip
+is held out in some fold. Enrolment's 10 s minimum is lifted (a page's clip is often shorter): the output says so.
+
+Figures per (k, condition, system):
+
+* ``eer``: equal error rate of ``clone_score`` (clones positive, genuine trials negative), pooled over targets
+  and folds; ``eer_similarity`` the same for the raw similarity (no per-voice calibration);
+* ``caught_at_budget``: the share of clones a clone alert catches at the lowest ``clone_score`` threshold that
+  keeps false clone alarms on the held-out genuine speech at or under ``budget`` per hour (an alert: the voice
+  claimed, ``match`` not ``none``, and ``clone_score`` at or above the threshold);
+* at the product's own thresholds: ``caught`` (clones judged ``clone``), ``genuine_false_alarms_per_hour``
+  (genuine trials judged ``clone``), ``genuine_missed`` (genuine trials judged ``none``: the person not
+  recognised);
+* ``others``: false clone alarms per hour of other people's real speech (judged ``clone`` of the nearest voice),
+  and how often another person is taken as an enrolled voice (``genuine``).
+
+Embeddings are cached in memory, and in ``cache_dir`` when given (one ``.npz`` per speaker encoder, keyed by the
+sha256 of the speech samples the encoder hears, so a file and its telephone copies each have their own entry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxwatch.errors import VoxwatchError
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder, VoiceEmbedding
+from voxwatch.training.datasets import Clip, DatasetError
+from voxwatch.voices import calibration as cal
+from voxwatch.voices.check import CLONE, GENUINE, NONE, VoiceMatch, check, match
+from voxwatch.voices.enrol import Recording, enrol
+from voxwatch.voices.voiceprint import Voiceprint
+
+K_CHOICES = ("1", "3", "all-2")
+CLEAN = "clean"
+TELEPHONE = "telephone"
+ALL = "all"  # the "system" of the overall figures
+
+
+class VoiceEvalError(VoxwatchError):
+    """The set cannot be evaluated for clone watch (no manifest, no speakers, no target): one line says why."""
+
+
+def parse_ks(text: str) -> tuple[str, ...]:
+    """``"1,3,all-2"`` -> ('1', '3', 'all-2'); a positive integer or ``all-2`` each."""
+    ks = tuple(k.strip() for k in text.split(",") if k.strip())
+    for k in ks:
+        if k != "all-2" and not (k.isdigit() and int(k) >= 1):
+            raise VoiceEvalError(f"--k {text!r}: each k is a positive whole number or 'all-2'")
+    if not ks:
+        raise VoiceEvalError("--k: give at least one k (e.g. 1,3,all-2)")
+    return tuple(dict.fromkeys(ks))
+
+
+def k_for(k: str, n_real: int) -> int:
+    """How many of a target's ``n_real`` real clips k enrols (0: the target does not qualify for this k)."""
+    size = n_real - 2 if k == "all-2" else int(k)
+    return size if 1 <= size <= n_real - 1 else 0
+
+
+# ---- the set -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    speaker: str
+    reals: tuple[Clip, ...]  # in path order
+    clones: tuple[Clip, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: dict[str, Target]  # speaker -> target (at least one real clip and one clone)
+    others: tuple[Clip, ...]  # real clips of speakers without clones (other people, never enrolled)
+
+
+def plan(clips: Sequence[Clip], split: str = "all", real_split: str = "same",
+         extra_others: Sequence[Clip] = ()) -> Plan:
+    """Targets and other people's real clips of ``split`` (``all``: every split). A target's clones are the spoof
+    clips of the split that name it; its real clips come from the split too, or, with ``real_split="any"``, from
+    every split of the set (the clones' split then decides where a target is measured: a set that deals its
+    systems to dev and test apart from its speakers). Others: the split's real clips of speakers who are not
+    targets, and ``extra_others`` (real clips of other sets) unless their speaker is a target."""
+    if real_split not in ("same", "any"):
+        raise VoiceEvalError(f"real_split must be 'same' or 'any', not {real_split!r}")
+
+    def in_split(clip: Clip) -> bool:
+        return split == "all" or clip.split == split
+
+    reals: dict[str, list[Clip]] = {}
+    clones: dict[str, list[Clip]] = {}
+    for clip in clips:
+        if not clip.speaker:
+            continue
+        if clip.label and in_split(clip):
+            clones.setdefault(clip.speaker, []).append(clip)
+        elif not clip.label and (real_split == "any" or in_split(clip)):
+            reals.setdefault(clip.speaker, []).append(clip)
+    targets = {s: Target(s, tuple(sorted(reals[s], key=lambda c: str(c.path))),
+                         tuple(sorted(clones[s], key=lambda c: str(c.path))))
+               for s in sorted(reals) if s in clones}
+    others = [c for c in clips if not c.label and in_split(c) and c.speaker not in targets]
+    others += [c for c in extra_others if c.label == 0 and c.speaker not in targets]
+    return Plan(targets, tuple(others))
+
+
+def folds(n_real: int, size: int) -> list[tuple[list[int], list[int]]]:
+    """(enrolled, held out) clip positions of each fold: fold f enrols ``size`` clips from position f on."""
+    out = []
+    for f in range(n_real):
+        enrolled = [(f + j) % n_real for j in range(size)]
+        out.append((enrolled, [i for i in range(n_real) if i not in enrolled]))
+    return out
+
+
+# ---- embeddings -----------------------------------------------------------------------------------------------------
+
+def _sha(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array, np.float32).tobytes()).hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings by the sha256 of the speech the encoder heard; on disk in ``directory`` when given (one
+    ``.npz`` per encoder: its sha256 and feature hash in the name)."""
+
+    def __init__(self, encoder: OnnxVoiceEncoder, directory: Path | str | None = None) -> None:
+        self.path = (Path(directory).expanduser() / f"voice-embeddings-{encoder.sha256[:16]}-"
+                     f"{encoder.card.features.digest()}.npz") if directory else None
+        self.entries: dict[str, tuple[np.ndarray, float, int]] = {}
+        self.added = 0
+        if self.path is not None and self.path.is_file():
+            try:
+                with np.load(self.path) as data:
+                    keys, vectors, meta = data["keys"], data["vectors"], data["meta"]
+                self.entries = {str(k): (v.astype(np.float32), float(m[0]), int(m[1]))
+                                for k, v, m in zip(keys, vectors, meta, strict=True)}
+            except (OSError, KeyError, ValueError) as exc:
+                raise VoiceEvalError(f"{self.path}: unreadable embedding cache ({exc}); delete it") from None
+
+    def get(self, key: str) -> VoiceEmbedding | None:
+        hit = self.entries.get(key)
+        return None if hit is None else VoiceEmbedding(hit[0], hit[1], hit[2])
+
+    def put(self, key: str, embedding: VoiceEmbedding) -> None:
+        self.entries[key] = (np.asarray(embedding.vector, np.float32), embedding.speech_s, embedding.n_partials)
+        self.added += 1
+
+    def save(self) -> None:
+        if self.path is None or not self.added:
+            return
+        import os
+        import tempfile
+
+        keys = sorted(self.entries)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".voice-embeddings.", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=np.array(keys),
+                         vectors=np.stack([self.entries[k][0] for k in keys]).astype(np.float32),
+                         meta=np.array([[self.entries[k][1], self.entries[k][2]] for k in keys], np.float64))
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.added = 0
+
+
+class CachingEncoder(OnnxVoiceEncoder):
+    """The bundled speaker encoder with its embeddings (and, in memory, its silence trimming) cached: the
+    product's enrolment runs on it unchanged."""
+
+    def __init__(self, model_path: Path | str | None = None, cache_dir: Path | str | None = None) -> None:
+        super().__init__(model_path, threads=1)
+        self.cache = EmbeddingCache(self, cache_dir)
+        self._speech: dict[str, np.ndarray] = {}
+
+    def speech(self, audio: np.ndarray) -> np.ndarray:
+        key = _sha(audio)
+        if key not in self._speech:
+            self._speech[key] = super().speech(audio)
+        return self._speech[key]
+
+    def embed_speech(self, speech: np.ndarray) -> VoiceEmbedding:
+        key = _sha(speech)
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = super().embed_speech(speech)
+            self.cache.put(key, hit)
+        return hit
+
+
+# ---- trials ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Trial:
+    kind: str  # "genuine", "clone" or "other"
+    voice: str  # the voice checked against (for "other": the nearest enrolled voice)
+    system: str  # a clone's source ("" for real speech)
+    condition: str  # "clean", or the telephone chain a genuine clip went through
+    duration_s: float  # of the audio checked
+    similarity: float
+    clone_score: float
+    match: str
+    fold: int
+
+
+@dataclass
+class Embedded:
+    """A clip's embedding per condition (absent where it has too little speech), its duration and its audio
+    (kept for real clips of targets: enrolment reads it)."""
+
+    clip: Clip
+    duration_s: float
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    audio: np.ndarray | None = None
+
+
+Scorer = Callable[[np.ndarray, Voiceprint], VoiceMatch]
+Enroller = Callable[[str, Sequence[Recording]], Voiceprint]
+
+
+def product_enroller(encoder: OnnxVoiceEncoder, scoring: str = cal.SCORING,
+                     channels: Sequence[tuple[str, Callable[[np.ndarray, int], np.ndarray]]] = ()) -> Enroller:
+    """The product's enrolment, its minimum of speech lifted and its closeness refusals forced (an evaluation
+    enrols what the set has); nothing is written. ``channels``: telephone chains whose copies of each enrolment
+    unit are enrolled too (each chain's first variant; copies made once per unit)."""
+    copies: dict[tuple[str, str], np.ndarray] = {}
+
+    def through(name: str, transform: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        def copy(speech: np.ndarray) -> np.ndarray:
+            key = (name, _sha(speech))
+            if key not in copies:
+                copies[key] = transform(speech, 0)
+            return copies[key]
+        return copy
+
+    enrolled_channels = {name: through(name, transform) for name, transform in channels}
+
+    def run(name: str, recordings: Sequence[Recording]) -> Voiceprint:
+        return enrol(name, recordings, encoder, force=True, min_speech_s=0.0, scoring=scoring,
+                     channels=enrolled_channels)
+    return run
+
+
+def in_paths(paths: set[Path]) -> Callable[[Clip], bool]:
+    return lambda clip: clip.path in paths
+
+
+def voice_names(speakers: Iterable[str]) -> dict[str, str]:
+    """Speaker ids as distinct voice names (a voice name allows letters, digits, '.', '_', '-')."""
+    names: dict[str, str] = {}
+    for speaker in speakers:
+        base = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in speaker)
+        base = base.strip("._-").replace("..", "_")[:56] or "voice"
+        name, n = base, 2
+        while name in names.values():
+            name, n = f"{base}-{n}", n + 1
+        names[speaker] = name
+    return names
+
+
+def embed_clips(clips: Iterable[Clip], encoder: OnnxVoiceEncoder, min_speech_s: float,
+                telephone: Sequence[tuple[str, Callable[[np.ndarray, int], np.ndarray]]] = (),
+                telephone_for: Callable[[Clip], bool] = lambda clip: False,
+                keep_audio: Callable[[Clip], bool] = lambda clip: False,
+                advance: Callable[[], None] = lambda: None) -> dict[Path, Embedded]:
+    """Each clip's embedding (``clean``, and per telephone chain for the clips ``telephone_for`` picks), leaving
+    out a condition whose speech is under ``min_speech_s``. ``telephone``: (name, transform(audio, index))."""
+    from voxwatch.pipeline.sources import load_audio
+
+    rate = encoder.card.features.sample_rate
+    out: dict[Path, Embedded] = {}
+    for index, clip in enumerate(clips):
+        if clip.path in out:
+            advance()
+            continue
+        audio = load_audio(clip.path)
+        item = Embedded(clip, len(audio) / SAMPLE_RATE, audio=audio if keep_audio(clip) else None)
+        conditions = [(CLEAN, audio)]
+        if telephone_for(clip):
+            conditions += [(name, transform(audio, index)) for name, transform in telephone]
+        for condition, signal in conditions:
+            speech = encoder.speech(signal)
+            if len(speech) >= max(min_speech_s * rate, 1):
+                item.vectors[condition] = encoder.embed_speech(speech).vector
+        out[clip.path] = item
+        advance()
+    return out
+
+
+DUPLICATE = 0.995  # two real clips of a target this close are one recording (pages reuse them); natural
+# recordings of one speaker reached 0.992 on the hours set, copies of one recording 0.9997 and above
+
+
+def drop_duplicates(plan_: Plan, embedded: dict[Path, Embedded]) -> tuple[Plan, int]:
+    """The plan with each target's real clips that repeat an earlier one (cosine >= ``DUPLICATE``: the same
+    recording on two pages) left out, and how many were: a copy of an enrolled clip is no genuine test."""
+    targets, dropped = {}, 0
+    for speaker, target in plan_.targets.items():
+        kept: list[Clip] = []
+        for clip in target.reals:
+            vector = embedded[clip.path].vectors.get(CLEAN)
+            if vector is not None and any(
+                    (other := embedded[k.path].vectors.get(CLEAN)) is not None and float(vector @ other) >= DUPLICATE
+                    for k in kept):
+                dropped += 1
+                continue
+            kept.append(clip)
+        targets[speaker] = Target(speaker, tuple(kept), target.clones)
+    return Plan(targets, plan_.others), dropped
+
+
+def run_trials(plan_: Plan, embedded: dict[Path, Embedded], ks: Sequence[str], enroller: Enroller,
+               scorer: Scorer = match, advance: Callable[[], None] = lambda: None) -> dict[str, list[Trial]]:
+    """Every trial of every k: ``{k: [Trial, ...]}``. Clips without an embedding (too little speech) are left out
+    of the tests but still enrolled (enrolment trims and embeds them itself)."""
+    results: dict[str, list[Trial]] = {}
+    for k in ks:
+        trials: list[Trial] = []
+        sizes = {s: k_for(k, len(t.reals)) for s, t in plan_.targets.items()}
+        targets = [t for s, t in plan_.targets.items() if sizes[s]]
+        names = voice_names(t.speaker for t in targets)
+        enrolled_speakers = {t.speaker for t in targets}
+        others = [c for c in plan_.others if c.speaker not in enrolled_speakers]
+        others += [c for s, t in plan_.targets.items() if not sizes[s] for c in t.reals]  # not enrolled at this k
+        n_folds = max((len(t.reals) for t in targets), default=0)
+        for f in range(n_folds):
+            voiceprints = []
+            for target in targets:
+                enrolled, held = folds(len(target.reals), sizes[target.speaker])[f % len(target.reals)]
+                recordings = [Recording(target.reals[i].path.name, _audio(embedded[target.reals[i].path]))
+                              for i in enrolled]
+                voiceprint = enroller(names[target.speaker], recordings)
+                voiceprints.append(voiceprint)
+                if f >= len(target.reals):
+                    continue  # this target's folds are done; its voice still stands among "all enrolled"
+                for i in held:
+                    item = embedded[target.reals[i].path]
+                    for condition, vector in item.vectors.items():
+                        m = scorer(vector, voiceprint)
+                        trials.append(Trial("genuine", target.speaker, "", condition, item.duration_s,
+                                            m.similarity, m.clone_score, m.match, f))
+                for clip in target.clones:
+                    item = embedded[clip.path]
+                    if CLEAN in item.vectors:
+                        m = scorer(item.vectors[CLEAN], voiceprint)
+                        trials.append(Trial("clone", target.speaker, clip.source, CLEAN, item.duration_s,
+                                            m.similarity, m.clone_score, m.match, f))
+            by_name = {names[t.speaker]: t.speaker for t in targets}
+            for clip in others:
+                item = embedded[clip.path]
+                if CLEAN in item.vectors and voiceprints:
+                    m = _nearest(item.vectors[CLEAN], voiceprints, scorer)
+                    trials.append(Trial("other", by_name[m.name], "", CLEAN, item.duration_s, m.similarity,
+                                        m.clone_score, m.match, f))
+            advance()
+        results[k] = trials
+    return results
+
+
+def _audio(item: Embedded) -> np.ndarray:
+    if item.audio is None:
+        raise RuntimeError(f"{item.clip.path}: audio not kept for enrolment")
+    return item.audio
+
+
+def _nearest(vector: np.ndarray, voiceprints: Sequence[Voiceprint], scorer: Scorer) -> VoiceMatch:
+    if scorer is match:
+        return check(vector, voiceprints)
+    return max((scorer(vector, v) for v in voiceprints), key=lambda m: m.similarity)
+
+
+def n_fold_steps(plan_: Plan, ks: Sequence[str]) -> int:
+    """How many folds ``run_trials`` goes through (for a progress bar)."""
+    total = 0
+    for k in ks:
+        lengths = [len(t.reals) for t in plan_.targets.values() if k_for(k, len(t.reals))]
+        total += max(lengths, default=0)
+    return total
+
+
+# ---- figures --------------------------------------------------------------------------------------------------------
+
+def eer(negatives: Sequence[float], positives: Sequence[float]) -> float | None:
+    """Equal error rate with ``positives`` scoring higher (None without both)."""
+    from voxwatch.training.metrics import eer as metrics_eer
+
+    if not len(negatives) or not len(positives):
+        return None
+    labels = np.r_[np.zeros(len(negatives)), np.ones(len(positives))]
+    return metrics_eer(labels, np.r_[np.asarray(negatives, float), np.asarray(positives, float)])[0]
+
+
+def caught_at_budget(genuine: Sequence[Trial], clones: Sequence[Trial], budget_per_hour: float
+                     ) -> tuple[float | None, float | None, float]:
+    """(share of clones caught, the clone_score threshold, false clone alarms per hour there) at the lowest
+    threshold whose false clone alarms on ``genuine`` stay within ``budget_per_hour``. An alert needs the voice
+    claimed (``match`` not ``none``) and ``clone_score`` at or above the threshold."""
+    hours = sum(t.duration_s for t in genuine) / 3600.0
+    if not clones or hours <= 0:
+        return None, None, 0.0
+    allowed = math.floor(budget_per_hour * hours + 1e-9)  # how many alarms the budget affords on this speech
+    alarms = sorted((t.clone_score for t in genuine if t.match != NONE), reverse=True)
+    if len(alarms) <= allowed:
+        threshold = -math.inf  # every claimed clone alerts
+    else:
+        threshold = float(np.nextafter(alarms[allowed], math.inf))  # just above the (allowed+1)-th alarm
+    caught = sum(1 for t in clones if t.match != NONE and t.clone_score >= threshold)
+    fa = sum(1 for t in genuine if t.match != NONE and t.clone_score >= threshold)
+    return caught / len(clones), (None if threshold == -math.inf else threshold), fa / hours
+
+
+def figures(genuine: Sequence[Trial], clones: Sequence[Trial], budget_per_hour: float) -> dict[str, Any]:
+    hours = sum(t.duration_s for t in genuine) / 3600.0
+    caught, threshold, fa_at = caught_at_budget(genuine, clones, budget_per_hour)
+    g_clone = sum(1 for t in genuine if t.match == CLONE)
+    return {
+        "targets": len({t.voice for t in genuine} | {t.voice for t in clones}),
+        "genuine_trials": len(genuine),
+        "genuine_hours": round(hours, 4),
+        "clone_trials": len(clones),
+        "eer": _round(eer([t.clone_score for t in genuine], [t.clone_score for t in clones])),
+        "eer_similarity": _round(eer([-t.similarity for t in genuine], [-t.similarity for t in clones])),
+        "caught_at_budget": _round(caught),
+        "budget_threshold": _round(threshold),
+        "false_alarms_per_hour_at_budget": round(fa_at, 3),
+        "caught": _round(sum(1 for t in clones if t.match == CLONE) / len(clones) if clones else None),
+        "clones_taken_as_genuine": _round(sum(1 for t in clones if t.match == GENUINE) / len(clones)
+                                          if clones else None),
+        "genuine_false_alarms": g_clone,
+        "genuine_false_alarms_per_hour": round(g_clone / hours, 2) if hours > 0 else None,
+        "genuine_missed": _round(sum(1 for t in genuine if t.match == NONE) / len(genuine) if genuine else None),
+        "similarity_mean": {"genuine": _round(_mean(t.similarity for t in genuine)),
+                            "clone": _round(_mean(t.similarity for t in clones))},
+    }
+
+
+def others_figures(others: Sequence[Trial]) -> dict[str, Any]:
+    hours = sum(t.duration_s for t in others) / 3600.0
+    clone = sum(1 for t in others if t.match == CLONE)
+    genuine = sum(1 for t in others if t.match == GENUINE)
+    return {"trials": len(others), "hours": round(hours, 4), "clone_alarms": clone,
+            "false_alarms_per_hour": round(clone / hours, 2) if hours > 0 else None,
+            "taken_as_genuine": genuine,
+            "taken_as_genuine_per_hour": round(genuine / hours, 2) if hours > 0 else None,
+            "similarity_p95": _round(float(np.percentile([t.similarity for t in others], 95)) if others else None)}
+
+
+def summarize(trials_by_k: dict[str, list[Trial]], budget_per_hour: float, telephone: Sequence[str] = ()
+              ) -> list[dict[str, Any]]:
+    """One entry per (k, condition): figures per system and overall, and the other people's false alarms.
+    Conditions: ``clean``, and with telephone chains ``telephone`` (the genuine clips through every chain, against
+    the clean clones) with each chain's figures under ``chains``."""
+    out = []
+    for k, trials in trials_by_k.items():
+        clones = [t for t in trials if t.kind == "clone"]
+        others = [t for t in trials if t.kind == "other"]
+        genuine_clean = [t for t in trials if t.kind == "genuine" and t.condition == CLEAN]
+        conditions: list[tuple[str, list[Trial]]] = [(CLEAN, genuine_clean)]
+        if telephone:
+            conditions.append((TELEPHONE, [t for t in trials if t.kind == "genuine" and t.condition in telephone]))
+        for condition, genuine in conditions:
+            systems = sorted({t.system for t in clones})
+            entry: dict[str, Any] = {"k": k, "condition": condition, "systems": {}}
+            for system in systems:
+                mine = [t for t in clones if t.system == system]
+                voices = {t.voice for t in mine}
+                entry["systems"][system] = figures([t for t in genuine if t.voice in voices], mine, budget_per_hour)
+            entry["overall"] = figures(genuine, clones, budget_per_hour)
+            entry["others"] = others_figures(others)
+            if condition == TELEPHONE:
+                entry["chains"] = {name: figures([t for t in genuine if t.condition == name], clones,
+                                                 budget_per_hour) for name in telephone}
+            out.append(entry)
+    return out
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return float(np.mean(values)) if values else None
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# ---- the whole protocol ---------------------------------------------------------------------------------------------
+
+def telephone_chains(seed: int = 0) -> list[tuple[str, Callable[[np.ndarray, int], np.ndarray]]]:
+    """One transform per codec chain this ffmpeg has (band filter, codec round trip; no packet loss; the
+    chain's variant, a bitrate or mode, in turn per clip)."""
+    from voxwatch.training.telephone import CHAINS, apply_call, available_chains
+
+    variants = {c.name: len(c.variants) for c in CHAINS}
+
+    def through(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
+        def transform(audio: np.ndarray, index: int) -> np.ndarray:
+            call = {"codec": name, "variant": index % variants[name], "loss_rate": 0.0, "loss_mode": "zero"}
+            return apply_call(audio, call, np.random.default_rng([seed, index]))
+        return transform
+
+    return [(name, through(name)) for name in available_chains()]
+
+
+def load_set(path: Path | str, systems: str = "auto") -> list[Clip]:
+    """Every clip of a set with a manifest.csv that names speakers. ``systems``: which column names a fake's
+    system: ``system``, ``source``, or ``auto`` (``system`` where the manifest has one: the data builder's sets,
+    whose ``source`` is the page, else ``source``); the clips' ``source`` then holds it."""
+    import csv
+    from dataclasses import replace
+
+    from voxwatch.training.datasets import load_manifest
+
+    root = Path(path).expanduser()
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise VoiceEvalError(f"{path}: no manifest.csv (eval --voices reads path,label,source,speaker,split: "
+                             "a spoof clip's speaker names the speaker it imitates)")
+    try:
+        clips = load_manifest(root)
+        with open(manifest, newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            system_of = {root / r["path"]: r.get("system") or "" for r in reader} if "system" in columns else {}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise VoiceEvalError(f"{manifest}: cannot read: {exc}") from None
+    except KeyError as exc:
+        raise DatasetError(f"{manifest}: missing column {exc}") from None
+    if "speaker" not in columns or not any(c.speaker for c in clips):
+        raise VoiceEvalError(f"{manifest}: no speaker column (or it is empty): eval --voices needs each real "
+                             "clip's speaker and, for each spoof clip, the speaker it imitates")
+    if systems == "system" and "system" not in columns:
+        raise VoiceEvalError(f"{manifest}: no system column (--systems source reads the source column)")
+    if systems in ("auto", "system") and system_of:
+        clips = [replace(c, source=system_of.get(c.path) or c.source) if c.label else c for c in clips]
+    return clips
+
+
+def require_targets(plan_: Plan, ks: Sequence[str], where: str) -> None:
+    if not plan_.targets:
+        raise VoiceEvalError(f"{where}: no speaker has both real clips and clones (a spoof clip's speaker must "
+                             "name the real speaker it imitates)")
+    if not any(k_for(k, len(t.reals)) for k in ks for t in plan_.targets.values()):
+        most = max(len(t.reals) for t in plan_.targets.values())
+        raise VoiceEvalError(f"{where}: no target speaker has enough real clips for k = {', '.join(ks)} "
+                             f"(at most {most} real clip{'s' if most != 1 else ''} per speaker with clones; "
+                             "k needs k + 1)")
+
+
+MIN_SPEECH_NOTE = (f"enrolment's {cal.MIN_SPEECH_S:.0f} s minimum of speech lifted for the evaluation (a set's "
+                   "clips are often shorter); its other refusals forced")
