@@ -217,6 +217,7 @@ def cmd_scoring(args: argparse.Namespace) -> int:
     """Global-threshold EERs of raw cosine and of S-norm (several top_k): clones against held-out genuine clips,
     and other people against held-out genuine clips (the nearest voice), per k."""
     from voxwatch.training import voice_eval as ve
+    from voxwatch.training import voice_figures as vf
     from voxwatch.voices.cohort import load_cohort
 
     encoder = ve.CachingEncoder(cache_dir=args.cache)
@@ -243,7 +244,7 @@ def cmd_scoring(args: argparse.Namespace) -> int:
             per_system = {}
             for system in sorted({t.system for t in ts if t.kind == "clone"}):
                 voices = {t.voice for t in ts if t.kind == "clone" and t.system == system}
-                per_system[system] = ve.eer([t.clone_score for t in ts if t.kind == "genuine" and t.voice in voices],
+                per_system[system] = vf.eer([t.clone_score for t in ts if t.kind == "genuine" and t.voice in voices],
                                             [t.clone_score for t in ts if t.kind == "clone" and t.system == system])
             mean_sys = sum(v for v in per_system.values() if v is not None) / max(1, len(per_system))
             caught, _, _ = ve.caught_at_budget([t for t in ts if t.kind == "genuine"],
@@ -251,9 +252,9 @@ def cmd_scoring(args: argparse.Namespace) -> int:
             genuine = sorted(g)
             at1 = genuine[int(0.99 * (len(genuine) - 1))]  # 1 % of genuine trials above: flagged as clones
             caught1 = sum(1 for t in ts if t.kind == "clone" and t.match != "none" and t.clone_score > at1) / len(c)
-            print(f"{name:10s} k={k:5s} clone EER {100 * (ve.eer(g, c) or 0):5.1f}%  mean per-system "
+            print(f"{name:10s} k={k:5s} clone EER {100 * (vf.eer(g, c) or 0):5.1f}%  mean per-system "
                   f"{100 * mean_sys:5.1f}%  caught <=1 FA/h {100 * (caught or 0):5.1f}%  at 1% genuine "
-                  f"{100 * caught1:5.1f}%  others EER {100 * (ve.eer(g, o) or 0):5.1f}%  (genuine {len(g)}, "
+                  f"{100 * caught1:5.1f}%  others EER {100 * (vf.eer(g, o) or 0):5.1f}%  (genuine {len(g)}, "
                   f"clones {len(c)}, others {len(o)})")
     return 0
 

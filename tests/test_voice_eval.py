@@ -14,6 +14,7 @@ from voice_helpers import SENTENCES, espeak
 
 from voxwatch.cli import main
 from voxwatch.training import voice_eval as ve
+from voxwatch.training import voice_figures as vf
 from voxwatch.training.datasets import Clip
 from voxwatch.voices.check import CLONE, GENUINE, NONE
 from voxwatch.voices.voiceprint import EncoderId, Thresholds, Voiceprint
@@ -57,8 +58,8 @@ def test_plan_targets_clones_and_others():
 
 
 def trial(kind: str, score: float, match: str, seconds: float = 900.0, voice: str = "A", system: str = "",
-          similarity: float = 0.8) -> ve.Trial:
-    return ve.Trial(kind, voice, system, ve.CLEAN, seconds, similarity, score, match, 0)
+          similarity: float = 0.8) -> vf.Trial:
+    return vf.Trial(kind, voice, system, vf.CLEAN, seconds, similarity, score, match, 0)
 
 
 def test_figures_eer_budget_and_the_products_own_verdicts():
@@ -66,7 +67,7 @@ def test_figures_eer_budget_and_the_products_own_verdicts():
     genuine = [trial("genuine", s, m) for s, m in ((0.1, GENUINE), (0.2, GENUINE), (0.3, GENUINE), (0.9, CLONE))]
     clones = [trial("clone", s, m, system="x") for s, m in
               ((0.95, CLONE), (0.8, CLONE), (0.35, GENUINE), (0.99, NONE), (0.25, GENUINE))]
-    f = ve.figures(genuine, clones, budget_per_hour=1.0)
+    f = vf.figures(genuine, clones, budget_per_hour=1.0)
     assert f["genuine_trials"] == 4 and f["genuine_hours"] == 1.0 and f["clone_trials"] == 5
     # 1 false alarm per hour of 1 h affords one: the threshold goes just above the second-highest genuine (0.3);
     # the clone above it that nobody claimed (match none) raises no alert
@@ -77,18 +78,18 @@ def test_figures_eer_budget_and_the_products_own_verdicts():
     assert f["genuine_false_alarms"] == 1 and f["genuine_false_alarms_per_hour"] == 1.0
     assert f["genuine_missed"] == 0.0
     # EER of clone_score: the 0.9 genuine outranks two clones, two clones sit below the genuine 0.3
-    assert f["eer"] == pytest.approx(ve.eer([0.1, 0.2, 0.3, 0.9], [0.95, 0.8, 0.35, 0.99, 0.25]))
+    assert f["eer"] == pytest.approx(vf.eer([0.1, 0.2, 0.3, 0.9], [0.95, 0.8, 0.35, 0.99, 0.25]))
     assert 0.2 <= f["eer"] <= 0.3
-    half = ve.figures(genuine[:2], clones, budget_per_hour=1.0)  # 0.5 h: the budget affords no alarm at all,
+    half = vf.figures(genuine[:2], clones, budget_per_hour=1.0)  # 0.5 h: the budget affords no alarm at all,
     assert half["caught_at_budget"] == pytest.approx(4 / 5)  # so the threshold goes just above the highest (0.2)
     assert half["false_alarms_per_hour_at_budget"] == 0.0
-    none = ve.figures(genuine, [], 1.0)
+    none = vf.figures(genuine, [], 1.0)
     assert none["eer"] is None and none["caught"] is None and none["caught_at_budget"] is None
 
 
 def test_others_figures_count_clone_alarms_and_impostors_per_hour():
     others = [trial("other", 0.9, CLONE, 1800), trial("other", 0.1, GENUINE, 1800), trial("other", 1.0, NONE, 3600)]
-    f = ve.others_figures(others)
+    f = vf.others_figures(others)
     assert f["hours"] == 2.0 and f["clone_alarms"] == 1 and f["false_alarms_per_hour"] == 0.5
     assert f["taken_as_genuine"] == 1 and f["taken_as_genuine_per_hour"] == 0.5
 
@@ -109,8 +110,8 @@ def test_run_trials_counts_every_fold_and_summarize_splits_systems():
     embedded = {}
     for i, c in enumerate(a + b + clones + other):
         v = _unit(direction[c.speaker]) + (0.5 * _unit(3) if c.label else 0.05 * _unit(4 + i % 4))
-        embedded[c.path] = ve.Embedded(c, 10.0, {ve.CLEAN: v / np.linalg.norm(v)}, np.array([float(i)]))
-    lookup = {float(i): embedded[c.path].vectors[ve.CLEAN] for i, c in enumerate(a + b + clones + other)}
+        embedded[c.path] = ve.Embedded(c, 10.0, {vf.CLEAN: v / np.linalg.norm(v)}, np.array([float(i)]))
+    lookup = {float(i): embedded[c.path].vectors[vf.CLEAN] for i, c in enumerate(a + b + clones + other)}
     enrolled: list[tuple[str, int]] = []
 
     def enroller(name, recordings):
@@ -135,7 +136,7 @@ def test_run_trials_counts_every_fold_and_summarize_splits_systems():
     assert all(t.match == GENUINE for t in one if t.kind == "genuine")  # 0.998 >= 0.95
     assert all(t.match == CLONE for t in one if t.kind == "clone")  # 0.89 between claim and genuine
     assert all(t.match == NONE for t in one if t.kind == "other")
-    summary = ve.summarize(trials, 1.0)
+    summary = vf.summarize(trials, 1.0)
     assert [(e["k"], e["condition"]) for e in summary] == [("1", "clean"), ("3", "clean"), ("all-2", "clean")]
     first = summary[0]
     assert set(first["systems"]) == {"sys-x", "sys-y"}
@@ -148,8 +149,8 @@ def test_drop_duplicates_keeps_the_first_copy_of_a_recording():
     a = [clip(f"a{i}", 0, "A") for i in range(3)]
     plan = ve.plan([*a, clip("ax", 1, "A", "x")], "dev")
     same = _unit(0)
-    embedded = {a[0].path: ve.Embedded(a[0], 1, {ve.CLEAN: same}), a[1].path: ve.Embedded(a[1], 1, {ve.CLEAN: same}),
-                a[2].path: ve.Embedded(a[2], 1, {ve.CLEAN: _unit(1)})}
+    embedded = {a[0].path: ve.Embedded(a[0], 1, {vf.CLEAN: same}), a[1].path: ve.Embedded(a[1], 1, {vf.CLEAN: same}),
+                a[2].path: ve.Embedded(a[2], 1, {vf.CLEAN: _unit(1)})}
     deduped, dropped = ve.drop_duplicates(plan, embedded)
     assert dropped == 1 and [c.path.stem for c in deduped.targets["A"].reals] == ["a0", "a2"]
 

@@ -48,6 +48,7 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_voices(args: argparse.Namespace) -> int:
     from voxwatch.training import voice_eval as ve
+    from voxwatch.training import voice_figures as vf
     from voxwatch.training.pool import counting
     from voxwatch.voices import calibration as cal
 
@@ -97,7 +98,7 @@ def run_voices(args: argparse.Namespace) -> int:
             "budget_per_hour": budget, "telephone_chains": chain_names,
             "targets": {s: {"real": len(t.reals), "clones": len(t.clones)} for s, t in plan.targets.items()},
             "others_clips": len(plan.others), "duplicates_dropped": duplicates, "note": ve.MIN_SPEECH_NOTE,
-            "results": ve.summarize(trials, budget, chain_names)})
+            "results": vf.summarize(trials, budget, chain_names)})
     if args.json:
         print(json.dumps({"command": "eval --voices", "sets": reports}, indent=1))
     else:

@@ -15,18 +15,7 @@ k is 1, 3 or ``all-2`` (all of the target's real clips but two). Each target giv
 enrols the k clips from position f on (in path order, wrapping round) and holds the rest out, so that every clip
 is held out in some fold. Enrolment's 10 s minimum is lifted (a page's clip is often shorter): the output says so.
 
-Figures per (k, condition, system):
-
-* ``eer``: equal error rate of ``clone_score`` (clones positive, genuine trials negative), pooled over targets
-  and folds; ``eer_similarity`` the same for the raw similarity (no per-voice calibration);
-* ``caught_at_budget``: the share of clones a clone alert catches at the lowest ``clone_score`` threshold that
-  keeps false clone alarms on the held-out genuine speech at or under ``budget`` per hour (an alert: the voice
-  claimed, ``match`` not ``none``, and ``clone_score`` at or above the threshold);
-* at the product's own thresholds: ``caught`` (clones judged ``clone``), ``genuine_false_alarms_per_hour``
-  (genuine trials judged ``clone``), ``genuine_missed`` (genuine trials judged ``none``: the person not
-  recognised);
-* ``others``: false clone alarms per hour of other people's real speech (judged ``clone`` of the nearest voice),
-  and how often another person is taken as an enrolled voice (``genuine``).
+Figures: ``voxwatch.training.voice_figures``.
 
 Embeddings are cached in memory, and in ``cache_dir`` when given (one ``.npz`` per speaker encoder, keyed by the
 sha256 of the speech samples the encoder hears, so a file and its telephone copies each have their own entry).
@@ -35,11 +24,9 @@ sha256 of the speech samples the encoder hears, so a file and its telephone copi
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -47,14 +34,13 @@ from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder, VoiceEmbedding
 from voxwatch.training.datasets import Clip, DatasetError
+from voxwatch.training.voice_figures import CLEAN, Trial
 from voxwatch.voices import calibration as cal
-from voxwatch.voices.check import CLONE, GENUINE, NONE, VoiceMatch, check, match
+from voxwatch.voices.check import VoiceMatch, check, match
 from voxwatch.voices.enrol import Recording, enrol
 from voxwatch.voices.voiceprint import Voiceprint
 
 K_CHOICES = ("1", "3", "all-2")
-CLEAN = "clean"
-TELEPHONE = "telephone"
 ALL = "all"  # the "system" of the overall figures
 
 
@@ -211,19 +197,6 @@ class CachingEncoder(OnnxVoiceEncoder):
 
 
 # ---- trials ---------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Trial:
-    kind: str  # "genuine", "clone" or "other"
-    voice: str  # the voice checked against (for "other": the nearest enrolled voice)
-    system: str  # a clone's source ("" for real speech)
-    condition: str  # "clean", or the telephone chain a genuine clip went through
-    duration_s: float  # of the audio checked
-    similarity: float
-    clone_score: float
-    match: str
-    fold: int
-
 
 @dataclass
 class Embedded:
@@ -398,111 +371,6 @@ def n_fold_steps(plan_: Plan, ks: Sequence[str]) -> int:
         lengths = [len(t.reals) for t in plan_.targets.values() if k_for(k, len(t.reals))]
         total += max(lengths, default=0)
     return total
-
-
-# ---- figures --------------------------------------------------------------------------------------------------------
-
-def eer(negatives: Sequence[float], positives: Sequence[float]) -> float | None:
-    """Equal error rate with ``positives`` scoring higher (None without both)."""
-    from voxwatch.training.metrics import eer as metrics_eer
-
-    if not len(negatives) or not len(positives):
-        return None
-    labels = np.r_[np.zeros(len(negatives)), np.ones(len(positives))]
-    return metrics_eer(labels, np.r_[np.asarray(negatives, float), np.asarray(positives, float)])[0]
-
-
-def caught_at_budget(genuine: Sequence[Trial], clones: Sequence[Trial], budget_per_hour: float
-                     ) -> tuple[float | None, float | None, float]:
-    """(share of clones caught, the clone_score threshold, false clone alarms per hour there) at the lowest
-    threshold whose false clone alarms on ``genuine`` stay within ``budget_per_hour``. An alert needs the voice
-    claimed (``match`` not ``none``) and ``clone_score`` at or above the threshold."""
-    hours = sum(t.duration_s for t in genuine) / 3600.0
-    if not clones or hours <= 0:
-        return None, None, 0.0
-    allowed = math.floor(budget_per_hour * hours + 1e-9)  # how many alarms the budget affords on this speech
-    alarms = sorted((t.clone_score for t in genuine if t.match != NONE), reverse=True)
-    if len(alarms) <= allowed:
-        threshold = -math.inf  # every claimed clone alerts
-    else:
-        threshold = float(np.nextafter(alarms[allowed], math.inf))  # just above the (allowed+1)-th alarm
-    caught = sum(1 for t in clones if t.match != NONE and t.clone_score >= threshold)
-    fa = sum(1 for t in genuine if t.match != NONE and t.clone_score >= threshold)
-    return caught / len(clones), (None if threshold == -math.inf else threshold), fa / hours
-
-
-def figures(genuine: Sequence[Trial], clones: Sequence[Trial], budget_per_hour: float) -> dict[str, Any]:
-    hours = sum(t.duration_s for t in genuine) / 3600.0
-    caught, threshold, fa_at = caught_at_budget(genuine, clones, budget_per_hour)
-    g_clone = sum(1 for t in genuine if t.match == CLONE)
-    return {
-        "targets": len({t.voice for t in genuine} | {t.voice for t in clones}),
-        "genuine_trials": len(genuine),
-        "genuine_hours": round(hours, 4),
-        "clone_trials": len(clones),
-        "eer": _round(eer([t.clone_score for t in genuine], [t.clone_score for t in clones])),
-        "eer_similarity": _round(eer([-t.similarity for t in genuine], [-t.similarity for t in clones])),
-        "caught_at_budget": _round(caught),
-        "budget_threshold": _round(threshold),
-        "false_alarms_per_hour_at_budget": round(fa_at, 3),
-        "caught": _round(sum(1 for t in clones if t.match == CLONE) / len(clones) if clones else None),
-        "clones_taken_as_genuine": _round(sum(1 for t in clones if t.match == GENUINE) / len(clones)
-                                          if clones else None),
-        "genuine_false_alarms": g_clone,
-        "genuine_false_alarms_per_hour": round(g_clone / hours, 2) if hours > 0 else None,
-        "genuine_missed": _round(sum(1 for t in genuine if t.match == NONE) / len(genuine) if genuine else None),
-        "similarity_mean": {"genuine": _round(_mean(t.similarity for t in genuine)),
-                            "clone": _round(_mean(t.similarity for t in clones))},
-    }
-
-
-def others_figures(others: Sequence[Trial]) -> dict[str, Any]:
-    hours = sum(t.duration_s for t in others) / 3600.0
-    clone = sum(1 for t in others if t.match == CLONE)
-    genuine = sum(1 for t in others if t.match == GENUINE)
-    return {"trials": len(others), "hours": round(hours, 4), "clone_alarms": clone,
-            "false_alarms_per_hour": round(clone / hours, 2) if hours > 0 else None,
-            "taken_as_genuine": genuine,
-            "taken_as_genuine_per_hour": round(genuine / hours, 2) if hours > 0 else None,
-            "similarity_p95": _round(float(np.percentile([t.similarity for t in others], 95)) if others else None)}
-
-
-def summarize(trials_by_k: dict[str, list[Trial]], budget_per_hour: float, telephone: Sequence[str] = ()
-              ) -> list[dict[str, Any]]:
-    """One entry per (k, condition): figures per system and overall, and the other people's false alarms.
-    Conditions: ``clean``, and with telephone chains ``telephone`` (the genuine clips through every chain, against
-    the clean clones) with each chain's figures under ``chains``."""
-    out = []
-    for k, trials in trials_by_k.items():
-        clones = [t for t in trials if t.kind == "clone"]
-        others = [t for t in trials if t.kind == "other"]
-        genuine_clean = [t for t in trials if t.kind == "genuine" and t.condition == CLEAN]
-        conditions: list[tuple[str, list[Trial]]] = [(CLEAN, genuine_clean)]
-        if telephone:
-            conditions.append((TELEPHONE, [t for t in trials if t.kind == "genuine" and t.condition in telephone]))
-        for condition, genuine in conditions:
-            systems = sorted({t.system for t in clones})
-            entry: dict[str, Any] = {"k": k, "condition": condition, "systems": {}}
-            for system in systems:
-                mine = [t for t in clones if t.system == system]
-                voices = {t.voice for t in mine}
-                entry["systems"][system] = figures([t for t in genuine if t.voice in voices], mine, budget_per_hour)
-            entry["overall"] = figures(genuine, clones, budget_per_hour)
-            entry["others"] = others_figures(others)
-            if condition == TELEPHONE:
-                entry["chains"] = {name: figures([t for t in genuine if t.condition == name], clones,
-                                                 budget_per_hour) for name in telephone}
-            out.append(entry)
-    return out
-
-
-def _mean(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return float(np.mean(values)) if values else None
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(float(value), digits)
 
 
 # ---- the whole protocol ---------------------------------------------------------------------------------------------
