@@ -76,7 +76,7 @@ def test_packet_loss_zeroes_or_repeats_whole_20ms_frames():
 
 
 def test_missing_ffmpeg_is_one_error_line(monkeypatch):
-    monkeypatch.setattr(tel.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(tel.TelephoneError) as info:
         tel.telephone(speech_like(0.5), np.random.default_rng(0))
     assert "ffmpeg not found" in str(info.value) and "\n" not in str(info.value)
@@ -132,6 +132,6 @@ def test_the_train_option_reaches_the_augment_settings(tmp_path, monkeypatch):
         return {"dev": {"eer": 0.0, "auc": 1.0}, "best_epoch": 1, "checkpoint": out / "best.pt"}
 
     monkeypatch.setattr(training, "train", fake_train)
-    monkeypatch.setattr(tel.shutil, "which", lambda name: "/usr/bin/ffmpeg")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/ffmpeg")
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--telephone", "0.3"]) == 0
     assert seen["augment"].p_telephone == 0.3

@@ -21,7 +21,8 @@ CONFIG_HELP = "TOML config whose [voices] dir to use"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("A voiceprint is a small JSON file per voice (embeddings of the bundled speaker encoder, its id "
                      "and hash, per-voice statistics). Enrol >= 30 s of speech from >= 3 recordings; under 10 s is "
-                     "refused. The daemon does not check live audio against them yet.")
+                     "refused. Telephone copies of the recordings are enrolled too (--no-telephone: not). The "
+                     "daemon does not check live audio against them yet.")
     sub = parser.add_subparsers(dest="voices_command", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -37,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--replace", action="store_true", help="replace an enrolled voice of the same name")
     add.add_argument("--force", action="store_true",
                      help="enrol even when the recordings disagree or another voice is very close")
+    add.add_argument("--no-telephone", dest="telephone", action="store_false",
+                     help="enrol the clean recordings only (default: also their copies through every telephone "
+                          "codec chain this ffmpeg has, G.711, GSM, G.726, Codec2, Opus, Speex, so that a genuine "
+                          "call is not taken for someone else; without ffmpeg: clean only, with a warning)")
     listing = action("list", "list the enrolled voices")
     listing.add_argument("--json", action="store_true", help="one JSON object per voice")
     remove = action("remove", "remove an enrolled voice (deletes its voiceprint)")
@@ -82,6 +87,7 @@ def _encoder():
 def _add(args: argparse.Namespace, store) -> int:
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.voices.enrol import EnrolmentError, Recording, enrol
+    from voxwatch.voices.telephone import enrolment_channels
     from voxwatch.voices.voiceprint import check_name
 
     name = check_name(args.name)
@@ -91,10 +97,13 @@ def _add(args: argparse.Namespace, store) -> int:
     recordings = [Recording(Path(path).name, load_audio(path)) for path in args.files]
     existing = [store.load(other) for other in store.names() if other != name]  # the replaced one is not read
     encoder = _encoder()
-    voiceprint = enrol(name, recordings, encoder, existing, force=args.force, progress=_progress, warn=_warn)
+    channels = enrolment_channels(_warn) if args.telephone else {}
+    voiceprint = enrol(name, recordings, encoder, existing, channels=channels, force=args.force,
+                       progress=_progress, warn=_warn)
     path = store.save(voiceprint)
     print(f"enrolled {name}: {voiceprint.speech_s:.1f} s of speech from {len(recordings)} recording"
-          f"{'s' if len(recordings) != 1 else ''}, genuine from {genuine_from(voiceprint)} -> {path}")
+          f"{'s' if len(recordings) != 1 else ''}, channels {channel_list(voiceprint)}, genuine from "
+          f"{genuine_from(voiceprint)} -> {path}")
     return 0
 
 
@@ -122,12 +131,19 @@ def _list(args: argparse.Namespace, store) -> int:
         if args.json:
             print(json.dumps({"name": v.name, "speech_s": round(v.speech_s, 2), "recordings": len(v.recordings),
                               "created": v.created, "encoder": v.encoder.model_id, "encoder_matches": fits,
-                              "thresholds": v.thresholds.to_dict(), "scoring": v.method}))
+                              "thresholds": v.thresholds.to_dict(), "scoring": v.method,
+                              "channels": list(v.channels)}))
         else:
             note = "" if fits is not False else "\tOTHER ENCODER: enrol again"
             print(f"{v.name}\t{v.speech_s:.1f} s speech\t{len(v.recordings)} recordings\t{v.created}"
-                  f"\tgenuine from {genuine_from(v)}{note}")
+                  f"\tchannels {channel_list(v)}\tgenuine from {genuine_from(v)}{note}")
     return 0
+
+
+def channel_list(voiceprint) -> str:
+    """The channels a voiceprint holds, as people read them: ``clean+ulaw,alaw,...`` or ``clean only``."""
+    telephone = voiceprint.channels[1:]
+    return f"clean+{','.join(telephone)}" if telephone else "clean only"
 
 
 def genuine_from(voiceprint) -> str:

@@ -5,7 +5,7 @@ for each *target* (a speaker with at least k + 1 real clips and at least one clo
 clips with the product's enrolment (``voxwatch.voices.enrol``), then
 
 * **genuine** trials: the target's held-out real clips (optionally also through every telephone codec chain of
-  ``voxwatch.training.telephone``), checked against the target's voice;
+  ``voxwatch.voices.telephone``), checked against the target's voice;
 * **clone** trials: the target's clones (every spoof clip naming the target), checked against the target's voice,
   reported per system (the clone's ``source``) and overall;
 * **other** trials: the real clips of people who are not enrolled (the split's other speakers, and those of
@@ -376,19 +376,11 @@ def n_fold_steps(plan_: Plan, ks: Sequence[str]) -> int:
 # ---- the whole protocol ---------------------------------------------------------------------------------------------
 
 def telephone_chains(seed: int = 0) -> list[tuple[str, Callable[[np.ndarray, int], np.ndarray]]]:
-    """One transform per codec chain this ffmpeg has (band filter, codec round trip; no packet loss; the
-    chain's variant, a bitrate or mode, in turn per clip)."""
-    from voxwatch.training.telephone import CHAINS, apply_call, available_chains
+    """One transform per codec chain this ffmpeg has (``voxwatch.voices.telephone.chain_transforms``: the list
+    ``voxwatch voices add`` enrols too)."""
+    from voxwatch.voices.telephone import chain_transforms
 
-    variants = {c.name: len(c.variants) for c in CHAINS}
-
-    def through(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
-        def transform(audio: np.ndarray, index: int) -> np.ndarray:
-            call = {"codec": name, "variant": index % variants[name], "loss_rate": 0.0, "loss_mode": "zero"}
-            return apply_call(audio, call, np.random.default_rng([seed, index]))
-        return transform
-
-    return [(name, through(name)) for name in available_chains()]
+    return chain_transforms(seed)
 
 
 def load_set(path: Path | str, systems: str = "auto") -> list[Clip]:

@@ -5,8 +5,9 @@ A voiceprint is one JSON file, ``<dir>/<name>.voiceprint.json``, mode 0600 (it d
 * ``encoder``: the speaker encoder's model id, ONNX sha256 and feature hash; a voiceprint is only ever compared
   with embeddings of the same encoder (another one is refused, never silently used);
 * ``recordings``: the enrolment files (base name, sha256, seconds of speech);
-* ``embeddings``: per channel (``"clean"``; telephone copies later), one L2-normalised embedding per enrolment unit
-  (a recording, or a piece of one: ``voxwatch.voices.enrol``), with ``centroids`` their normalised means;
+* ``embeddings``: per channel (``"clean"``, and one per telephone codec chain enrolled: ``"ulaw"``, ``"gsm"``,
+  ...), one L2-normalised embedding per enrolment unit (a recording, or a piece of one: ``voxwatch.voices.enrol``),
+  with ``centroids`` their normalised means; ``Voiceprint.channels`` lists them;
 * ``stats``: how close the units are to the centroid of the *other* units (leave-one-out mean, spread, min);
 * ``thresholds``: ``claim`` (a cosine similarity: below it the speech is not this voice at all), ``genuine`` (at
   or above it the voice is taken as the person's) and ``scale`` (the clone score's slope), fixed at enrolment;
@@ -92,6 +93,11 @@ class Voiceprint:
     @property
     def method(self) -> str:
         return str(self.scoring.get("method", COSINE))
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels enrolled: ``clean`` first, then the telephone codec chains."""
+        return (CLEAN, *(ch for ch in self.embeddings if ch != CLEAN))
 
     def centroid(self, channel: str = CLEAN) -> np.ndarray:
         return normalized(self.embeddings[channel].mean(axis=0))

@@ -2,8 +2,9 @@
 
 Uploads are decoded in memory with ``score``'s checks and wording (``load_audio_bytes``); enrolment and checks run
 through ``voxwatch.voices`` (the same refusals: too little speech, recordings that disagree, a voice too close to
-another, another encoder's voiceprint), and voiceprints are written atomically by ``VoiceStore``. The speaker
-encoder is loaded on first use, and one request works at a time (a lock): the work is CPU-bound.
+another, another encoder's voiceprint; the same telephone copies by default), and voiceprints are written
+atomically by ``VoiceStore``. The speaker encoder is loaded on first use, and one request works at a time (a
+lock): the work is CPU-bound.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio_bytes
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
 from voxwatch.voices.enrol import Recording, enrol
+from voxwatch.voices.telephone import enrolment_channels
 from voxwatch.voices.voiceprint import VoiceprintError, VoiceStore, check_name
 from voxwatch.voices.watch import VoiceChecker
 from voxwatch.web.scoring import UploadTooLong, upload_name
@@ -63,22 +65,27 @@ class VoiceDesk:
                 continue
             out.append({"name": v.name, "speech_s": round(v.speech_s, 2), "recordings": len(v.recordings),
                         "created": v.created, "encoder": v.encoder.model_id, "thresholds": v.thresholds.to_dict(),
-                        "scoring": v.method})
+                        "scoring": v.method, "channels": list(v.channels)})
         return out
 
-    def add(self, name: str, uploads: list[tuple[bytes, str | None]], replace: bool = False) -> dict[str, Any]:
-        """Enrol ``name`` from the uploaded recordings (``replace``: an enrolled voice of that name is replaced)."""
+    def add(self, name: str, uploads: list[tuple[bytes, str | None]], replace: bool = False,
+            telephone: bool = True) -> dict[str, Any]:
+        """Enrol ``name`` from the uploaded recordings (``replace``: an enrolled voice of that name is replaced;
+        ``telephone``: their telephone copies too, as ``voxwatch voices add`` does). Warnings come back in
+        ``warnings`` (e.g. no ffmpeg: clean speech only)."""
+        warnings: list[str] = []
         name = check_name(name)
         with self._lock:
             if self.store.exists(name) and not replace:
                 raise VoiceprintError(f"a voice named {name!r} is already enrolled; tick replace to enrol it anew")
             recordings = [Recording(*self._audio(data, filename)) for data, filename in uploads]
             existing = [self.store.load(other) for other in self.store.names() if other != name]
-            voiceprint = enrol(name, recordings, self.encoder(), existing)
+            channels = enrolment_channels(warnings.append) if telephone else {}
+            voiceprint = enrol(name, recordings, self.encoder(), existing, channels=channels, warn=warnings.append)
             self.store.save(voiceprint)
         return {"name": voiceprint.name, "speech_s": round(voiceprint.speech_s, 2),
                 "recordings": len(recordings), "thresholds": voiceprint.thresholds.to_dict(),
-                "scoring": voiceprint.method}
+                "scoring": voiceprint.method, "channels": list(voiceprint.channels), "warnings": warnings}
 
     def remove(self, name: str) -> dict[str, Any]:
         with self._lock:

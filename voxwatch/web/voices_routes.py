@@ -52,12 +52,14 @@ def voices_router(desk: VoiceDesk) -> APIRouter:
                                                  "unreadable audio"}, 403: {"description": "header missing"}})
     async def add(request: Request, name: Annotated[str, Form()],
                   files: Annotated[list[UploadFile], File(description="recordings of that person")],
-                  replace: Annotated[bool, Form()] = False) -> Any:
+                  replace: Annotated[bool, Form()] = False,
+                  telephone: Annotated[bool, Form(description="also enrol telephone copies (every codec chain "
+                                                              "this ffmpeg has)")] = True) -> Any:
         if (refused := _refused(request)) is not None:
             return refused
         uploads = [(await f.read(), f.filename) for f in files]
         try:
-            return await run_in_threadpool(desk.add, name, uploads, replace)
+            return await run_in_threadpool(desk.add, name, uploads, replace, telephone)
         except Exception as exc:  # noqa: BLE001 (each known error is one answer; others go on up)
             return _failure(exc)
 

@@ -71,12 +71,14 @@ async function enrol(event) {
   const form = new FormData();
   form.append("name", $("enrol-name").value.trim());
   form.append("replace", $("enrol-replace").checked ? "true" : "false");
+  form.append("telephone", $("enrol-telephone").checked ? "true" : "false");
   for (const file of $("enrol-files").files) form.append("files", file);
   say("enrol-result", "Enrolling…", "muted");
   try {
     const v = await api("/api/voices", { method: "POST", body: form, headers: SENT });
     say("enrol-result", `Enrolled ${v.name}: ${v.speech_s.toFixed(1)} s of speech from ${v.recordings} recording(s), ` +
-        `genuine from ${genuineFrom(v, "similarity ")}.`, "ok");
+        `channels ${v.channels.join(", ")}, genuine from ${genuineFrom(v, "similarity ")}.` +
+        v.warnings.map((w) => ` Warning: ${w}`).join(""), v.warnings.length ? "muted" : "ok");
   } catch (err) {
     say("enrol-result", err.message, "error");
   }
