@@ -97,9 +97,12 @@ def _add(args: argparse.Namespace, store) -> int:
     recordings = [Recording(Path(path).name, load_audio(path)) for path in args.files]
     existing = [store.load(other) for other in store.names() if other != name]  # the replaced one is not read
     encoder = _encoder()
-    channels = enrolment_channels(_warn) if args.telephone else {}
+    no_telephone: list[str] = []  # said once enrolled (a refusal stays one line)
+    channels = enrolment_channels(no_telephone.append) if args.telephone else {}
     voiceprint = enrol(name, recordings, encoder, existing, channels=channels, force=args.force,
                        progress=_progress, warn=_warn)
+    for line in no_telephone:
+        _warn(line)
     path = store.save(voiceprint)
     print(f"enrolled {name}: {voiceprint.speech_s:.1f} s of speech from {len(recordings)} recording"
           f"{'s' if len(recordings) != 1 else ''}, channels {channel_list(voiceprint)}, genuine from "

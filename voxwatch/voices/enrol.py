@@ -168,10 +168,6 @@ def enrol(name: str, recordings: Sequence[Recording], encoder: OnnxVoiceEncoder,
             warn(f"{line}; enrolled anyway (--force)")
 
     embeddings = {CLEAN: vectors.astype(np.float32)}
-    if channels:
-        say(f"{name}: embedding telephone copies of the enrolment units ({', '.join(channels)}) ...")
-    for channel, transform in (channels or {}).items():
-        embeddings[channel] = np.stack([encoder.embed(transform(u.speech)).vector for u in units])
     loo = _leave_one_out(vectors, groups)
     scoring_entry: dict[str, object] = {}
     if scoring == COSINE:
@@ -193,6 +189,10 @@ def enrol(name: str, recordings: Sequence[Recording], encoder: OnnxVoiceEncoder,
         elif closeness >= cal.CLAIM:
             warn(f"{name}: close to the enrolled voice {other.name!r} (similarity {closeness:.2f}); checks may "
                  "confuse them")
+    if channels:  # after the refusals: no work for a voice refused
+        say(f"{name}: embedding telephone copies of the enrolment units ({', '.join(channels)}) ...")
+    for channel, transform in (channels or {}).items():
+        embeddings[channel] = np.stack([encoder.embed(transform(u.speech)).vector for u in units])
     if total < cal.RECOMMENDED_SPEECH_S or len(recordings) < cal.RECOMMENDED_RECORDINGS:
         warn(f"{name}: {total:.1f} s of speech in {len(recordings)} recording{plural}; >= "
              f"{cal.RECOMMENDED_SPEECH_S:.0f} s from >= {cal.RECOMMENDED_RECORDINGS} recordings (different days, "
