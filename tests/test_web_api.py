@@ -133,6 +133,8 @@ def test_health_openapi_and_headers(client):
     assert body["verifier"].startswith("verifier") and body["threshold"] == body["thresholds"]["filter"]
     assert body["thresholds"]["verifier"] == round(card["threshold"], 4)
     assert body["thresholds"]["gate"] == round(card["gate"], 4)
+    assert body["thresholds"]["verifier_telephone"] == round(card["telephone_threshold"], 4)
+    assert body["thresholds"]["verifier_short_run"] == round(card["short_threshold"], 4)
     spec = client.get("/api/openapi.json").json()
     assert {"/api/score", "/api/events", "/api/health", "/api/evidence", "/api/evidence/{clip_id}/label"} <= \
         set(spec["paths"])

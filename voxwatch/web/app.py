@@ -78,7 +78,9 @@ def create_app(settings: WebSettings, scorer: ScoreService, feed: LiveFeed | Non
         if detector.verifier is not None and (rule := resolve_rule(detector.config.pipeline.verifier,
                                                                    detector.verifier.card)) is not None:
             verifier_id = detector.verifier.model_id
-            thresholds.update(verifier=round(rule.threshold, 4), gate=round(rule.gate, 4))
+            thresholds.update(verifier=round(rule.threshold, 4), gate=round(rule.gate, 4),
+                              verifier_telephone=round(rule.threshold_for(True), 4),
+                              verifier_short_run=round(rule.threshold_for(False, 1), 4))
         return {"status": "ok", "version": __version__, "model": detector.model_id, "verifier": verifier_id,
                 "threshold": thresholds["filter"], "thresholds": thresholds,
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_duration_s": settings.max_duration_s},
