@@ -42,19 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
     args = parser.parse_args(argv)
 
-    from lab.recipes.select_rules import detector_for
-    from lab.telephone_threshold import verified_traces
-    from voxwatch.config import Config
-    from voxwatch.models import default_verifier_path
-    from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
-    from voxwatch.pipeline.stages.cards import card_path, read_card, save_card
-    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+    from lab.telephone_threshold import bundled_cascade, verified_traces, write_card_threshold
 
-    settings = Config().pipeline.decision
-    verifier = OnnxVerifier(default_verifier_path())
-    _, detector = detector_for(None)
-    card_rule = resolve_rule(VerifierSettings(), verifier.card)
-    assert card_rule is not None
+    settings, detector, verifier, card_rule = bundled_cascade()
     ft = detector.threshold
     real = [t for d in args.real for t in verified_traces(d, args.split, args.cache, detector, verifier)
             if t.label == 0]
@@ -88,15 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             shown = f"{caught}/{fakes} ({100 * caught / fakes:.1f}%)" if fakes else "-"
             print(f"| {name} | {label} | {h:.2f} | {fa} ({fa / h if h else float('nan'):.1f}/h) | {shown} |")
     if args.write_card:
-        path = card_path(default_verifier_path())
-        card = read_card(path, "verifier card")
-        card["short_threshold"] = short
-        card.setdefault("metrics", {})["short_threshold"] = {
+        write_card_threshold("short_threshold", short, {
             "rule": "lowest at which dev real speech raises no more alarms than with short runs unchecked",
             "sets": [Path(d).name for d in args.real], "split": args.split, "real_hours": round(hours, 2),
-            "alarms": allowed, "command": "python -m lab.short_threshold"}
-        save_card(path, card)
-        print(f"wrote short_threshold {short:.6f} into {path}")
+            "alarms": allowed, "command": "python -m lab.short_threshold"})
     return 0
 
 

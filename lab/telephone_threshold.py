@@ -42,6 +42,35 @@ def verified_traces(data: str, split: str, cache: Path | None, detector, verifie
     return traces
 
 
+def bundled_cascade():
+    """(decision settings, the bundled filter's ``Detector``, the bundled verifier, its card's rule): what the
+    verifier's thresholds are chosen for."""
+    from lab.recipes.select_rules import detector_for
+    from voxwatch.config import Config
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+
+    verifier = OnnxVerifier(default_verifier_path())
+    _, detector = detector_for(None)
+    rule = resolve_rule(VerifierSettings(), verifier.card)
+    assert rule is not None
+    return Config().pipeline.decision, detector, verifier, rule
+
+
+def write_card_threshold(key: str, value: float, provenance: dict) -> None:
+    """``value`` as the bundled verifier card's ``key``, with where it came from under ``metrics``."""
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.stages.cards import card_path, read_card, save_card
+
+    path = card_path(default_verifier_path())
+    card = read_card(path, "verifier card")
+    card[key] = value
+    card.setdefault("metrics", {})[key] = provenance
+    save_card(path, card)
+    print(f"wrote {key} {value:.6f} into {path}")
+
+
 def _codec(source: str) -> str:
     return source.rsplit("+", 1)[1] if "+" in source else "clean"
 
@@ -72,19 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
     args = parser.parse_args(argv)
 
-    from lab.recipes.select_rules import detector_for
-    from voxwatch.config import Config
-    from voxwatch.models import default_verifier_path
-    from voxwatch.pipeline.cascade import VerifierSettings, resolve_rule
-    from voxwatch.pipeline.stages.cards import card_path, read_card, save_card
-    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.training import alarms
 
-    settings = Config().pipeline.decision
-    verifier = OnnxVerifier(default_verifier_path())
-    _, detector = detector_for(None)
-    card_rule = resolve_rule(VerifierSettings(), verifier.card)
-    assert card_rule is not None
+    settings, detector, verifier, card_rule = bundled_cascade()
     phone = {Path(d).name: verified_traces(d, args.split, args.cache, detector, verifier) for d in args.phone}
     clean = {Path(d).name: verified_traces(d, args.split, args.cache, detector, verifier) for d in args.clean}
     chosen_from = [t for traces in phone.values() for t in traces if _codec(t.source) not in args.leave_out]
@@ -113,15 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {b[3]:.1f} | {b[0]:.1f} ({b[2]}) | {a[0]:.1f} ({a[2]}) | {100 * b[1]:.1f}% | "
               f"{100 * a[1]:.1f}% |")
     if args.write_card:
-        path = card_path(default_verifier_path())
-        card = read_card(path, "verifier card")
-        card["telephone_threshold"] = threshold
-        card.setdefault("metrics", {})["telephone_threshold"] = {
+        write_card_threshold("telephone_threshold", threshold, {
             "rule": f"lowest with <= {args.budget:g} false alarms/h on dev telephone copies",
             "sets": sorted(phone), "split": args.split, "left_out": sorted(args.leave_out),
-            "real_minutes": round(real_min, 1), "command": "python -m lab.telephone_threshold"}
-        save_card(path, card)
-        print(f"wrote telephone_threshold {threshold:.6f} into {path}")
+            "real_minutes": round(real_min, 1), "command": "python -m lab.telephone_threshold"})
     return 0
 
 
