@@ -9,25 +9,13 @@ import json
 import numpy as np
 import pytest
 from conftest import require_tool
-from voice_helpers import SENTENCES, espeak
+from test_voices import run, spoken  # noqa: F401  (spoken: the module's fixture)
 
-from voxwatch.cli import main
 from voxwatch.voices import telephone as tel
 from voxwatch.voices.check import GENUINE, match
 from voxwatch.voices.voiceprint import CLEAN, VoiceStore
 
-
-@pytest.fixture(scope="module")
-def spoken(tmp_path_factory) -> list:
-    """Four sentences (~5-6 s each) in espeak-ng's en-us voice: three to enrol, one held out."""
-    d = tmp_path_factory.mktemp("espeak")
-    return [espeak(d / f"s{i}.wav", text) for i, text in enumerate(SENTENCES)]
-
-
-def run(capsys, *argv) -> tuple[int, str, list[str]]:
-    code = main(["voices", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err.strip().splitlines()
+# ``spoken``: four espeak-ng sentences (three to enrol, one held out); ``run``: ``voxwatch voices ARGS``
 
 
 def listed(capsys, voices) -> dict:
@@ -36,7 +24,7 @@ def listed(capsys, voices) -> dict:
     return {v["name"]: v for v in map(json.loads, out.splitlines())}
 
 
-def test_add_enrols_telephone_copies_by_default_and_a_call_scores_closer(tmp_path, capsys, spoken):
+def test_add_enrols_telephone_copies_by_default_and_a_call_scores_closer(tmp_path, capsys, spoken):  # noqa: F811
     require_tool("ffmpeg")
     chains = tel.available_chains()
     assert {"ulaw", "gsm"} <= set(chains)
@@ -71,7 +59,7 @@ def test_add_enrols_telephone_copies_by_default_and_a_call_scores_closer(tmp_pat
 
 
 @pytest.mark.parametrize("missing", ["ffmpeg", "chains"])
-def test_without_ffmpeg_add_enrols_clean_only_with_one_warning(tmp_path, capsys, spoken, monkeypatch, missing):
+def test_without_ffmpeg_add_enrols_clean_only_with_one_warning(tmp_path, capsys, spoken, monkeypatch, missing):  # noqa: F811
     if missing == "ffmpeg":
         monkeypatch.setattr(tel.shutil, "which", lambda name: None)
     else:
@@ -96,7 +84,7 @@ def test_enrolment_channels_are_the_evaluations_chains_at_their_first_variant():
     np.testing.assert_array_equal(channels["ulaw"](audio), transforms["ulaw"](audio, 0))
 
 
-def test_the_web_voices_page_enrols_telephone_copies_by_default(tmp_path, spoken, monkeypatch):
+def test_the_web_voices_page_enrols_telephone_copies_by_default(tmp_path, spoken, monkeypatch):  # noqa: F811
     require_tool("ffmpeg")
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
