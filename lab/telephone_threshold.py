@@ -75,7 +75,7 @@ def _codec(source: str) -> str:
     return source.rsplit("+", 1)[1] if "+" in source else "clean"
 
 
-def _figures(traces, settings, filter_threshold: float, rule) -> tuple[float, float, int, float]:
+def figures(traces, settings, filter_threshold: float, rule) -> tuple[float, float, int, float]:
     """(false alarms per hour, share caught, false alarms, real minutes)."""
     from voxwatch.training import alarms
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     for chain in sorted({_codec(t.source) for t in every}):
         pools[f"telephone: {chain}"] = [t for t in every if _codec(t.source) == chain]
     for name, traces in pools.items():
-        b, a = (_figures(traces, settings, detector.threshold, r) for r in (before, after))
+        b, a = (figures(traces, settings, detector.threshold, r) for r in (before, after))
         print(f"| {name} | {b[3]:.1f} | {b[0]:.1f} ({b[2]}) | {a[0]:.1f} ({a[2]}) | {100 * b[1]:.1f}% | "
               f"{100 * a[1]:.1f}% |")
     if args.write_card:
