@@ -171,6 +171,35 @@ def test_a_source_balanced_run_trains_and_records_its_balance(tmp_path):
     assert json.loads((out / "verifier.json").read_text())["training"]["train"]["balance"] == "source"
 
 
+def test_a_spliced_item_keeps_a_part_of_its_own_crop_inside_real_speech_of_another_clip():
+    require_torch()
+    from voxwatch.training.verifier.train import VerifierTrainSettings, _batch
+
+    rows = [np.full((400, 4), value, np.float16) for value in (1.0, 2.0, 3.0)]  # fake, real, real
+    lengths = np.cumsum([0] + [len(r) for r in rows])
+    dataset = data.UtteranceSet(np.concatenate(rows), lengths, np.array([1, 0, 0], np.int8), np.arange(3))
+    plain = VerifierTrainSettings(crop_frames=100, freq_mask=0, time_mask=0)
+    assert set(_batch(dataset, np.array([0]), plain, np.random.default_rng(0)).unique().tolist()) == {1.0}
+    spliced = replace(plain, splice_share=1.0)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = _batch(dataset, np.array([0, 1]), spliced, rng)[:, 0, :, 0].numpy()
+        own = np.flatnonzero(x[0] == 1.0)
+        assert 25 <= len(own) <= 75 and np.all(np.diff(own) == 1)  # one span of a quarter to three quarters
+        assert set(x[0][x[0] != 1.0].tolist()) <= {2.0, 3.0}  # the rest is real speech, never the fake's own
+        assert set(x[1].tolist()) <= {2.0, 3.0}  # a spliced real item is all real
+
+
+def test_splice_share_is_recorded_and_checked(tmp_path, capsys):
+    require_torch()
+    root = _dataset(tmp_path / "toy", n_train=2, n_dev=2)
+    out = tmp_path / "run"
+    assert train_verifier(root, out, "--epochs", "1", "--max-steps", "2", "--splice-share", "0.5") == 0
+    assert json.loads((out / "verifier.json").read_text())["training"]["train"]["splice_share"] == 0.5
+    assert train_verifier(root, tmp_path / "bad", "--splice-share", "2") == 2
+    assert capsys.readouterr().err.endswith("voxwatch: error: --splice-share must be within [0, 1]\n")
+
+
 @pytest.mark.parametrize(("stage", "option", "message"), [
     ("verifier", ["--freq-stride", "2"], "--freq-stride is an option of --stage filter, not of --stage verifier"),
     ("verifier", ["--no-augment"], "--no-augment is an option of --stage filter, not of --stage verifier"),

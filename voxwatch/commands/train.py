@@ -136,6 +136,8 @@ def _add_verifier_arguments(group: Any, opt: _StageOptions) -> None:
         "--crop", type=int)
     add(group, "--epoch-items", {VERIFIER: 0}, "train items drawn per epoch, 0 = all", type=int)
     add(group, "--real-weight", {VERIFIER: 1.0}, "loss weight of real speech against fake", type=float)
+    add(group, "--splice-share", {VERIFIER: 0.0}, "share of train items whose crop keeps only a part of itself "
+        "inside real speech of another clip (fakes spliced into real speech; 0 = none)", type=float)
     add(group, "--threads", {VERIFIER: 1}, "torch threads", type=int)
     add(group, "--budget", {VERIFIER: 2.0}, "the card threshold keeps the cascade within this many false alarms "
         "per hour of the dev real speech", type=float)
@@ -229,6 +231,8 @@ def _run_verifier(args: argparse.Namespace) -> int:
         raise VoxwatchError("--bands, --stem, --crop and --threads must be >= 1, --max-crop >= 0")
     if not 0.0 < args.gate_pass <= 1.0 or args.budget <= 0 or args.real_weight <= 0:
         raise VoxwatchError("--gate-pass must be within (0, 1], --budget and --real-weight > 0")
+    if not 0.0 <= args.splice_share <= 1.0:
+        raise VoxwatchError("--splice-share must be within [0, 1]")
     if args.filter_model:  # checked now, not after the training: the operating point is chosen against it
         open_model(args.filter_model, ModelCard.load)
     out = Path(args.out)
@@ -237,7 +241,8 @@ def _run_verifier(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         crop_frames=args.crop, max_crop_frames=args.max_crop, freq_mask=args.freq_mask, time_mask=args.time_mask,
         patience=args.patience, epoch_items=args.epoch_items, real_weight=args.real_weight, balance=args.balance,
-        ema=args.ema, seed=args.seed, threads=args.threads, max_steps=args.max_steps)
+        ema=args.ema, splice_share=args.splice_share, seed=args.seed, threads=args.threads,
+        max_steps=args.max_steps)
     net = VerifierNet(n_bands=features.n_features, stem=args.stem, channels=_channels(args.channels or "24,48,64"),
                       dropout=args.dropout, pool=args.pool)
     choice = OperatingChoice(args.filter_model, args.gate_pass, args.budget, not args.no_fusion)

@@ -56,6 +56,7 @@ class VerifierTrainSettings:
     real_weight: float = 1.0  # the real class weighs this much more than the fake one (false alarms cost more)
     balance: str = "class"  # "source": draw items by the source weights of voxwatch.training.balance
     ema: float = 0.0  # decay of the weights' moving average per step (0: off)
+    splice_share: float = 0.0  # this share of items keeps only a part of its crop, the rest real speech of another
     seed: int = 0
     threads: int = 1
     max_steps: int = 0  # 0: full epochs; smoke tests set a few
@@ -68,11 +69,27 @@ def _crop(mat: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
     return mat[start : start + frames]
 
 
+def _spliced(crop: np.ndarray, data: UtteranceSet, real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``crop`` with a quarter to three quarters of it kept, in place, and the frames before and after it from a
+    random real clip: fake speech inside real speech with no pause, as the daemon's run and segment checks hand it
+    over (a spliced real item stays real: a join of two real voices is no evidence of a fake)."""
+    frames = len(crop)
+    keep = int(rng.integers(frames // 4, 3 * frames // 4 + 1))
+    start = int(rng.integers(0, frames - keep + 1))
+    out = _crop(data.item(int(rng.choice(real))), frames, rng).copy()
+    out[start : start + keep] = crop[start : start + keep]
+    return out
+
+
 def _batch(data: UtteranceSet, idx: np.ndarray, s: VerifierTrainSettings, rng: np.random.Generator) -> torch.Tensor:
     frames = s.crop_frames
     if s.max_crop_frames > s.crop_frames:  # the lengths the runtime sees (up to max_s), not one fixed crop
         frames = int(rng.integers(s.crop_frames, s.max_crop_frames + 1))
-    x = np.stack([_crop(data.item(int(i)), frames, rng) for i in idx]).astype(np.float32)
+    crops = [_crop(data.item(int(i)), frames, rng) for i in idx]
+    if s.splice_share > 0:
+        real = np.flatnonzero(data.y == 0)
+        crops = [_spliced(c, data, real, rng) if len(real) and rng.random() < s.splice_share else c for c in crops]
+    x = np.stack(crops).astype(np.float32)
     for row in x:
         f0 = int(rng.integers(0, max(1, x.shape[2] - s.freq_mask)))
         row[:, f0 : f0 + int(rng.integers(0, s.freq_mask + 1))] = 0.0
