@@ -271,14 +271,14 @@ def cmd_fusion(args: argparse.Namespace) -> int:
     from voxwatch.training import voice_eval as ve
     from voxwatch.training import voice_figures as vf
 
-    ks = ve.parse_ks(args.k)
-    if args.fit_k not in ks:
-        raise LabError(f"--fit-k {args.fit_k} is not among --k {args.k}")
     path = default_verifier_path()
     if path is None:
         raise LabError("this checkout has no bundled verifier (voxwatch/models/verifier.onnx)")
-    verifier = OnnxVerifier(path)
     try:
+        ks = ve.parse_ks(args.k)
+        if args.fit_k not in ks:
+            raise LabError(f"--fit-k {args.fit_k} is not among --k {args.k}")
+        verifier = OnnxVerifier(path)
         chains = ve.telephone_chains() if args.telephone else []
         _, trials, dropped = ve.set_trials(args.data, ks, args.split, args.real_split, ve.CachingEncoder(
             cache_dir=args.cache), args.min_speech, chains, scores=ve.VerifierScores(verifier, args.cache))
