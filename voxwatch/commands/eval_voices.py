@@ -1,6 +1,7 @@
 """``voxwatch eval --voices --data SET [--split dev] [--k 1,3,all-2] [--telephone] [--json]``: clone watch's
 person-of-interest evaluation (``voxwatch.training.voice_eval``): per target speaker enrol k real clips, test the
-held-out real clips against that speaker's clones and other people's real speech against every enrolled voice.
+held-out real clips against that speaker's clones and other people's real speech against every enrolled voice;
+with ``--fusion on`` (default) also decided on clone watch fused with the bundled verifier (``voxwatch.voices.fusion``).
 A table (or ``--json``) on stdout, a progress bar on stderr; onnxruntime, no torch."""
 
 from __future__ import annotations

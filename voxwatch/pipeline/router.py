@@ -392,8 +392,8 @@ class CascadeRouter:
             band = self.decision.uncertain_band if threshold == self.threshold else 0.0
             label = verdict_for(verdict.score, threshold, band)
             final = replace(verdict, verdict=label, threshold=threshold, stage="filter", band=band,
-                                        why=_why("filter", verdict.score, threshold, end.start, end.end,
-                                                 f"under the gate {self.rule.gate:.3f}"))
+                            why=_why("filter", verdict.score, threshold, end.start, end.end,
+                                     f"under the gate {self.rule.gate:.3f}"))
             out = [final]
             if alerts_on(label, self.decision) and not utterance.alerted:
                 alert = self._alert(utterance, end.start, end.end, verdict.score, label, verdict.windows,
