@@ -5,6 +5,8 @@ comparisons.
         --out ../data/extra-voices
     voxwatch eval --voices --data ../data/extra-voices --split dev
     python -m lab.voice_eval cohort      # the shipped voxwatch/models/voice-cohort.npy and its card
+    python -m lab.voice_eval fusion --data ../data/hours-voices --split dev --real-split any \
+        --cache ../data/cache/voices     # clone watch's fusion with the verifier: calibration.FUSION_*
 
 ``view``: a manifest with absolute paths into the set (nothing is copied) whose ``speaker`` column is rewritten by
 explicit prefix renames: the extra corpus names Tortoise's clones ``tortoise-NAME`` and the real reference clips of
@@ -259,6 +261,47 @@ def cmd_scoring(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fusion(args: argparse.Namespace) -> int:
+    """Clone watch fused with the bundled verifier, fitted on one split's trials (dev only: the test split is for
+    ``voxwatch eval --voices`` once the weights are in): prints ``voxwatch/voices/calibration.py``'s FUSION_*
+    lines and the split's figures, S-norm alone against fused, at every k."""
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+    from voxwatch.training import voice_eval as ve
+    from voxwatch.training import voice_figures as vf
+
+    path = default_verifier_path()
+    if path is None:
+        raise LabError("this checkout has no bundled verifier (voxwatch/models/verifier.onnx)")
+    try:
+        ks = ve.parse_ks(args.k)
+        if args.fit_k not in ks:
+            raise LabError(f"--fit-k {args.fit_k} is not among --k {args.k}")
+        verifier = OnnxVerifier(path)
+        chains = ve.telephone_chains() if args.telephone else []
+        _, trials, dropped = ve.set_trials(args.data, ks, args.split, args.real_split, ve.CachingEncoder(
+            cache_dir=args.cache), args.min_speech, chains, scores=ve.VerifierScores(verifier, args.cache))
+        names = [name for name, _ in chains]
+        fusion, fitted_on = vf.fit_fusion(trials[args.fit_k], args.budget, verifier.sha256, names)
+    except (VoxwatchError, ValueError) as exc:
+        raise LabError(str(exc)) from None
+    print(f"# {args.data} split {args.split} (reals {args.real_split}), k = {args.fit_k}, {dropped} duplicate "
+          f"real clips dropped; fitted on {fitted_on}")
+    print(f"FUSION_CLONE = {fusion.clone:.4f}\nFUSION_VERIFIER = {fusion.verifier:.4f}\n"
+          f"FUSION_BIAS = {fusion.bias:.4f}\nFUSION_THRESHOLD = {fusion.threshold:.2f}\n"
+          f'FUSION_VERIFIER_SHA256 = "{verifier.sha256}"  # {verifier.model_id}')
+    for entry in vf.summarize(trials, args.budget, names, fusion):
+        for label, f in (("S-norm", entry), ("fused", entry["fused"])):
+            o = f["overall"]
+            print(f"k={entry['k']:5s} {entry['condition']:9s} {label:6s}  EER {100 * (o['eer'] or 0):5.1f}%  "
+                  f"caught <= {args.budget:g} FA/h {100 * (o['caught_at_budget'] or 0):5.1f}%  flagged "
+                  f"{100 * (o['caught'] or 0):5.1f}%  genuine FA/h {o['genuine_false_alarms_per_hour']}  others FA/h "
+                  f"{f['others']['false_alarms_per_hour']}  (genuine {o['genuine_trials']}, clones "
+                  f"{o['clone_trials']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.voice_eval", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +335,17 @@ def main(argv: list[str] | None = None) -> int:
     scoring.add_argument("--min-speech", type=float, default=3.0)
     scoring.add_argument("--cache")
     scoring.set_defaults(run=cmd_scoring)
+    fusion = sub.add_parser("fusion", help="fit clone watch's fusion with the bundled verifier (on dev)")
+    fusion.add_argument("--data", required=True, help="a set for eval --voices (e.g. ../data/hours-voices)")
+    fusion.add_argument("--split", default="dev")
+    fusion.add_argument("--real-split", default="same", choices=("same", "any"))
+    fusion.add_argument("--k", default="1,3", help="the ks to report (default 1,3)")
+    fusion.add_argument("--fit-k", default="3", help="the k whose trials the fusion is fitted on (default 3)")
+    fusion.add_argument("--budget", type=float, default=1.0, help="false clone alarms per hour of genuine speech")
+    fusion.add_argument("--telephone", action="store_true", help="genuine telephone copies in the fit too")
+    fusion.add_argument("--min-speech", type=float, default=3.0)
+    fusion.add_argument("--cache", help="embedding and verifier score cache folder (as eval --voices --cache)")
+    fusion.set_defaults(run=cmd_fusion)
     args = parser.parse_args(argv)
     if getattr(args, "data", "") is None:
         args.data = [str(SHARED / "corpus"), str(SHARED / "extra")]

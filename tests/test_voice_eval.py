@@ -211,6 +211,10 @@ def test_eval_voices_end_to_end_json_and_table(espeak_set, capsys, tmp_path):
     assert k1["overall"]["genuine_trials"] == 6 and k1["overall"]["clone_trials"] == 6
     assert k1["others"]["trials"] == 9
     assert 0.0 <= k1["overall"]["eer"] <= 1.0
+    # clone watch fused with the bundled verifier, beside S-norm alone (--fusion on by default)
+    assert report["fusion"]["reported"] and report["fusion"]["in_product"] is False
+    assert k1["fused"]["overall"]["clone_trials"] == 6 and set(k1["fused"]["systems"]) == set(k1["systems"])
+    assert list((tmp_path / "cache").glob("verifier-scores-*.npz"))
     assert list((tmp_path / "cache").glob("voice-embeddings-*.npz"))  # the cache was written ...
     code, again, _ = run_cli(capsys, "--voices", "--data", espeak_set, "--split", "dev", "--k", "1,all-2", "--json",
                              "--cache", tmp_path / "cache")
@@ -218,6 +222,13 @@ def test_eval_voices_end_to_end_json_and_table(espeak_set, capsys, tmp_path):
     code, out, _ = run_cli(capsys, "--voices", "--data", espeak_set, "--split", "dev", "--k", "1",
                            "--scoring", "cosine")
     assert code == 0 and "clone watch: " in out and "cosine scoring" in out and "variant-m3" in out
+    assert "no fused figures: the fusion is fitted on S-norm voiceprints" in out
+    code, out, _ = run_cli(capsys, "--voices", "--data", espeak_set, "--split", "dev", "--k", "1",
+                           "--cache", tmp_path / "cache")
+    assert code == 0 and "S-norm / fused" in out and "fused: clone watch's S-norm evidence fused with" in out
+    code, out, _ = run_cli(capsys, "--voices", "--data", espeak_set, "--split", "dev", "--k", "1", "--fusion", "off",
+                           "--cache", tmp_path / "cache", "--json")
+    assert code == 0 and "fused" not in json.loads(out)["sets"][0]["results"][0]
 
 
 def test_eval_voices_bad_input_is_one_line(tmp_path, capsys, espeak_set):

@@ -41,6 +41,7 @@ from voxwatch.pipeline.router import VOICE_MAX_S, CascadeRouter, RouterOutput, V
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio
 from voxwatch.pipeline.stages.filter.features import as_float_audio
+from voxwatch.voices.fusion import for_verifier as clone_fusion
 
 if TYPE_CHECKING:
     from voxwatch.voices.check import VoiceMatch
@@ -113,8 +114,9 @@ class _Stream:
         voices = detector.voices
         expect = detector.expect_voice if stream_id is None else settings.voice_for(stream_id) or detector.expect_voice
         alerts = settings.clone_alerts == "nearest" or expect is not None
-        self.voice: VoiceWatch | None = (VoiceWatch(expect, alerts=alerts) if voices is not None and voices.voiceprints
-                                         else None)
+        fusion = clone_fusion(verifier.sha256 if verifier is not None else None)
+        self.voice: VoiceWatch | None = (VoiceWatch(expect, alerts=alerts, fusion=fusion)
+                                         if voices is not None and voices.voiceprints else None)
         if self.voice is not None:
             keep = max(keep, VOICE_MAX_S)
         self.front: StreamFront = StreamFront(settings.features, settings.vad, settings.window, keep_audio_s=keep)
@@ -200,7 +202,8 @@ class Detector:
     def check_voice(self, audio: np.ndarray | str | Path, expect: str | None = None,
                     sample_rate: int = SAMPLE_RATE) -> VoiceMatch:
         """A whole recording (an array or an audio file) against the enrolled voices: the match with ``expect``'s
-        voice, else with the nearest one. Too little speech, no voices or an unknown ``expect``: ``VoxwatchError``."""
+        voice, else with the nearest one (fused with the verifier's score where a stream's check would be). Too
+        little speech, no voices or an unknown ``expect``: ``VoxwatchError``."""
         if self.voices is None:
             raise ValueError("no voices: Detector(voices=DIR or a list of voiceprints)")
         if isinstance(audio, str | Path):
@@ -209,7 +212,7 @@ class Detector:
             samples = as_float_audio(audio).astype(np.float32, copy=False)
             if sample_rate != SAMPLE_RATE:
                 samples = StreamResampler(int(sample_rate)).process(samples)
-        return self.voices.check(samples, expect)
+        return self.voices.check(samples, expect, self.verifier)
 
     # ------------------------------------------------------------------ internals
     def _feed(self, stream: _Stream, chunk: np.ndarray) -> list[Judgement]:

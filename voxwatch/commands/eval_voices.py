@@ -1,6 +1,7 @@
 """``voxwatch eval --voices --data SET [--split dev] [--k 1,3,all-2] [--telephone] [--json]``: clone watch's
 person-of-interest evaluation (``voxwatch.training.voice_eval``): per target speaker enrol k real clips, test the
-held-out real clips against that speaker's clones and other people's real speech against every enrolled voice.
+held-out real clips against that speaker's clones and other people's real speech against every enrolled voice;
+with ``--fusion on`` (default) also decided on clone watch fused with the bundled verifier (``voxwatch.voices.fusion``).
 A table (or ``--json``) on stdout, a progress bar on stderr; onnxruntime, no torch."""
 
 from __future__ import annotations
@@ -42,14 +43,18 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scoring", choices=("snorm", "cosine"), default=None,
                        help="how the enrolled voiceprints score: snorm (adaptive S-norm against the bundled speaker "
                             "cohort) or cosine (per-voice cosine thresholds); default: what 'voices add' uses")
-    group.add_argument("--cache", metavar="DIR", help="keep the clips' embeddings here between runs")
+    group.add_argument("--fusion", choices=("on", "off"), default="on",
+                       help="on (default): also score each clip with the bundled verifier and give the figures "
+                            "of clone watch fused with it (voxwatch.voices.fusion) beside S-norm alone; off: "
+                            "S-norm alone, no verifier")
+    group.add_argument("--cache", metavar="DIR", help="keep the clips' embeddings (and verifier scores) here "
+                                                      "between runs")
     group.add_argument("--json", action="store_true", help="one JSON object on stdout instead of the table")
 
 
 def run_voices(args: argparse.Namespace) -> int:
     from voxwatch.training import voice_eval as ve
     from voxwatch.training import voice_figures as vf
-    from voxwatch.training.pool import counting
     from voxwatch.voices import calibration as cal
 
     ks = ve.parse_ks(args.k)
@@ -72,25 +77,13 @@ def run_voices(args: argparse.Namespace) -> int:
     extra_others = [c for path in args.others for c in ve.load_set(path)
                     if not c.label and (args.split == "all" or c.split == args.split)]
     encoder = ve.CachingEncoder(cache_dir=args.cache)
+    scores, fusion, fusion_note = fusion_for(args.fusion, args.cache, args.scoring)
     reports = []
     for path in args.data:
-        clips = ve.load_set(path, args.systems)
-        plan = ve.plan(clips, args.split, args.real_split, extra_others)
-        ve.require_targets(plan, ks, f"{path} (split {args.split})")
-        target_reals = {c.path for t in plan.targets.values() for c in t.reals}
-        todo = [c for t in plan.targets.values() for c in (*t.reals, *t.clones)] + list(plan.others)
         name = Path(path).name or str(path)
-        try:
-            with counting(f"{name}: embedding", len(todo), transient=args.json) as advance:
-                embedded = ve.embed_clips(todo, encoder, min_speech, test_chains, ve.in_paths(target_reals),
-                                          ve.in_paths(target_reals), advance)
-        finally:
-            encoder.cache.save()
-        plan, duplicates = ve.drop_duplicates(plan, embedded)
-        with counting(f"{name}: enrolling and checking", ve.n_fold_steps(plan, ks), transient=args.json) as adv:
-            enroller = ve.product_enroller(encoder, args.scoring, chains if args.enrol_telephone else ())
-            trials = ve.run_trials(plan, embedded, ks, enroller, advance=adv)
-        encoder.cache.save()
+        plan, trials, duplicates = ve.set_trials(
+            path, ks, args.split, args.real_split, encoder, min_speech, test_chains,
+            chains if args.enrol_telephone else (), args.scoring, args.systems, extra_others, scores, args.json)
         reports.append({
             "set": name, "path": str(path), "split": args.split, "real_split": args.real_split,
             "encoder": encoder.model_id, "scoring": args.scoring, "enrolled_telephone": bool(args.enrol_telephone),
@@ -98,13 +91,39 @@ def run_voices(args: argparse.Namespace) -> int:
             "budget_per_hour": budget, "telephone_chains": chain_names,
             "targets": {s: {"real": len(t.reals), "clones": len(t.clones)} for s, t in plan.targets.items()},
             "others_clips": len(plan.others), "duplicates_dropped": duplicates, "note": ve.MIN_SPEECH_NOTE,
-            "results": vf.summarize(trials, budget, chain_names)})
+            "fusion": fusion_note, "results": vf.summarize(trials, budget, chain_names, fusion)})
     if args.json:
         print(json.dumps({"command": "eval --voices", "sets": reports}, indent=1))
     else:
         for report in reports:
             print_table(report)
     return 0
+
+
+def fusion_for(choice: str, cache: str | None, scoring: str) -> tuple[Any, Any, dict[str, Any]]:
+    """(the verifier's cached scores, the fusion to report, what the report says of it) for ``--fusion``."""
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+    from voxwatch.training import voice_eval as ve
+    from voxwatch.voices import calibration as cal
+    from voxwatch.voices import fusion
+
+    if choice == "off":
+        return None, None, {"reported": False, "why": "--fusion off"}
+    if scoring != "snorm":
+        return None, None, {"reported": False, "why": "the fusion is fitted on S-norm voiceprints (--scoring snorm)"}
+    path = default_verifier_path()
+    if path is None:
+        return None, None, {"reported": False, "why": "this install has no bundled verifier"}
+    verifier = OnnxVerifier(path)
+    chosen = fusion.for_verifier(verifier.sha256, fusion.fitted())
+    if chosen is None:
+        return None, None, {"reported": False, "why": f"the fusion was fitted on another verifier than "
+                                                     f"{verifier.model_id}"}
+    weights = {"clone": chosen.clone, "verifier": chosen.verifier, "bias": chosen.bias,
+               "threshold": chosen.threshold}
+    return ve.VerifierScores(verifier, cache), chosen, {"reported": True, "in_product": bool(cal.FUSION),
+                                                        "verifier": verifier.model_id, "weights": weights}
 
 
 def _pct(value: float | None) -> str:
@@ -125,23 +144,29 @@ def print_table(report: dict[str, Any]) -> None:
     budget = report["budget_per_hour"]
     table = Table(title=f"clone watch: {report['set']} ({report['split']}), {len(report['targets'])} target "
                         f"speakers, {report['scoring']} scoring, encoder {report['encoder']}", title_justify="left")
+    both = any("fused" in entry for entry in report["results"])
+    pair = " (S-norm / fused)" if both else ""
     for column, justify in (("k", "left"), ("condition", "left"), ("system", "left"), ("targets", "right"),
-                            ("genuine (min)", "right"), ("clones", "right"), ("EER", "right"),
-                            (f"caught <= {budget:g} FA/h", "right"), ("caught", "right"),
-                            ("genuine FA/h", "right"), ("others FA/h", "right")):
+                            ("genuine (min)", "right"), ("clones", "right"), (f"EER{pair}", "right"),
+                            (f"caught <= {budget:g} FA/h{pair}", "right"), (f"caught{pair}", "right"),
+                            (f"genuine FA/h{pair}", "right"), (f"others FA/h{pair}", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for entry in report["results"]:
-        rows = [(s, f) for s, f in entry["systems"].items()]
+        fused = entry.get("fused")
+        rows = [(s, f, fused["systems"][s] if fused else None) for s, f in entry["systems"].items()]
         if len(rows) != 1:
-            rows.append(("all", entry["overall"]))
-        for i, (system, f) in enumerate(rows):
+            rows.append(("all", entry["overall"], fused["overall"] if fused else None))
+        for i, (system, f, g) in enumerate(rows):
             last = i == len(rows) - 1
+
+            def cell(key: str, show=_pct, f=f, g=g) -> str:
+                return show(f[key]) + ("" if g is None else f" / {show(g[key])}")
+            others = _num(entry["others"]["false_alarms_per_hour"]) + (
+                f" / {_num(fused['others']['false_alarms_per_hour'])}" if fused else "")
             table.add_row(entry["k"] if i == 0 else "", entry["condition"] if i == 0 else "", system,
                           str(f["targets"]), f"{f['genuine_trials']} ({60 * f['genuine_hours']:.1f})",
-                          str(f["clone_trials"]), _pct(f["eer"]), _pct(f["caught_at_budget"]), _pct(f["caught"]),
-                          _num(f["genuine_false_alarms_per_hour"]),
-                          _num(entry["others"]["false_alarms_per_hour"]) if last else "",
-                          end_section=last)
+                          str(f["clone_trials"]), cell("eer"), cell("caught_at_budget"), cell("caught"),
+                          cell("genuine_false_alarms_per_hour", _num), others if last else "", end_section=last)
     console.print(table)
     others = report["results"][0]["others"] if report["results"] else {}
     print(f"EER: of clone_score, clones against held-out genuine clips. caught at <= {budget:g} FA/h: clones "
@@ -151,3 +176,9 @@ def print_table(report: dict[str, Any]) -> None:
           f"({60 * others.get('hours', 0):.1f} min, k={report['results'][0]['k'] if report['results'] else '-'}) "
           f"against every enrolled voice. Clips need {report['min_speech_s']:g} s of speech to be checked; "
           f"{report['note']}.", file=sys.stdout)
+    note = report.get("fusion", {})
+    if note.get("reported"):
+        print(f"fused: clone watch's S-norm evidence fused with {note['verifier']}'s score of each clip's audio "
+              f"(voxwatch.voices.fusion; {'on' if note['in_product'] else 'off'} in the product).", file=sys.stdout)
+    elif note:
+        print(f"no fused figures: {note['why']}.", file=sys.stdout)

@@ -84,6 +84,25 @@ def _encoder():
     return OnnxVoiceEncoder(threads=1)
 
 
+def _fusion_verifier():
+    """The bundled verifier where clone watch decides with it (``voxwatch.voices.fusion``), as the daemon does:
+    None where the fusion is off or no verifier is bundled; one that will not load is said once, and the voice
+    decides alone."""
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+    from voxwatch.voices.fusion import bundled
+
+    path = default_verifier_path()
+    if bundled() is None or path is None:
+        return None
+    try:
+        return OnnxVerifier(path)
+    except VoxwatchError as exc:
+        print(f"voxwatch: warning: {exc}; the voice check decides without the verifier", file=sys.stderr)
+        return None
+
+
 def _add(args: argparse.Namespace, store) -> int:
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.voices.enrol import EnrolmentError, Recording, enrol
@@ -169,6 +188,7 @@ def _check(args: argparse.Namespace, store) -> int:
     from voxwatch.voices import calibration as cal
     from voxwatch.voices.check import check
     from voxwatch.voices.enrol import encoder_id_of
+    from voxwatch.voices.fusion import with_verifier
     from voxwatch.voices.voiceprint import VoiceprintError, require_encoder
 
     if args.expect is not None:
@@ -182,14 +202,17 @@ def _check(args: argparse.Namespace, store) -> int:
     for v in voiceprints:
         require_encoder(v, current, str(store.path(v.name)))
     rate = encoder.card.features.sample_rate
+    verifier = _fusion_verifier()
     failed = 0
     for path in args.files:
         try:
-            speech = encoder.speech(load_audio(path))
+            audio = load_audio(path)
+            speech = encoder.speech(audio)
             if len(speech) < cal.MIN_CHECK_SPEECH_S * rate:
                 raise VoxwatchError(f"{path}: {len(speech) / rate:.1f} s of speech; a check needs at least "
                                     f"{cal.MIN_CHECK_SPEECH_S:.0f} s")
-            result = check(encoder.embed_speech(speech).vector, voiceprints, args.expect)
+            result = with_verifier(check(encoder.embed_speech(speech).vector, voiceprints, args.expect), audio,
+                                   verifier)
         except VoxwatchError as exc:
             failed += 1
             print(f"voxwatch: error: {exc}", file=sys.stderr)

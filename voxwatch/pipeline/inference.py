@@ -41,6 +41,7 @@ from voxwatch.pipeline.stages.filter.session import OnnxClassifier
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.types import JudgementEvent, PipelineEvent, PipelineSettings, StreamEvent
 from voxwatch.pipeline.verifier_worker import ScoringWorker, VerifierWorker
+from voxwatch.voices.fusion import for_verifier
 
 if TYPE_CHECKING:
     from voxwatch.voices.check import VoiceMatch
@@ -193,7 +194,8 @@ class InferenceWorker:
         expect = self.settings.voice_for(stream)
         if expect is None and not self.voices.voiceprints:
             return None
-        return VoiceWatch(expect, alerts=self.settings.clone_alerts_for(stream))
+        fusion = for_verifier(self.verifier.sha256 if self.verifier is not None else None)
+        return VoiceWatch(expect, alerts=self.settings.clone_alerts_for(stream), fusion=fusion)
 
     def _rule(self, stream: str) -> CascadeRule | None:
         if self.verifier is None:

@@ -40,14 +40,13 @@ be made). The verdict waits for it as for the verifier's checks and carries the 
 ``clone`` match (it sounds like the enrolled voice, less than that person does) raises an alert with ``reason``
 ``clone`` under the same refractory rule; where the utterance's own artifact alert is due at the same time, the
 clone alert takes its place (one alert per utterance, its ``why`` names both stages), and an alert already raised
-(early, or the filter's own without a verifier) stands alone. The clone decision is the match alone: fusing the
-clone score with the verifier's score is not fitted yet.
+(early, or the filter's own without a verifier) stands alone. Where the verifier judged the utterance, the match
+is decided on both scores fused, ``clone_score`` the fused one (``VoiceWatch.fusion``; ``voxwatch.voices.fusion``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from voxwatch.pipeline.cascade import CascadeRule, fused_score
@@ -64,6 +63,7 @@ from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.windower import UtteranceEnd, WindowSpec
 from voxwatch.voices.calibration import MIN_WATCH_SPEECH_S
 from voxwatch.voices.check import CLONE, VoiceMatch
+from voxwatch.voices.fusion import CloneFusion, fuse
 
 CheckKind = Literal["early", "segment", "utterance", "voice"]
 CLONE_THRESHOLD = 0.5  # a clone alert's threshold: the clone score at the voice's genuine threshold
@@ -79,6 +79,7 @@ class VoiceWatch:
     min_s: float = MIN_WATCH_SPEECH_S
     max_s: float = VOICE_MAX_S
     alerts: bool = True  # a clone match raises an alert (else the verdict only carries it)
+    fusion: CloneFusion | None = None  # clone against genuine fused with the verifier's score of the utterance
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class CascadeRouter:
     # ------------------------------------------------------------------ configuration
     def _filter_settings(self) -> DecisionSettings:
         """The filter's own rules: no early alerts of its own where a verifier has the last word."""
-        return self.decision if self.rule is None else dataclasses.replace(self.decision, early_windows=0)
+        return self.decision if self.rule is None else replace(self.decision, early_windows=0)
 
     def reconfigure(self, decision: DecisionSettings, threshold: float, rule: CascadeRule | None) -> None:
         """New settings (SIGHUP): the utterance in progress keeps its scores and checks."""
@@ -252,8 +253,7 @@ class CascadeRouter:
 
     def on_unverified(self, request: VerifyRequest) -> list[Judgement]:
         """A request the verifier could not take (its queue was full): it counts for nothing, except that a lost
-        utterance check leaves the filter's verdict standing. A lost voice check leaves the verdict without
-        ``voice``."""
+        utterance check leaves the filter's verdict standing (a lost voice check: the verdict without ``voice``)."""
         if request.kind == "voice":
             return self.on_voice(request, None)
         utterance, check = self._check(request)
@@ -292,10 +292,11 @@ class CascadeRouter:
 
     def _with_voice(self, utterance: _Utterance, out: list[Judgement]) -> list[Judgement]:
         """The verdict with its voice check; a clone alert in place of (or besides) what ``out`` holds."""
-        match = utterance.voice
+        heard = [c.verifier_score for c in utterance.checks.values() if c.request.kind == "utterance"]
+        match = fuse(utterance.voice, heard[0] if heard else None, None if self.voice is None else self.voice.fusion)
         if match is None:
             return out
-        out = [dataclasses.replace(j, voice=match) if j.kind == "verdict" else j for j in out]
+        out = [replace(j, voice=match) if j.kind == "verdict" else j for j in out]
         if match.match != CLONE or self.voice is None or not self.voice.alerts:
             return out
         verdict = next(j for j in out if j.kind == "verdict")
@@ -390,9 +391,9 @@ class CascadeRouter:
             threshold = max(self.threshold, self.rule.gate)
             band = self.decision.uncertain_band if threshold == self.threshold else 0.0
             label = verdict_for(verdict.score, threshold, band)
-            final = dataclasses.replace(verdict, verdict=label, threshold=threshold, stage="filter", band=band,
-                                        why=_why("filter", verdict.score, threshold, end.start, end.end,
-                                                 f"under the gate {self.rule.gate:.3f}"))
+            final = replace(verdict, verdict=label, threshold=threshold, stage="filter", band=band,
+                            why=_why("filter", verdict.score, threshold, end.start, end.end,
+                                     f"under the gate {self.rule.gate:.3f}"))
             out = [final]
             if alerts_on(label, self.decision) and not utterance.alerted:
                 alert = self._alert(utterance, end.start, end.end, verdict.score, label, verdict.windows,
@@ -403,7 +404,7 @@ class CascadeRouter:
         best = max(answered, key=lambda c: ((c.deciding or 0.0) - c.threshold, c.request.kind == "utterance"))
         assert best.deciding is not None
         label = verdict_for(best.deciding, best.threshold, self.decision.uncertain_band)
-        final = dataclasses.replace(
+        final = replace(
             verdict, score=best.deciding, threshold=best.threshold, verdict=label, stage="verifier",
             filter_score=verdict.score, verifier_score=best.verifier_score, early=False,
             early_alert=utterance.alerted_early, why=self._check_why(best, len(answered)),
@@ -446,4 +447,4 @@ class CascadeRouter:
 
     def _with_why(self, judgement: Judgement, stage: Stage, extra: str = "") -> Judgement:
         why = _why(stage, judgement.score, judgement.threshold, judgement.start, judgement.end, extra)
-        return dataclasses.replace(judgement, why=why, band=self.decision.uncertain_band)
+        return replace(judgement, why=why, band=self.decision.uncertain_band)

@@ -17,6 +17,11 @@ is held out in some fold. Enrolment's 10 s minimum is lifted (a page's clip is o
 
 Figures: ``voxwatch.training.voice_figures``.
 
+With a verifier (``VerifierScores``: the bundled one, ``--fusion on``) each checked clip, and each telephone copy,
+also gets the verifier's raw score of its audio (its last ``max_s`` seconds, as the daemon hands an utterance to
+the verifier), so that the figures can be given with clone watch fused with it (``voxwatch.voices.fusion``) beside
+S-norm alone; the scores are cached as the embeddings are (keyed by the verifier's sha256 and the audio's).
+
 Embeddings are cached in memory, and in ``cache_dir`` when given (one ``.npz`` per speaker encoder, keyed by the
 sha256 of the speech samples the encoder hears, so a file and its telephone copies each have their own entry).
 """
@@ -32,6 +37,7 @@ import numpy as np
 
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder, VoiceEmbedding
 from voxwatch.training.datasets import Clip, DatasetError
 from voxwatch.training.voice_figures import CLEAN, Trial
@@ -196,6 +202,51 @@ class CachingEncoder(OnnxVoiceEncoder):
         return hit
 
 
+class VerifierScores:
+    """The verifier's raw score of a clip's audio (its last ``max_s`` seconds), by the sha256 of that audio; on
+    disk in ``directory`` when given (one ``.npz`` per verifier: its sha256 in the name)."""
+
+    def __init__(self, verifier: OnnxVerifier, directory: Path | str | None = None) -> None:
+        self.verifier = verifier
+        self.keep = verifier.card.features.max_samples
+        self.path = (Path(directory).expanduser() / f"verifier-scores-{verifier.sha256[:16]}.npz"
+                     if directory else None)
+        self.entries: dict[str, float] = {}
+        self.added = 0
+        if self.path is not None and self.path.is_file():
+            try:
+                with np.load(self.path) as data:
+                    self.entries = {str(k): float(v) for k, v in zip(data["keys"], data["scores"], strict=True)}
+            except (OSError, KeyError, ValueError) as exc:
+                raise VoiceEvalError(f"{self.path}: unreadable verifier score cache ({exc}); delete it") from None
+
+    def score(self, audio: np.ndarray) -> float:
+        heard = np.ascontiguousarray(audio[-self.keep:], np.float32)
+        key = _sha(heard)
+        if key not in self.entries:
+            self.entries[key] = float(self.verifier.judge(heard)[0])
+            self.added += 1
+        return self.entries[key]
+
+    def save(self) -> None:
+        if self.path is None or not self.added:
+            return
+        import os
+        import tempfile
+
+        keys = sorted(self.entries)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".verifier-scores.", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=np.array(keys), scores=np.array([self.entries[k] for k in keys], np.float64))
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.added = 0
+
+
 # ---- trials ---------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -207,6 +258,7 @@ class Embedded:
     duration_s: float
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     audio: np.ndarray | None = None
+    verifier: dict[str, float] = field(default_factory=dict)  # the verifier's score per condition (if scored)
 
 
 Scorer = Callable[[np.ndarray, Voiceprint], VoiceMatch]
@@ -257,9 +309,11 @@ def embed_clips(clips: Iterable[Clip], encoder: OnnxVoiceEncoder, min_speech_s: 
                 telephone: Sequence[tuple[str, Callable[[np.ndarray, int], np.ndarray]]] = (),
                 telephone_for: Callable[[Clip], bool] = lambda clip: False,
                 keep_audio: Callable[[Clip], bool] = lambda clip: False,
-                advance: Callable[[], None] = lambda: None) -> dict[Path, Embedded]:
+                advance: Callable[[], None] = lambda: None,
+                verifier: VerifierScores | None = None) -> dict[Path, Embedded]:
     """Each clip's embedding (``clean``, and per telephone chain for the clips ``telephone_for`` picks), leaving
-    out a condition whose speech is under ``min_speech_s``. ``telephone``: (name, transform(audio, index))."""
+    out a condition whose speech is under ``min_speech_s``, and with ``verifier`` its score of each condition
+    embedded. ``telephone``: (name, transform(audio, index))."""
     from voxwatch.pipeline.sources import load_audio
 
     rate = encoder.card.features.sample_rate
@@ -277,6 +331,8 @@ def embed_clips(clips: Iterable[Clip], encoder: OnnxVoiceEncoder, min_speech_s: 
             speech = encoder.speech(signal)
             if len(speech) >= max(min_speech_s * rate, 1):
                 item.vectors[condition] = encoder.embed_speech(speech).vector
+                if verifier is not None:
+                    item.verifier[condition] = verifier.score(signal)
         out[clip.path] = item
         advance()
     return out
@@ -333,20 +389,22 @@ def run_trials(plan_: Plan, embedded: dict[Path, Embedded], ks: Sequence[str], e
                     for condition, vector in item.vectors.items():
                         m = scorer(vector, voiceprint)
                         trials.append(Trial("genuine", target.speaker, "", condition, item.duration_s,
-                                            m.similarity, m.clone_score, m.match, f))
+                                            m.similarity, m.clone_score, m.match, f, m.score,
+                                            item.verifier.get(condition)))
                 for clip in target.clones:
                     item = embedded[clip.path]
                     if CLEAN in item.vectors:
                         m = scorer(item.vectors[CLEAN], voiceprint)
                         trials.append(Trial("clone", target.speaker, clip.source, CLEAN, item.duration_s,
-                                            m.similarity, m.clone_score, m.match, f))
+                                            m.similarity, m.clone_score, m.match, f, m.score,
+                                            item.verifier.get(CLEAN)))
             by_name = {names[t.speaker]: t.speaker for t in targets}
             for clip in others:
                 item = embedded[clip.path]
                 if CLEAN in item.vectors and voiceprints:
                     m = _nearest(item.vectors[CLEAN], voiceprints, scorer)
                     trials.append(Trial("other", by_name[m.name], "", CLEAN, item.duration_s, m.similarity,
-                                        m.clone_score, m.match, f))
+                                        m.clone_score, m.match, f, m.score, item.verifier.get(CLEAN)))
             advance()
         results[k] = trials
     return results
@@ -426,6 +484,37 @@ def require_targets(plan_: Plan, ks: Sequence[str], where: str) -> None:
         raise VoiceEvalError(f"{where}: no target speaker has enough real clips for k = {', '.join(ks)} "
                              f"(at most {most} real clip{'s' if most != 1 else ''} per speaker with clones; "
                              "k needs k + 1)")
+
+
+def set_trials(path: Path | str, ks: Sequence[str], split: str, real_split: str, encoder: CachingEncoder,
+               min_speech_s: float = cal.MIN_WATCH_SPEECH_S,
+               test_chains: Sequence[tuple[str, Callable[[np.ndarray, int], np.ndarray]]] = (),
+               enrol_chains: Sequence[tuple[str, Callable[[np.ndarray, int], np.ndarray]]] = (),
+               scoring: str = cal.SCORING, systems: str = "auto", extra_others: Sequence[Clip] = (),
+               scores: VerifierScores | None = None, quiet: bool = False) -> tuple[Plan, dict[str, list[Trial]], int]:
+    """The whole protocol on one set: (the plan, every trial per k, how many duplicate real clips were dropped),
+    with progress bars on stderr (``quiet``: cleared when done). Caches are saved as they fill."""
+    from voxwatch.training.pool import counting
+
+    clips = load_set(path, systems)
+    plan_ = plan(clips, split, real_split, extra_others)
+    require_targets(plan_, ks, f"{path} (split {split})")
+    target_reals = {c.path for t in plan_.targets.values() for c in t.reals}
+    todo = [c for t in plan_.targets.values() for c in (*t.reals, *t.clones)] + list(plan_.others)
+    name = Path(path).name or str(path)
+    try:
+        with counting(f"{name}: embedding", len(todo), transient=quiet) as advance:
+            embedded = embed_clips(todo, encoder, min_speech_s, test_chains, in_paths(target_reals),
+                                   in_paths(target_reals), advance, scores)
+    finally:
+        encoder.cache.save()
+        if scores is not None:
+            scores.save()
+    plan_, duplicates = drop_duplicates(plan_, embedded)
+    with counting(f"{name}: enrolling and checking", n_fold_steps(plan_, ks), transient=quiet) as advance:
+        trials = run_trials(plan_, embedded, ks, product_enroller(encoder, scoring, enrol_chains), advance=advance)
+    encoder.cache.save()
+    return plan_, trials, duplicates
 
 
 MIN_SPEECH_NOTE = (f"enrolment's {cal.MIN_SPEECH_S:.0f} s minimum of speech lifted for the evaluation (a set's "

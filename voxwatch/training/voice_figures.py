@@ -16,18 +16,25 @@ Figures per (k, condition, system):
   recognised);
 * ``others``: false clone alarms per hour of other people's real speech (judged ``clone`` of the nearest voice),
   and how often another person is taken as an enrolled voice (``genuine``).
+
+With a ``CloneFusion`` (``voxwatch.voices.fusion``) every entry also has ``fused``: the same figures with each
+trial that has a verifier score decided by the fused rule, as the daemon decides an utterance the verifier
+judged. ``fit_fusion`` fits that rule on a split's trials (the lab's ``python -m lab.voice_eval fusion``, on dev).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from voxwatch.voices.check import CLONE, GENUINE, NONE
+from voxwatch.training.logistic import balanced_logistic, logit
+from voxwatch.voices import calibration as cal
+from voxwatch.voices.check import CLONE, GENUINE, NONE, VoiceMatch
+from voxwatch.voices.fusion import CloneFusion, fuse
 
 CLEAN = "clean"
 TELEPHONE = "telephone"
@@ -44,6 +51,8 @@ class Trial:
     clone_score: float
     match: str
     fold: int
+    score: float | None = None  # the S-norm score (S-norm voiceprints)
+    verifier: float | None = None  # the verifier's raw score of the audio (where the evaluation ran it)
 
 
 def eer(negatives: Sequence[float], positives: Sequence[float]) -> float | None:
@@ -111,33 +120,75 @@ def others_figures(others: Sequence[Trial]) -> dict[str, Any]:
             "similarity_p95": _round(float(np.percentile([t.similarity for t in others], 95)) if others else None)}
 
 
-def summarize(trials_by_k: dict[str, list[Trial]], budget_per_hour: float, telephone: Sequence[str] = ()
-              ) -> list[dict[str, Any]]:
+def summarize(trials_by_k: dict[str, list[Trial]], budget_per_hour: float, telephone: Sequence[str] = (),
+              fusion: CloneFusion | None = None) -> list[dict[str, Any]]:
     """One entry per (k, condition): figures per system and overall, and the other people's false alarms.
     Conditions: ``clean``, and with telephone chains ``telephone`` (the genuine clips through every chain, against
-    the clean clones) with each chain's figures under ``chains``."""
+    the clean clones) with each chain's figures under ``chains``. With ``fusion``, the fused figures under
+    ``fused``."""
     out = []
     for k, trials in trials_by_k.items():
-        clones = [t for t in trials if t.kind == "clone"]
-        others = [t for t in trials if t.kind == "other"]
-        genuine_clean = [t for t in trials if t.kind == "genuine" and t.condition == CLEAN]
-        conditions: list[tuple[str, list[Trial]]] = [(CLEAN, genuine_clean)]
-        if telephone:
-            conditions.append((TELEPHONE, [t for t in trials if t.kind == "genuine" and t.condition in telephone]))
-        for condition, genuine in conditions:
-            systems = sorted({t.system for t in clones})
-            entry: dict[str, Any] = {"k": k, "condition": condition, "systems": {}}
-            for system in systems:
-                mine = [t for t in clones if t.system == system]
-                voices = {t.voice for t in mine}
-                entry["systems"][system] = figures([t for t in genuine if t.voice in voices], mine, budget_per_hour)
-            entry["overall"] = figures(genuine, clones, budget_per_hour)
-            entry["others"] = others_figures(others)
-            if condition == TELEPHONE:
-                entry["chains"] = {name: figures([t for t in genuine if t.condition == name], clones,
-                                                 budget_per_hour) for name in telephone}
+        for condition in (CLEAN, TELEPHONE) if telephone else (CLEAN,):
+            entry: dict[str, Any] = {"k": k, "condition": condition,
+                                     **_figures_of(trials, condition, budget_per_hour, telephone)}
+            if fusion is not None:
+                entry["fused"] = _figures_of(fused(trials, fusion), condition, budget_per_hour, telephone)
             out.append(entry)
     return out
+
+
+def _figures_of(trials: Sequence[Trial], condition: str, budget_per_hour: float, telephone: Sequence[str]
+                ) -> dict[str, Any]:
+    clones = [t for t in trials if t.kind == "clone"]
+    genuine = [t for t in trials if t.kind == "genuine"
+               and (t.condition == CLEAN if condition == CLEAN else t.condition in telephone)]
+    out: dict[str, Any] = {"systems": {}}
+    for system in sorted({t.system for t in clones}):
+        mine = [t for t in clones if t.system == system]
+        voices = {t.voice for t in mine}
+        out["systems"][system] = figures([t for t in genuine if t.voice in voices], mine, budget_per_hour)
+    out["overall"] = figures(genuine, clones, budget_per_hour)
+    out["others"] = others_figures([t for t in trials if t.kind == "other"])
+    if condition == TELEPHONE:
+        out["chains"] = {name: figures([t for t in genuine if t.condition == name], clones, budget_per_hour)
+                         for name in telephone}
+    return out
+
+
+def fused(trials: Iterable[Trial], fusion: CloneFusion) -> list[Trial]:
+    """The trials as the fused rule decides them (``voxwatch.voices.fusion.fuse``: trials without a verifier
+    score, or not claimed, unchanged)."""
+    out = []
+    for t in trials:
+        m = fuse(VoiceMatch(t.voice, t.similarity, t.clone_score, t.match, score=t.score), t.verifier, fusion)
+        out.append(t if m is None or m.verifier is None else replace(t, clone_score=m.clone_score, match=m.match))
+    return out
+
+
+def fit_fusion(trials: Sequence[Trial], budget_per_hour: float, verifier_sha256: str = "",
+               telephone: Sequence[str] = ()) -> tuple[CloneFusion, dict[str, Any]]:
+    """The fused rule fitted on these trials (one k, one split): class-balanced logistic regression of clone
+    (1) against genuine (0) on the claimed trials with a verifier score (genuine telephone copies of ``telephone``
+    included), then the threshold by ``SNORM_GENUINE``'s rule: the lowest that keeps false clone alarms on the
+    clean held-out genuine speech within ``budget_per_hour`` (rounded up to 0.01). Also what it was fitted on."""
+    usable = [t for t in trials if t.match != NONE and t.score is not None and t.verifier is not None
+              and t.kind in ("genuine", "clone") and (t.condition == CLEAN or t.condition in telephone)]
+    labels = np.array([t.kind == "clone" for t in usable], float)
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("fitting the fusion needs claimed clone and genuine trials with verifier scores")
+    features = np.array([[(cal.SNORM_GENUINE - float(t.score or 0.0)) / cal.SNORM_SCALE, float(t.verifier or 0.0)]
+                         for t in usable])
+    features[:, 1] = logit(features[:, 1])
+    w = balanced_logistic(features, labels)
+    unthresholded = CloneFusion(float(w[0]), float(w[1]), float(w[2]), 0.0, verifier_sha256)
+    as_scored = fused([t for t in trials if t.kind in ("genuine", "clone")], unthresholded)
+    genuine = [t for t in as_scored if t.kind == "genuine" and t.condition == CLEAN]
+    _, at, _ = caught_at_budget(genuine, [t for t in as_scored if t.kind == "clone"], budget_per_hour)
+    threshold = -math.inf if at is None else math.log(at / (1.0 - at)) if at < 1.0 else math.inf
+    threshold = math.ceil(threshold * 100) / 100 if math.isfinite(threshold) else threshold
+    fusion = replace(unthresholded, threshold=threshold)
+    return fusion, {"clone_trials": int(labels.sum()), "genuine_trials": int(len(labels) - labels.sum()),
+                    "genuine_hours_for_threshold": round(sum(t.duration_s for t in genuine) / 3600.0, 4)}
 
 
 def _mean(values: Iterable[float]) -> float | None:

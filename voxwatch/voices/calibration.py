@@ -26,6 +26,20 @@ SNORM_GENUINE = 1.0  # S-norm score at or above which the voice is taken as the 
 # highest threshold keeping false clone alarms on the person's own held-out speech within 1 per hour (the issue's
 # budget; 1.05 there, rounded down)
 SNORM_SCALE = 1.0  # the clone score's slope: one S-norm unit (not fitted; the EER and the budget do not depend on it)
+# Fusion with the verifier (voxwatch.voices.fusion): where an utterance has both a claimed voice and the bundled
+# verifier's score, evidence = FUSION_CLONE x (SNORM_GENUINE - snorm) / SNORM_SCALE + FUSION_VERIFIER x
+# logit(verifier) + FUSION_BIAS, a clone from FUSION_THRESHOLD up. Fitted on the hours set's dev systems, k = 3
+# (class-balanced logistic regression of clone against held-out genuine, claimed trials; the threshold by
+# SNORM_GENUINE's rule), for the verifier below only: python -m lab.voice_eval fusion --data ../data/hours-voices
+# --split dev --real-split any --cache ../data/cache/voices (lab/notes/voice-encoder.md, "Round: fusion with the
+# verifier"). Off: on dev it did not beat S-norm alone (the verifier hears the set's genuine clips, taken from the
+# systems' demo pages, as it hears their clones), so the product decides on S-norm alone.
+FUSION = False
+FUSION_CLONE = 0.3592
+FUSION_VERIFIER = 0.1891
+FUSION_BIAS = 1.2566
+FUSION_THRESHOLD = 1.80
+FUSION_VERIFIER_SHA256 = "e7f83ddcd2c553bbf3592f609231d065e18e13e0fb8834c0905a78151ab55177"  # verifier-resnet-e7f83ddc
 
 CLAIM = 0.75  # below: another speaker (about the other speakers' p95 on both sets)
 GENUINE_K = 2.5  # genuine threshold = leave-one-out mean - GENUINE_K x spread ...

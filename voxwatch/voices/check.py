@@ -19,6 +19,9 @@ Two scorings, as the voiceprint says (``Voiceprint.scoring``):
   linear in the cosine for a given voice and utterance), so that a reason shown to people reads in similarities
   either way.
 
+Where the utterance also has the verifier's score, clone against genuine is decided on the two fused
+(``voxwatch.voices.fusion``): the match then carries ``verifier`` and its ``clone_score`` is the fused one.
+
 Measured (``voxwatch eval --voices``; ``lab/notes/voice-encoder.md``): S-norm separates clones from the person's
 own recordings better than the cosine, and the per-voice cosine thresholds did worse than one global one.
 """
@@ -45,10 +48,15 @@ class VoiceMatch:
     match: str
     genuine: float | None = None  # the similarity from which it is genuine (for reasons shown; not in ``record``)
     score: float | None = None  # the S-norm score, for a voiceprint scored so (not in ``record``)
+    per_cosine: float | None = None  # S-norm units per unit of cosine here (where a fused threshold falls)
+    verifier: float | None = None  # the verifier's score the decision was fused with (``voxwatch.voices.fusion``)
 
     def record(self) -> dict[str, object]:
-        return {"name": self.name, "similarity": round(self.similarity, 4), "clone_score": round(self.clone_score, 4),
-                "match": self.match}
+        record: dict[str, object] = {"name": self.name, "similarity": round(self.similarity, 4),
+                                     "clone_score": round(self.clone_score, 4), "match": self.match}
+        if self.verifier is not None:  # clone_score and match are the fused ones
+            record["fused_verifier_score"] = round(self.verifier, 4)
+        return record
 
 
 def similarity(vector: np.ndarray, voiceprint: Voiceprint) -> float:
@@ -87,7 +95,7 @@ def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | Non
     vector = np.asarray(vector, np.float32)
     test = cohort.stats(vector)
     t = voiceprint.thresholds
-    best: tuple[float, float, float] | None = None  # (score, cosine, cosine at the genuine threshold)
+    best: tuple[float, float, float, float] | None = None  # (score, cosine, cosine at the genuine threshold, a)
     for channel in voiceprint.embeddings:
         centroid = voiceprint.centroid(channel)
         enrol = cohort.stats(centroid)
@@ -97,11 +105,11 @@ def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | Non
         a = 0.5 * (1.0 / float(enrol[1]) + 1.0 / float(test[1]))
         b = 0.5 * (float(enrol[0]) / float(enrol[1]) + float(test[0]) / float(test[1]))
         if best is None or score > best[0]:
-            best = (score, cos, (t.genuine + b) / a)
+            best = (score, cos, (t.genuine + b) / a, a)
     assert best is not None
-    score, cos, genuine_cos = best
+    score, cos, genuine_cos, per_cosine = best
     verdict_ = NONE if cos < t.claim else (GENUINE if score >= t.genuine else CLONE)
-    return VoiceMatch(voiceprint.name, cos, clone_score(score, t), verdict_, genuine_cos, score)
+    return VoiceMatch(voiceprint.name, cos, clone_score(score, t), verdict_, genuine_cos, score, per_cosine)
 
 
 def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | None = None,

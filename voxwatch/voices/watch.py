@@ -9,7 +9,8 @@ check in progress finishes with the set it started with.
 An utterance under ``MIN_WATCH_SPEECH_S`` of speech (after the encoder's silence trimming) gets no check: the
 thresholds come from enrolment units at least that long, and shorter speech falls below a person's own range
 (``voxwatch.voices.calibration``). ``check`` (a whole recording: ``Detector.check_voice``) takes
-``MIN_CHECK_SPEECH_S``, as ``voxwatch voices check`` does.
+``MIN_CHECK_SPEECH_S``, as ``voxwatch voices check`` does, and with a verifier decides as the router does where
+the verifier judged an utterance (``voxwatch.voices.fusion``).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from voxwatch.errors import ConfigError, VoxwatchError
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
 from voxwatch.voices import calibration as cal
 from voxwatch.voices.check import VoiceMatch, check
 from voxwatch.voices.enrol import encoder_id_of
+from voxwatch.voices.fusion import with_verifier
 from voxwatch.voices.voiceprint import Voiceprint, VoiceStore, require_encoder
 
 
@@ -99,8 +102,11 @@ class VoiceChecker:
             return None
         return check(encoder.embed_speech(speech).vector, voiceprints, expect)
 
-    def check(self, audio: np.ndarray, expect: str | None = None) -> VoiceMatch:
-        """``check_audio``, with one line where no check can be made."""
+    def check(self, audio: np.ndarray, expect: str | None = None, verifier: OnnxVerifier | None = None
+              ) -> VoiceMatch:
+        """``check_audio``, with one line where no check can be made. With ``verifier`` (and a fusion fitted for
+        it, ``voxwatch.voices.fusion``) the match is decided on both scores, the verifier hearing the recording's
+        last ``max_s`` seconds as it hears an utterance's in the daemon (a file has no filter gate before it)."""
         if not self.voiceprints:
             raise VoxwatchError(f"no voices enrolled ({self.source}); enrol one: voxwatch voices add NAME FILE...")
         if expect is not None and expect not in self.names:
@@ -110,4 +116,4 @@ class VoiceChecker:
             seconds = len(self.encoder.speech(audio)) / self.encoder.card.features.sample_rate
             raise VoxwatchError(f"{seconds:.1f} s of speech; a voice check needs at least "
                                 f"{cal.MIN_CHECK_SPEECH_S:.0f} s")
-        return match
+        return with_verifier(match, audio, verifier)

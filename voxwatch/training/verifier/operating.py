@@ -29,6 +29,7 @@ from voxwatch.pipeline.cascade import CascadeRule
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.training import alarms
 from voxwatch.training.datasets import Clip
+from voxwatch.training.logistic import balanced_logistic, logit
 
 
 def fake_utterance_scores(traces: list[alarms.ClipTrace], detector: Detector) -> np.ndarray:
@@ -46,28 +47,10 @@ def choose_gate(fake_scores: np.ndarray, gate_pass: float) -> float:
     return float(fake[int(np.floor((1.0 - gate_pass) * len(fake)))])
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def fit_fusion(filter_scores: np.ndarray, verifier_scores: np.ndarray, labels: np.ndarray,
                l2: float = 1e-2) -> tuple[float, float, float]:
-    """Class-balanced logistic regression (Newton steps, a little L2) of the label on both logits."""
-    x = np.c_[_logit(filter_scores), _logit(verifier_scores), np.ones(len(labels))]
-    y = labels.astype(float)
-    n_fake = max(1.0, y.sum())
-    n_real = max(1.0, len(y) - y.sum())
-    weight = np.where(y == 1, len(y) / (2 * n_fake), len(y) / (2 * n_real))
-    w = np.zeros(3)
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-x @ w))
-        grad = x.T @ (weight * (p - y)) + l2 * np.r_[w[:2], 0.0]
-        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + l2 * np.diag([1.0, 1.0, 0.0]) + 1e-9 * np.eye(3)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    """Class-balanced logistic regression (``voxwatch.training.logistic``) of the label on both logits."""
+    w = balanced_logistic(np.c_[logit(filter_scores), logit(verifier_scores)], labels, l2)
     return float(w[0]), float(w[1]), float(w[2])
 
 
