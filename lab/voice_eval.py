@@ -136,7 +136,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.training.pool import counting
-    from voxwatch.training.voice_eval import CachingEncoder
+    from voxwatch.training.voice_cache import CachingEncoder
     from voxwatch.voices.cohort import save_cohort
 
     encoder = CachingEncoder(cache_dir=args.cache)
@@ -220,9 +220,10 @@ def cmd_scoring(args: argparse.Namespace) -> int:
     and other people against held-out genuine clips (the nearest voice), per k."""
     from voxwatch.training import voice_eval as ve
     from voxwatch.training import voice_figures as vf
+    from voxwatch.training.voice_cache import CachingEncoder
     from voxwatch.voices.cohort import load_cohort
 
-    encoder = ve.CachingEncoder(cache_dir=args.cache)
+    encoder = CachingEncoder(cache_dir=args.cache)
     clips = ve.load_set(args.data)
     plan = ve.plan(clips, args.split, args.real_split)
     ks = ve.parse_ks(args.k)
@@ -270,6 +271,7 @@ def cmd_fusion(args: argparse.Namespace) -> int:
     from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
     from voxwatch.training import voice_eval as ve
     from voxwatch.training import voice_figures as vf
+    from voxwatch.training.voice_cache import CachingEncoder, VerifierScores
 
     path = default_verifier_path()
     if path is None:
@@ -280,8 +282,8 @@ def cmd_fusion(args: argparse.Namespace) -> int:
             raise LabError(f"--fit-k {args.fit_k} is not among --k {args.k}")
         verifier = OnnxVerifier(path)
         chains = ve.telephone_chains() if args.telephone else []
-        _, trials, dropped = ve.set_trials(args.data, ks, args.split, args.real_split, ve.CachingEncoder(
-            cache_dir=args.cache), args.min_speech, chains, scores=ve.VerifierScores(verifier, args.cache))
+        _, trials, dropped = ve.set_trials(args.data, ks, args.split, args.real_split, CachingEncoder(
+            cache_dir=args.cache), args.min_speech, chains, scores=VerifierScores(verifier, args.cache))
         names = [name for name, _ in chains]
         fusion, fitted_on = vf.fit_fusion(trials[args.fit_k], args.budget, verifier.sha256, names)
     except (VoxwatchError, ValueError) as exc:

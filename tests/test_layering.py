@@ -8,6 +8,7 @@ import upward is still a dependency upward.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,13 @@ def test_the_daemon_and_replay_run_without_the_web_stack(command, tmp_path):
     assert "web modules loaded: []" in proc.stdout, proc.stderr
     assert "Traceback" not in proc.stderr and "blocked" not in proc.stderr
     assert proc.returncode == (2 if command == "run" else 0), proc.stderr  # run: the device does not exist
+
+
+def test_the_layout_in_docs_names_every_module():
+    """docs/architecture.md's Layout is where a newcomer finds which module does what: a module missing from it is
+    a module nobody can find."""
+    layout = (ROOT.parent / "docs" / "architecture.md").read_text()
+    modules = sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob("*.py") if path.name != "__init__.py")
+    assert len(modules) > 100
+    named = {m for m in modules if re.search(rf"(^|[\s`/]){re.escape(Path(m).name)}($|[\s,`)])", layout, re.M)}
+    assert [m for m in modules if m not in named] == []

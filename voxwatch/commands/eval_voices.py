@@ -55,6 +55,7 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 def run_voices(args: argparse.Namespace) -> int:
     from voxwatch.training import voice_eval as ve
     from voxwatch.training import voice_figures as vf
+    from voxwatch.training.voice_cache import CachingEncoder
     from voxwatch.voices import calibration as cal
 
     ks = ve.parse_ks(args.k)
@@ -76,7 +77,7 @@ def run_voices(args: argparse.Namespace) -> int:
     chain_names = [name for name, _ in test_chains]
     extra_others = [c for path in args.others for c in ve.load_set(path)
                     if not c.label and (args.split == "all" or c.split == args.split)]
-    encoder = ve.CachingEncoder(cache_dir=args.cache)
+    encoder = CachingEncoder(cache_dir=args.cache)
     scores, fusion, fusion_note = fusion_for(args.fusion, args.cache, args.scoring)
     reports = []
     for path in args.data:
@@ -104,7 +105,7 @@ def fusion_for(choice: str, cache: str | None, scoring: str) -> tuple[Any, Any, 
     """(the verifier's cached scores, the fusion to report, what the report says of it) for ``--fusion``."""
     from voxwatch.models import default_verifier_path
     from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
-    from voxwatch.training import voice_eval as ve
+    from voxwatch.training.voice_cache import VerifierScores
     from voxwatch.voices import calibration as cal
     from voxwatch.voices import fusion
 
@@ -122,7 +123,7 @@ def fusion_for(choice: str, cache: str | None, scoring: str) -> tuple[Any, Any, 
                                                      f"{verifier.model_id}"}
     weights = {"clone": chosen.clone, "verifier": chosen.verifier, "bias": chosen.bias,
                "threshold": chosen.threshold}
-    return ve.VerifierScores(verifier, cache), chosen, {"reported": True, "in_product": bool(cal.FUSION),
+    return VerifierScores(verifier, cache), chosen, {"reported": True, "in_product": bool(cal.FUSION),
                                                         "verifier": verifier.model_id, "weights": weights}
 
 

@@ -2,7 +2,8 @@
 
 The voices directory is ``--dir``, else the config's ``[voices] dir``, else ``$XDG_DATA_HOME/voxwatch/voices``.
 Speech is embedded with the bundled speaker encoder (``voxwatch.pipeline.stages.voice``, onnxruntime, no torch);
-enrolment and checks are ``voxwatch.voices``. The daemon does not use the voiceprints yet.
+enrolment and checks are ``voxwatch.voices``. The daemon (`run`), `replay`, `Detector` and the web
+check speech against the same directory.
 """
 
 from __future__ import annotations
