@@ -41,7 +41,9 @@ FUSION_BIAS = 1.2566
 FUSION_THRESHOLD = 1.80
 FUSION_VERIFIER_SHA256 = "e7f83ddcd2c553bbf3592f609231d065e18e13e0fb8834c0905a78151ab55177"  # verifier-resnet-e7f83ddc
 
-CLAIM = 0.75  # below: another speaker (about the other speakers' p95 on both sets)
+CLAIM = 0.78  # below: another speaker. The lowest cosine at which other people's speech checked against every
+# enrolled voice raises <= 0.5 false clone alarms per hour on dev (the issue's budget; the hours view's dev split,
+# k = 3: 19.2 h of others, 0.7787 there, rounded up; 0.75 before, about the other speakers' p95, gave 8.6/h)
 GENUINE_K = 2.5  # genuine threshold = leave-one-out mean - GENUINE_K x spread ...
 GENUINE_MIN_GAP = 0.05  # ... and at least this far above CLAIM
 SPREAD_FLOOR = 0.02  # the spread is never taken as smaller than this (few units, one session)
