@@ -19,6 +19,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from lab.telephone_threshold import add_choice_arguments
+
 
 def _alarms_and_catches(traces, settings, filter_threshold: float, rule) -> tuple[int, float, int, int]:
     """(alarms on real clips, real hours, fake clips with an alert, fake clips)."""
@@ -36,10 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", action="append", required=True, help="a set whose real dev speech counts")
     parser.add_argument("--splice", action="append", default=[], help="a splice set to report on (repeat)")
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--threshold", type=float, help="report at this short threshold instead of choosing one")
-    parser.add_argument("--cache", type=Path, default=Path("../data/eval/telephone-traces"))
-    parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
+    add_choice_arguments(parser, budget=False)
     args = parser.parse_args(argv)
 
     from lab.telephone_threshold import bundled_cascade, verified_traces, write_card_threshold

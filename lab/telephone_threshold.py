@@ -71,6 +71,26 @@ def write_card_threshold(key: str, value: float, provenance: dict) -> None:
     print(f"wrote {key} {value:.6f} into {path}")
 
 
+def add_choice_arguments(parser: argparse.ArgumentParser, budget: bool = True) -> None:
+    """The arguments every threshold tool of the lab shares: the split, the budget, a given threshold instead of a
+    choice (the test split: the one chosen on dev), the trace cache, and writing the choice into the card."""
+    parser.add_argument("--split", default="dev")
+    if budget:
+        parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour (default 2)")
+    parser.add_argument("--threshold", type=float, help="report at this threshold instead of choosing one (the "
+                        "test split: the one chosen on dev)")
+    parser.add_argument("--cache", type=Path, default=Path("../data/eval/telephone-traces"))
+    parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
+
+
+def print_pools(pools: dict, settings, filter_threshold: float, before, after) -> None:
+    """One table row per pool: real minutes, false alarms per hour and share caught under each rule."""
+    for name, traces in pools.items():
+        b, a = (figures(traces, settings, filter_threshold, r) for r in (before, after))
+        print(f"| {name} | {b[3]:.1f} | {b[0]:.1f} ({b[2]}) | {a[0]:.1f} ({a[2]}) | {100 * b[1]:.1f}% | "
+              f"{100 * a[1]:.1f}% |")
+
+
 def _codec(source: str) -> str:
     return source.rsplit("+", 1)[1] if "+" in source else "clean"
 
@@ -91,14 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phone", action="append", required=True, help="telephone copies of a set (repeat)")
     parser.add_argument("--clean", action="append", default=[], help="a clean set to report on (repeat)")
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour (default 2)")
     parser.add_argument("--leave-out", action="append", default=[], metavar="CHAIN",
                         help="a codec chain left out of the choice (repeat), e.g. codec2")
-    parser.add_argument("--cache", type=Path, default=Path("../data/eval/telephone-traces"))
-    parser.add_argument("--threshold", type=float, help="report at this telephone threshold instead of choosing one "
-                        "(the test split: the card's, chosen on dev)")
-    parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
+    add_choice_arguments(parser)
     args = parser.parse_args(argv)
 
     from voxwatch.training import alarms
@@ -127,10 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     pools["telephone: the chains chosen on"] = chosen_from
     for chain in sorted({_codec(t.source) for t in every}):
         pools[f"telephone: {chain}"] = [t for t in every if _codec(t.source) == chain]
-    for name, traces in pools.items():
-        b, a = (figures(traces, settings, detector.threshold, r) for r in (before, after))
-        print(f"| {name} | {b[3]:.1f} | {b[0]:.1f} ({b[2]}) | {a[0]:.1f} ({a[2]}) | {100 * b[1]:.1f}% | "
-              f"{100 * a[1]:.1f}% |")
+    print_pools(pools, settings, detector.threshold, before, after)
     if args.write_card:
         write_card_threshold("telephone_threshold", threshold, {
             "rule": f"lowest with <= {args.budget:g} false alarms/h on dev telephone copies",

@@ -18,20 +18,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lab.telephone_threshold import add_choice_arguments
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.wideband_threshold", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", action="append", required=True, help="a set whose real speech counts (repeat)")
     parser.add_argument("--report", action="append", default=[], help="a further set only reported on (repeat)")
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--budget", type=float, default=2.0, help="false alarms per hour (default 2)")
-    parser.add_argument("--threshold", type=float, help="report at this threshold instead of choosing one")
-    parser.add_argument("--cache", type=Path, default=Path("../data/eval/telephone-traces"))
-    parser.add_argument("--write-card", action="store_true", help="write the threshold into the bundled card")
+    add_choice_arguments(parser)
     args = parser.parse_args(argv)
 
-    from lab.telephone_threshold import bundled_cascade, figures, verified_traces, write_card_threshold
+    from lab.telephone_threshold import bundled_cascade, print_pools, verified_traces, write_card_threshold
     from voxwatch.training import alarms
 
     settings, detector, verifier, card_rule = bundled_cascade()
@@ -54,10 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     pools = dict(sets)
     if len(args.real) > 1:
         pools[" + ".join(Path(d).name for d in args.real)] = chosen_from
-    for name, traces in pools.items():
-        b, a = (figures(traces, settings, detector.threshold, r) for r in (before, after))
-        print(f"| {name} | {b[3]:.1f} | {b[0]:.1f} ({b[2]}) | {a[0]:.1f} ({a[2]}) | {100 * b[1]:.1f}% | "
-              f"{100 * a[1]:.1f}% |")
+    print_pools(pools, settings, detector.threshold, before, after)
     if args.write_card:
         write_card_threshold("threshold", threshold, {
             "rule": f"lowest with <= {args.budget:g} false alarms/h on dev real speech",
