@@ -296,8 +296,15 @@ class Pooled:
         np.savez(tmp, **arrays)  # type: ignore[arg-type]
         tmp.replace(path)
 
-    def vectors(self, pooling: str) -> dict[str, np.ndarray]:
-        return {k: clip_vector(self.mean[k], self.std.get(k), pooling) for k in self.mean}
+    def vectors(self, pooling: str, centre_on: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """Each clip's vector for ``pooling``; with ``centre_on`` (clip paths) the mean of those clips' vectors
+        subtracted and the result normalised again."""
+        out = {k: clip_vector(self.mean[k], self.std.get(k), pooling) for k in self.mean}
+        kept = [out[k] for k in centre_on if k in out]
+        if kept:
+            centre = np.mean(kept, axis=0)
+            out = {k: normalise(v - centre) for k, v in out.items()}
+        return out
 
 
 def embed_all(paths: Sequence[Path], names: Sequence[str], models: Path, cache: Path,
@@ -495,17 +502,37 @@ def cmd_separation(args: argparse.Namespace) -> int:
         raise LabError(str(exc)) from None
     paths = list(dict.fromkeys(c.path for t in plan_.targets.values() for c in (*t.reals, *t.clones)))
     paths += [c.path for c in plan_.others if c.path not in set(paths)]
-    pooled = embed_all(paths, names, Path(args.models), Path(args.cache))
+    centre_on = centre_clips(clips, args.centre)
+    pooled = embed_all(paths + [p for p in centre_on if p not in set(paths)], names, Path(args.models),
+                       Path(args.cache))
     plan_, checked = checked_plan(plan_, pooled["ge2e"].speech_s, pooled["ge2e"].vectors(""), args.min_speech)
-    print(f"{args.data}, split {args.split} (real clips: {args.real_split}), raw cosine, no cohort")
+    print(f"{args.data}, split {args.split} (real clips: {args.real_split}), raw cosine, no cohort"
+          + (f"; '+c': centred on the mean vector of {len(centre_on)} train real clips" if centre_on else ""))
     print("| encoder | k | targets | genuine | clones | others | clone EER % | other-speaker EER % |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name in names:
         for pooling in POOLINGS.get(name, ("",)):
-            for k, r in separation(plan_, pooled[name].vectors(pooling), checked, ks).items():
-                print(f"| {name}{pooling} | {k} | {r['targets']} | {r['genuine']} | {r['clones']} | {r['others']} "
-                      f"| {_pct(r['clone_eer'])} | {_pct(r['other_eer'])} |")
+            for centred in ((), [str(p) for p in centre_on]) if centre_on else ((),):
+                vectors = pooled[name].vectors(pooling, centred)
+                for k, r in separation(plan_, vectors, checked, ks).items():
+                    print(f"| {name}{pooling}{'+c' if centred else ''} | {k} | {r['targets']} | {r['genuine']} "
+                          f"| {r['clones']} | {r['others']} | {_pct(r['clone_eer'])} | {_pct(r['other_eer'])} |")
     return 0
+
+
+def centre_clips(clips: Sequence, count: int, seed: int = 0) -> list[Path]:
+    """A seeded draw of ``count`` real clips of the set's train split whose speaker no clone of any split
+    imitates (with ``--real-split any`` a target's real clips come from every split): what a cohort-free centring
+    is estimated on."""
+    if count <= 0:
+        return []
+    imitated = {c.speaker for c in clips if c.label}
+    train = sorted((c.path for c in clips if not c.label and c.split == "train" and c.speaker not in imitated),
+                   key=str)
+    if not train:
+        raise LabError("--centre: the set has no real train clips to centre on")
+    picked = np.random.default_rng(seed).choice(len(train), size=min(count, len(train)), replace=False)
+    return [train[i] for i in sorted(picked)]
 
 
 def _pct(value: object) -> str:
@@ -537,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     sep.add_argument("--encoder", nargs="+", choices=("oww", "oww-h16", "whisper"),
                      default=["oww", "oww-h16", "whisper"], help="the candidates beside GE2E")
     sep.add_argument("--min-speech", type=float, default=MIN_SPEECH_S, help="seconds of speech a checked clip needs")
+    sep.add_argument("--centre", type=int, default=0, metavar="N",
+                     help="also score every encoder centred on the mean vector of N train real clips (0: raw only)")
     sep.add_argument("--cache", required=True, help="folder of the per-encoder embedding caches (NAME.npz)")
     sep.set_defaults(run=cmd_separation)
     args = parser.parse_args(argv)

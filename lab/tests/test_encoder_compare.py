@@ -93,3 +93,18 @@ def test_bad_input_is_one_error_line(tmp_path, capsys):
         out, err = capsys.readouterr()
         lines = err.strip().splitlines()
         assert out == "" and len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], (argv, err)
+
+
+def test_centring_draws_train_speakers_no_clone_imitates_and_removes_their_mean():
+    clips = [Clip(Path(f"/x/t{i}.flac"), 0, "real", "free" if i % 2 else "target", "train") for i in range(6)]
+    clips += [Clip(Path("/x/c.flac"), 1, "tts", "target", "dev"), Clip(Path("/x/d.flac"), 0, "real", "free", "dev")]
+    drawn = ec.centre_clips(clips, 10)
+    assert drawn == [Path("/x/t1.flac"), Path("/x/t3.flac"), Path("/x/t5.flac")] and ec.centre_clips(clips, 0) == []
+    assert len(ec.centre_clips(clips, 2)) == 2
+    pooled = ec.Pooled({"a": np.array([1.0, 1.0]), "b": np.array([1.0, 0.9]), "q": np.array([1.0, 2.0])},
+                       {}, {"a": 4.0, "b": 4.0, "q": 4.0})
+    centred = pooled.vectors("", ["a", "b"])
+    assert all(np.isclose(np.linalg.norm(v), 1.0) for v in centred.values())
+    assert float(centred["a"] @ centred["b"]) < float(pooled.vectors("")["a"] @ pooled.vectors("")["b"])
+    with pytest.raises(ec.LabError):
+        ec.centre_clips(clips[6:], 5)
