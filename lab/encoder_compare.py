@@ -139,7 +139,10 @@ def _ort_session(path: Path, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
+        raise LabError(f"{path}: onnxruntime cannot load it: {exc}") from None
 
 
 def oww_encoder(models: Path, threads: int = 1, hop: int = OWW_HOP) -> FrameEncoder:
@@ -173,8 +176,11 @@ def whisper_encoder(models: Path, threads: int = 1, pad_to_30s: bool = False) ->
     path = models / WHISPER_DIR
     if not (path / "model.bin").is_file():
         raise LabError(f"{path}: no model.bin (python -m lab.encoder_compare assemble)")
-    model = ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8", intra_threads=threads,
-                                       inter_threads=1)
+    try:
+        model = ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8", intra_threads=threads,
+                                           inter_threads=1)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise LabError(f"{path}: ctranslate2 cannot load it: {exc}") from None
 
     def run(speech: np.ndarray) -> np.ndarray:
         mel = whisper_log_mel(speech)

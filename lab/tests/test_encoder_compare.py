@@ -84,11 +84,14 @@ def test_separation_counts_and_orders_the_trials():
 
 
 def test_bad_input_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "m" / "oww").mkdir(parents=True)
+    (tmp_path / "m" / "oww" / "embedding_model.onnx").write_bytes(b"not a model")
     for argv, words in ((["separation", "--data", str(tmp_path / "none"), "--models", str(tmp_path), "--cache",
                           str(tmp_path)], "no manifest.csv"),
                         (["separation", "--data", str(tmp_path), "--models", str(tmp_path), "--cache", str(tmp_path),
                           "--k", "two"], "--k 'two'"),
-                        (["assemble", "--wheels", str(tmp_path), "--out", str(tmp_path / "m")], "no openwakeword")):
+                        (["assemble", "--wheels", str(tmp_path), "--out", str(tmp_path / "m")], "no openwakeword"),
+                        (["bench", "--models", str(tmp_path / "m"), "--encoder", "oww"], "no melspectrogram.onnx")):
         assert ec.main(argv) == 2
         out, err = capsys.readouterr()
         lines = err.strip().splitlines()
@@ -108,3 +111,12 @@ def test_centring_draws_train_speakers_no_clone_imitates_and_removes_their_mean(
     assert float(centred["a"] @ centred["b"]) < float(pooled.vectors("")["a"] @ pooled.vectors("")["b"])
     with pytest.raises(ec.LabError):
         ec.centre_clips(clips[6:], 5)
+
+
+def test_a_corrupt_model_is_one_error_line(tmp_path, capsys):
+    for name in ec.OWW_FILES:
+        (tmp_path / "oww").mkdir(exist_ok=True)
+        (tmp_path / "oww" / name).write_bytes(b"not a model")
+    assert ec.main(["bench", "--models", str(tmp_path), "--encoder", "oww", "--runs", "1", "--seconds", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "onnxruntime cannot load it" in err[0]
