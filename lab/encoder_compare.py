@@ -133,16 +133,14 @@ def ge2e_encoder(threads: int = 1):
 
 
 def _ort_session(path: Path, threads: int):
-    import onnxruntime as ort
+    """The product's CPU session (one thread, sequential), its one-line error for a corrupt file as the lab's."""
+    from voxwatch.errors import ModelError
+    from voxwatch.pipeline.stages.filter.session import cpu_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
-        raise LabError(f"{path}: onnxruntime cannot load it: {exc}") from None
+        return cpu_session(path, threads)
+    except ModelError as exc:
+        raise LabError(str(exc)) from None
 
 
 def oww_encoder(models: Path, threads: int = 1, hop: int = OWW_HOP) -> FrameEncoder:
