@@ -178,3 +178,47 @@ def test_fit_fusion_weights_the_verifier_where_it_separates_and_keeps_the_budget
     assert fitted.threshold == round(fitted.threshold, 2)
     with pytest.raises(ValueError, match="claimed clone and genuine"):
         vf.fit_fusion(genuine, 1.0)
+
+
+def test_the_bundled_verifier_is_loaded_only_where_clone_watch_fuses_with_it(monkeypatch, tmp_path):
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+
+    warnings: list[str] = []
+    monkeypatch.setattr(cal, "FUSION", False)
+    assert fusion.bundled_verifier(warnings.append) is None
+    monkeypatch.setattr(cal, "FUSION", True)
+    assert isinstance(fusion.bundled_verifier(warnings.append), OnnxVerifier) and warnings == []
+    broken = tmp_path / "verifier.onnx"
+    broken.write_bytes(b"not a model")
+    monkeypatch.setattr("voxwatch.models.default_verifier_path", lambda: broken)
+    assert fusion.bundled_verifier(warnings.append) is None
+    assert len(warnings) == 1 and warnings[0].endswith("the voice check decides without the verifier")
+
+
+def test_the_web_voice_check_fuses_with_the_verifier_as_voices_check_does(monkeypatch, tmp_path):
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+    from voxwatch.voices.watch import VoiceChecker
+    from voxwatch.web.voices import VoiceDesk
+
+    handed: list[object] = []
+
+    class Checker:
+        def check(self, audio, expect=None, verifier=None):
+            handed.append(verifier)
+            return snorm_match(cal.SNORM_GENUINE + 0.5)
+
+    desk = VoiceDesk(tmp_path / "voices", 600.0)
+    monkeypatch.setattr(desk.store, "names", lambda: ["ann"])
+    monkeypatch.setattr(desk, "_audio", lambda data, filename: ("call.wav", np.zeros(16000, np.float32)))
+    monkeypatch.setattr(VoiceChecker, "from_dir", classmethod(lambda cls, directory, encoder=None: Checker()))
+    monkeypatch.setattr(desk, "encoder", lambda: None)
+    monkeypatch.setattr(cal, "FUSION", True)
+    assert desk.check(b"", "call.wav")["voice"]["match"] == GENUINE
+    assert isinstance(handed[-1], OnnxVerifier) and desk.verifier() is handed[-1]  # loaded once
+    monkeypatch.setattr(cal, "FUSION", False)
+    off = VoiceDesk(tmp_path / "voices", 600.0)
+    monkeypatch.setattr(off.store, "names", lambda: ["ann"])
+    monkeypatch.setattr(off, "_audio", lambda data, filename: ("call.wav", np.zeros(16000, np.float32)))
+    monkeypatch.setattr(off, "encoder", lambda: None)
+    off.check(b"", "call.wav")
+    assert handed[-1] is None

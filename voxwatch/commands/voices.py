@@ -85,25 +85,6 @@ def _encoder():
     return OnnxVoiceEncoder(threads=1)
 
 
-def _fusion_verifier():
-    """The bundled verifier where clone watch decides with it (``voxwatch.voices.fusion``), as the daemon does:
-    None where the fusion is off or no verifier is bundled; one that will not load is said once, and the voice
-    decides alone."""
-    from voxwatch.errors import VoxwatchError
-    from voxwatch.models import default_verifier_path
-    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
-    from voxwatch.voices.fusion import bundled
-
-    path = default_verifier_path()
-    if bundled() is None or path is None:
-        return None
-    try:
-        return OnnxVerifier(path)
-    except VoxwatchError as exc:
-        print(f"voxwatch: warning: {exc}; the voice check decides without the verifier", file=sys.stderr)
-        return None
-
-
 def _add(args: argparse.Namespace, store) -> int:
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.voices.enrol import EnrolmentError, Recording, enrol
@@ -189,7 +170,7 @@ def _check(args: argparse.Namespace, store) -> int:
     from voxwatch.voices import calibration as cal
     from voxwatch.voices.check import check
     from voxwatch.voices.enrol import encoder_id_of
-    from voxwatch.voices.fusion import with_verifier
+    from voxwatch.voices.fusion import bundled_verifier, with_verifier
     from voxwatch.voices.voiceprint import VoiceprintError, require_encoder
 
     if args.expect is not None:
@@ -203,7 +184,7 @@ def _check(args: argparse.Namespace, store) -> int:
     for v in voiceprints:
         require_encoder(v, current, str(store.path(v.name)))
     rate = encoder.card.features.sample_rate
-    verifier = _fusion_verifier()
+    verifier = bundled_verifier(lambda line: print(f"voxwatch: warning: {line}", file=sys.stderr))
     failed = 0
     for path in args.files:
         try:

@@ -29,6 +29,8 @@ from voxwatch.voices import calibration as cal
 from voxwatch.voices.check import CLONE, GENUINE, NONE, VoiceMatch
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
@@ -61,6 +63,24 @@ def fitted() -> CloneFusion:
 def bundled() -> CloneFusion | None:
     """The fusion the product uses: ``fitted``, or None where ``calibration.FUSION`` turns it off."""
     return fitted() if cal.FUSION else None
+
+
+def bundled_verifier(warn: Callable[[str], None]) -> OnnxVerifier | None:
+    """The bundled verifier where clone watch decides with it, as the daemon does (for ``voices check`` and the
+    web's Voices page): None where the fusion is off or no verifier is bundled; one that will not load is said
+    through ``warn`` once, and the voice decides alone."""
+    from voxwatch.errors import VoxwatchError
+    from voxwatch.models import default_verifier_path
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+
+    path = default_verifier_path()
+    if bundled() is None or path is None:
+        return None
+    try:
+        return OnnxVerifier(path)
+    except VoxwatchError as exc:
+        warn(f"{exc}; the voice check decides without the verifier")
+        return None
 
 
 def for_verifier(verifier_sha256: str | None, fusion: CloneFusion | None = None) -> CloneFusion | None:

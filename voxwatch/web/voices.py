@@ -3,12 +3,14 @@
 Uploads are decoded in memory with ``score``'s checks and wording (``load_audio_bytes``); enrolment and checks run
 through ``voxwatch.voices`` (the same refusals: too little speech, recordings that disagree, a voice too close to
 another, another encoder's voiceprint; the same telephone copies by default), and voiceprints are written
-atomically by ``VoiceStore``. The speaker encoder is loaded on first use, and one request works at a time (a
-lock): the work is CPU-bound.
+atomically by ``VoiceStore``. The speaker encoder is loaded on first use (and, where clone watch decides with the
+verifier, the bundled verifier: ``voxwatch.voices.fusion``), and one request works at a time (a lock): the work is
+CPU-bound.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,16 @@ from typing import Any
 from voxwatch.errors import VoxwatchError
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.sources import load_audio_bytes
+from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
 from voxwatch.voices.enrol import Recording, enrol
+from voxwatch.voices.fusion import bundled_verifier
 from voxwatch.voices.telephone import enrolment_channels
 from voxwatch.voices.voiceprint import VoiceprintError, VoiceStore, check_name
 from voxwatch.voices.watch import VoiceChecker
 from voxwatch.web.scoring import UploadTooLong, upload_name
+
+log = logging.getLogger(__name__)
 
 
 class VoiceNotFound(VoxwatchError):
@@ -35,6 +41,7 @@ class VoiceDesk:
         self.store = VoiceStore(directory)
         self.max_duration_s = max_duration_s
         self._encoder: OnnxVoiceEncoder | None = None
+        self._verifier: OnnxVerifier | None | bool = False  # False: not looked for yet
         self._lock = threading.Lock()
 
     @property
@@ -45,6 +52,12 @@ class VoiceDesk:
         if self._encoder is None:
             self._encoder = OnnxVoiceEncoder(threads=1)
         return self._encoder
+
+    def verifier(self) -> OnnxVerifier | None:
+        """The verifier the voice checks fuse with, as ``voxwatch voices check`` has it (None: they decide alone)."""
+        if self._verifier is False:
+            self._verifier = bundled_verifier(log.warning)
+        return self._verifier if isinstance(self._verifier, OnnxVerifier) else None
 
     def _audio(self, data: bytes, filename: str | None):
         name = upload_name(filename)
@@ -105,7 +118,7 @@ class VoiceDesk:
                 raise VoiceNotFound("no voices are enrolled yet: enrol one first")
             checker = VoiceChecker.from_dir(self.dir, self.encoder())
             try:
-                result = checker.check(audio, expect or None)
+                result = checker.check(audio, expect or None, self.verifier())
             except VoxwatchError as exc:
                 raise VoxwatchError(f"{name}: {exc}") from None
         return {"file": name, "voice": result.record()}
