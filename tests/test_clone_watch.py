@@ -427,3 +427,23 @@ def test_score_json_spans_carry_voice_from_the_configs_voices(freeman, tmp_path,
     assert record["spans"][0]["voice"]["name"] == "freeman" and record["spans"][0]["voice"]["match"] == CLONE
     with pytest.raises(ConfigError, match="^expect_voice: no voice named 'bob'"):
         Detector(voices=[voiceprint], expect_voice="bob")
+
+
+def test_the_detector_fuses_clone_watch_with_the_verifier_it_was_fitted_on(freeman, monkeypatch):
+    """Detector streams (process and score_audio) carry the fusion only where it is on and only beside the verifier
+    it was fitted on, as the daemon's inference worker does."""
+    from voxwatch import Detector
+    from voxwatch.voices import calibration as cal
+    from voxwatch.voices.fusion import for_verifier
+
+    _, voiceprint = freeman
+    monkeypatch.setattr(cal, "FUSION", True)
+    detector = Detector(voices=[voiceprint])
+    assert detector.verifier is not None and detector._stream.voice is not None
+    assert detector._stream.voice.fusion is not None
+    assert detector._stream.voice.fusion == for_verifier(detector.verifier.sha256)
+    assert Detector(voices=[voiceprint], verifier="none")._stream.voice.fusion is None  # no verifier: voice alone
+    monkeypatch.setattr(cal, "FUSION_VERIFIER_SHA256", "cd" * 32)  # fitted on another verifier
+    assert Detector(voices=[voiceprint])._stream.voice.fusion is None
+    monkeypatch.setattr(cal, "FUSION", False)
+    assert Detector(voices=[voiceprint])._stream.voice.fusion is None
