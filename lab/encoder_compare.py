@@ -47,6 +47,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from lab.command_errors import LabError, run_command  # noqa: E402
+
 ENCODERS = ("ge2e", "oww", "whisper")
 POOLINGS = {"ge2e": ("",), "oww": ("", "-ms"), "oww-h16": ("", "-ms"), "whisper": ("", "-ms")}  # scored variants
 THINNED = {"oww-h16": ("oww", 2)}  # (encoder, every n-th frame): openWakeWord's windows at hop 16, half the cost
@@ -56,10 +58,6 @@ WHISPER_DIR = "whisper-base"
 WHISPER_MAX_FRAMES = 3000  # Whisper's 30 s window; longer speech is encoded in pieces of at most this
 MIN_SPEECH_S = 3.0  # a clip is checked with this much speech (voxwatch.voices.calibration.MIN_WATCH_SPEECH_S)
 DUPLICATE = 0.995  # voice_eval.DUPLICATE: two real clips of a target this close (GE2E) are one recording
-
-
-class LabError(ValueError):
-    """One line for the user."""
 
 
 # ---- pooling and front ends (pure numpy) ---------------------------------------------------------------------------
@@ -575,11 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "seconds", 1.0) <= 0 or getattr(args, "runs", 1) < 1:
         parser.error("--seconds must be positive and --runs at least 1")
-    try:
-        return int(args.run(args) or 0)
-    except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args)
 
 
 if __name__ == "__main__":

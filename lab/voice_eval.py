@@ -19,18 +19,15 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from lab.command_errors import LabError, run_command
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 
 Row = dict[str, str]
-
-
-class LabError(ValueError):
-    """One line for the user."""
 
 
 Rename = tuple[str, str, bool]  # (old, new, regular expression?)
@@ -351,11 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "data", "") is None:
         args.data = [str(SHARED / "corpus"), str(SHARED / "extra")]
-    try:
-        return int(args.run(args) or 0)
-    except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,14 @@ def test_python_m_runs_from_the_checkout_root(module):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("usage: ")
+
+
+def test_a_missing_set_is_one_error_line_not_a_traceback(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    for module in ("lab.voice_eval", "lab.encoder_compare"):
+        command = ["scoring", "--data", str(tmp_path / "missing")] if module == "lab.voice_eval" else [
+            "separation", "--data", str(tmp_path / "missing"), "--models", str(tmp_path), "--cache", str(tmp_path)]
+        proc = subprocess.run([sys.executable, "-m", module, *command], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
