@@ -1,7 +1,8 @@
 """Choose the verifier's short-run threshold on dev: short runs checked, and no false alarm more for it.
 
     python -m lab.short_threshold --real ../shared/data/corpus --real ../shared/data/extra --real ../data/hours \
-        --real ../data/splice-dev --splice ../data/splice-dev --splice ../data/splice-dev/alone [--write-card]
+        --real ../data/splice-dev --real ../data/splice-dev/alone --splice ../data/splice-dev \
+        --splice ../data/splice-dev/alone [--write-card]
 
 Fake speech spliced into real speech is found by segment checks of runs of windows over the filter's threshold;
 a 2-4 s fake gives runs of one or two windows, where the verifier is least sure. With ``segment_windows = 2`` such
@@ -19,6 +20,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from lab.telephone_threshold import add_choice_arguments
 
 
@@ -31,6 +34,17 @@ def _alarms_and_catches(traces, settings, filter_threshold: float, rule) -> tupl
     return (sum(alarms.alerts(t, settings, filter_threshold, rule) for t in real),
             sum(t.duration_s for t in real) / 3600,
             sum(alarms.alerts(t, settings, filter_threshold, rule) > 0 for t in fake), len(fake))
+
+
+def _deciding_scores(traces, settings, filter_threshold: float, rule, least: float) -> set[float]:
+    """The verifier's deciding scores (fused where the card fuses) of what it judged on these traces, from
+    ``least`` up: where the short threshold can change an alarm as far as the alerts show. (Not the network's
+    raw scores of ``checks``: with a fusion those are on another scale, and a search over them misses the lowest
+    threshold; a grid besides finds checks that no alert shows, held back by another alert.)"""
+    from voxwatch.training import alarms
+
+    return {j.score for t in traces for j in alarms.decide(t, settings, filter_threshold, rule)
+            if j.stage == "verifier" and j.score >= least}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threshold is not None:
         short = args.threshold
     else:
-        scores = sorted({s for t in real for _, _, s, _ in t.checks if s >= card_rule.threshold} | {1.0})
+        grid = {float(v) for v in np.linspace(card_rule.threshold, 1.0, 2001)}  # the checks no alert shows
+        scores = sorted(_deciding_scores(real, settings, ft, unguarded, card_rule.threshold) | grid)
         lo, hi = 0, len(scores) - 1  # the first candidate whose alarms are within the allowance
         while lo < hi:
             mid = (lo + hi) // 2
