@@ -26,7 +26,7 @@ class PipelineSettings:
     decision: DecisionSettings = field(default_factory=DecisionSettings)
     ring_seconds: float = 10.0
     queue_windows: int = 512
-    max_batch: int = 64
+    max_batch: int = 8
     inference_threads: int = 1
     # (stream id, its own decision settings): a noisy room and a quiet headset need not share one threshold
     stream_decisions: tuple[tuple[str, DecisionSettings], ...] = ()
