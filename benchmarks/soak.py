@@ -4,11 +4,13 @@ What it checks (the issue's acceptance): memory stays flat (RSS of the daemon pr
 time) and a subscriber that keeps up loses nothing (no gaps in the daemon's ``seq``, no events or audio dropped).
 
 The daemon is a child process (``--child``) built as ``voxwatch run`` builds its own: ``voxwatch.daemon.wiring``
-loads the filter and the cascade's verifier (``--verifier``, else ``[verifier]``, else the bundled one) and joins
-``Pipeline`` and ``EventPublisher``; so the soak runs the cascade that ships, its verifier thread included. It has
+loads the filter and the cascade's verifier (``--verifier``, else ``[verifier]``, else the bundled one) and clone
+watch's voices (``[voices] dir``, ``load_voices``) and joins ``Pipeline`` and ``EventPublisher``; so the soak runs
+the cascade that ships, its verifier and voice threads included. It has
 ``--streams`` streams, each cycling through the file list (decoded once, 0.5 s of silence between files) until the
 time is over. The parent subscribes with ``EventSubscriber``, samples the child's RSS every ``--sample`` seconds
-and prints a summary: events, drops, ``seq`` gaps, the verifier's counters, RSS over time (``--json`` writes it).
+and prints a summary: events, drops, ``seq`` gaps, the verifier's counters, clone watch's where voices are enrolled
+(``--config`` with a ``[voices] dir``), RSS over time (``--json`` writes it).
 
     python3 benchmarks/soak.py --minutes 10 --streams 4     # the acceptance run (files from the shared corpus)
     python3 benchmarks/soak.py --minutes 1 --streams 2 --model voxwatch/models/default.onnx
@@ -114,7 +116,7 @@ def child(args: argparse.Namespace) -> int:
 
     pin_malloc_thresholds()  # as the voxwatch command does (and OPENBLAS_NUM_THREADS, set by the parent)
     from voxwatch.config import load_config
-    from voxwatch.daemon.wiring import load_models, published_pipeline
+    from voxwatch.daemon.wiring import load_models, load_voices, published_pipeline
     from voxwatch.pipeline.sources import load_audio
     from voxwatch.transport.publisher import EventPublisher
 
@@ -122,7 +124,8 @@ def child(args: argparse.Namespace) -> int:
     publish = dataclasses.replace(config.publish, bind=(args.publish,), heartbeat_s=1.0, daemon_id="soak")
     audios = [load_audio(f) for f in args.files]
     publisher = EventPublisher(publish)
-    pipeline = published_pipeline(config.pipeline, classifier, publisher, verifier=verifier)
+    voices = load_voices(config)  # clone watch, as run and replay load it: [voices] dir
+    pipeline = published_pipeline(config.pipeline, classifier, publisher, verifier=verifier, voices=voices)
     publisher.start()
     publisher.wait_for_subscribers(1, 30)
     deadline = time.monotonic() + args.duration
@@ -218,6 +221,7 @@ def main() -> int:
         "duration_s": round(wall, 1), "files": len(files), "streams": args.streams, "model": model,
         "model_id": models.get("id"), "verifier": models.get("verifier"),  # as the daemon's heartbeat names them
         "verifier_counters": {k: v for k, v in c.items() if k == "gated" or k.startswith("verifier_")} or None,
+        "voice_counters": {k: v for k, v in c.items() if k == "clone_alerts" or k.startswith("voice_")} or None,
         "audio_s": c.get("audio_s"), "speed_x_realtime": round((c.get("audio_s") or 0) / wall, 1),
         "windows_scored": c.get("windows_scored"), "events_received": sum(counts.values()), "by_type": counts,
         "events_published": c.get("events_published"), "events_dropped": c.get("events_dropped"),
@@ -235,6 +239,10 @@ def main() -> int:
           f"{summary['verifier'] or 'none (the filter alone)'}"
           + (f", {c.get('verifier_verified', 0)} utterances verified, {c.get('verifier_queue_full', 0)} queue full"
              if summary["verifier"] else ""))
+    if summary["voice_counters"]:  # clone watch ran: voices enrolled in the config's [voices] dir
+        v = summary["voice_counters"]
+        print(f"clone watch: {v.get('voice_checked', 0)} utterances checked, {v.get('voice_queue_full', 0)} queue "
+              f"full, {v.get('clone_alerts', 0)} clone alerts")
     ok = proc.returncode == 0 and summary["seq_gaps"] == 0
     print("soak:", "OK" if ok else "FAILED", f"(seq gaps {summary['seq_gaps']}, RSS {summary['rss_after_warmup_mb']}"
           f" -> {summary['rss_end_mb']} MB)")
