@@ -4,8 +4,22 @@ each optimised function must give what the plain formula gives, on synthetic aud
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from helpers import speech_like
+from scipy.fft import dct
 
+from voxwatch.pipeline.stages.filter import features as filter_features
+from voxwatch.pipeline.stages.filter.features import (
+    CEPSTRAL_KINDS,
+    FEATURE_KINDS,
+    FeatureSettings,
+    _filterbank,
+    _lifter,
+    frame_features,
+)
+from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_audio
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
+from voxwatch.pipeline.windower import tile_to_length
 
 
 def _reference_span(keep: UtteranceAudio, start: int, end: int) -> np.ndarray:
@@ -37,3 +51,64 @@ def test_utterance_audio_span_equals_the_index_array_reference():
     before = got.copy()
     keep.append(position, np.zeros(keep.capacity, np.float32))
     np.testing.assert_array_equal(got, before)
+
+
+# ---- filter features: frames through the FFT in blocks -----------------------------------------------------------
+
+def _reference_frame_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """``frame_features`` with the whole signal's frames through the FFT at once, the dense filterbank and
+    python-speech-features' order of operations (the implementation before blocks)."""
+    x = np.asarray(audio, np.float64)
+    if settings.preemph:
+        x = np.append(x[0], x[1:] - settings.preemph * x[:-1])
+    n = settings.n_frames(len(x))
+    idx = np.arange(settings.frame_len)[None, :] + settings.frame_step * np.arange(n)[:, None]
+    frames = x[idx] * np.hamming(settings.frame_len)
+    pspec = np.abs(np.fft.rfft(frames, settings.nfft, axis=1)) ** 2 / settings.nfft
+    fbank = pspec @ _filterbank(settings)
+    eps = np.finfo(float).eps
+    if settings.kind not in CEPSTRAL_KINDS:
+        return np.maximum(np.log(np.maximum(fbank, max(eps, np.exp(settings.log_floor)))),
+                          settings.log_floor).astype(np.float32)
+    feat = dct(np.log(np.where(fbank == 0, eps, fbank)), type=2, axis=1, norm="ortho")[:, : settings.numcep]
+    feat *= _lifter(settings.numcep, settings.ceplifter)
+    energy = pspec.sum(axis=1)
+    feat[:, 0] = np.log(np.where(energy == 0, eps, energy))
+    return np.maximum(feat, settings.log_floor).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", FEATURE_KINDS)
+@pytest.mark.parametrize("seconds", [0.05, 0.66, 1.30, 1.31, 2.0, 8.0])  # one block (up to 128 frames) or several
+def test_frame_features_in_blocks_equal_the_whole_signal_at_once(kind, seconds):
+    for settings in (FeatureSettings(kind=kind), FeatureSettings(kind=kind, nfilt=128, preemph=0.97)):
+        audio = speech_like(seconds, seed=3)
+        got = frame_features(audio, settings)
+        want = _reference_frame_features(audio, settings)
+        assert got.shape == want.shape == (settings.n_frames(len(audio)), settings.n_features)
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-5)
+
+
+def test_frame_features_do_not_depend_on_the_block_size(monkeypatch):
+    """Rows are independent: the features of any block size are bit-identical to those of one block."""
+    audio = speech_like(3.0, seed=4)
+    for settings in (FeatureSettings(), FeatureSettings(kind="mfcc", nfilt=40)):
+        blocks = frame_features(audio, settings)
+        monkeypatch.setattr(filter_features, "_BLOCK_FRAMES", 10_000)
+        whole = frame_features(audio, settings)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(blocks, whole)
+
+
+def test_verifier_audio_of_float32_int16_and_float64_audio():
+    settings = VerifierFeatureSettings()
+    audio = speech_like(9.0, seed=5)
+    want = audio[-settings.max_samples :]
+    np.testing.assert_array_equal(verifier_audio(audio, settings), want)
+    np.testing.assert_array_equal(verifier_audio(audio.astype(np.float64), settings), want)
+    pcm = (audio * 32767).astype(np.int16)
+    np.testing.assert_array_equal(verifier_audio(pcm, settings),
+                                  (pcm.astype(np.float64) / 32768.0).astype(np.float32)[-settings.max_samples :])
+    short = speech_like(0.5, seed=6)
+    np.testing.assert_array_equal(verifier_audio(short, settings), tile_to_length(short, settings.min_samples))
+    with pytest.raises(ValueError):
+        verifier_audio(np.zeros((2, 100), np.float32), settings)
