@@ -8,6 +8,10 @@ import pytest
 from helpers import speech_like
 from scipy.fft import dct
 
+from voxwatch.bench.workload import conversation
+from voxwatch.pipeline import channel
+from voxwatch.pipeline.channel import TELEPHONE_BAND_DB, high_band_db, in_telephone_band
+from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.stages.filter import features as filter_features
 from voxwatch.pipeline.stages.filter.features import (
     CEPSTRAL_KINDS,
@@ -112,3 +116,47 @@ def test_verifier_audio_of_float32_int16_and_float64_audio():
     np.testing.assert_array_equal(verifier_audio(short, settings), tile_to_length(short, settings.min_samples))
     with pytest.raises(ValueError):
         verifier_audio(np.zeros((2, 100), np.float32), settings)
+
+
+# ---- the telephone band measure: scipy's float32 FFT ---------------------------------------------------------------
+
+def _reference_high_band_db(audio: np.ndarray) -> float:
+    """``high_band_db`` with numpy's FFT (the first implementation)."""
+    frames = len(audio) // channel._FRAME
+    if frames == 0:
+        return 0.0
+    x = audio[: frames * channel._FRAME].reshape(frames, channel._FRAME) * channel._WINDOW
+    spectra = np.abs(np.fft.rfft(x, axis=1)) ** 2
+    energy = spectra.sum(axis=1)
+    power = spectra[energy >= np.median(energy)].sum(axis=0)
+    low = float(power[channel._LOW].sum())
+    if low <= 0.0:
+        return 0.0
+    return float(10.0 * np.log10(max(float(power[channel._HIGH].sum()), low * 1e-12) / low))
+
+
+def _band_limited(audio: np.ndarray, high: float) -> np.ndarray:
+    spectrum = np.fft.rfft(audio)
+    spectrum[np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE) > high] = 0
+    return np.fft.irfft(spectrum, len(audio)).astype(np.float32)
+
+
+def test_telephone_band_measure_equals_the_numpy_reference():
+    rng = np.random.default_rng(8)
+    signals = [speech_like(rng.uniform(0.5, 8.0), level=rng.uniform(0.01, 0.5), seed=i, f0=rng.uniform(90, 240))
+               for i in range(12)]
+    signals += [conversation(6.0, seed=2), (0.1 * rng.standard_normal(40_000)).astype(np.float32)]
+    # high bands from far under the threshold to over it: each cut-off leaves a different share above 4 kHz
+    signals += [_band_limited((0.1 * rng.standard_normal(40_000)).astype(np.float32), cut)
+                for cut in (3400.0, 4100.0, 4200.0, 4400.0, 5000.0)]
+    line = _band_limited((0.1 * rng.standard_normal(40_000)).astype(np.float32), 3400.0)
+    signals += [line + (level * rng.standard_normal(40_000)).astype(np.float32)  # -40 to -20 dB: around the threshold
+                for level in (0.001, 0.0025, 0.0028, 0.003, 0.0035, 0.01)]
+    signals += [np.zeros(SAMPLE_RATE, np.float32), np.ones(100, np.float32)]
+    for audio in signals:
+        for x in (audio, audio.astype(np.float64)):
+            got, want = high_band_db(x), _reference_high_band_db(x)
+            # within float32 rounding wherever the decision could turn on it; only the float32 noise floor of
+            # band-limited audio (-100 dB and under) differs more, far from the -30 dB threshold
+            assert abs(got - want) < (1e-4 if want > -60.0 else 0.1), (got, want)
+            assert in_telephone_band(x) == (want < TELEPHONE_BAND_DB)

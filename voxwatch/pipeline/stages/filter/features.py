@@ -185,10 +185,11 @@ _BLOCK_FRAMES = 64  # frames per FFT block: a block's buffers (~0.5 MB) stay in 
 def _band_energies(frames: np.ndarray, settings: FeatureSettings, energy: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Filterbank energies of every frame, (n, nfilt) float64, and with ``energy`` each frame's total power.
 
-    Beyond ``2 * _BLOCK_FRAMES`` frames they go through the FFT in blocks of ``_BLOCK_FRAMES``: for seconds of audio (the verifier's 8 s) the
-    padded frames and their spectra of the whole signal are larger than the L2 cache, and every step after the
-    FFT would read them back from memory. Each row's arithmetic is the same as for the whole matrix at once
-    (rows are independent), so the result does not depend on the block size (``tests/test_hotpath_parity.py``).
+    Beyond ``2 * _BLOCK_FRAMES`` frames they go through the FFT in blocks of ``_BLOCK_FRAMES``: for seconds of
+    audio (the verifier's 8 s) the padded frames and their spectra of the whole signal are larger than the L2
+    cache, and every step after the FFT would read them back from memory. Each row's arithmetic is the same as
+    for the whole matrix at once (rows are independent), so the result does not depend on the block size
+    (``tests/test_hotpath_parity.py``).
     """
     n = len(frames)
     fbank = np.empty((n, settings.nfilt))
