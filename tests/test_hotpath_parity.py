@@ -24,6 +24,9 @@ from voxwatch.pipeline.stages.filter.features import (
 from voxwatch.pipeline.stages.verifier.features import VerifierFeatureSettings, verifier_audio
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
 from voxwatch.pipeline.windower import tile_to_length
+from voxwatch.voices.check import check, match
+from voxwatch.voices.cohort import Cohort
+from voxwatch.voices.voiceprint import EncoderId, Thresholds, Voiceprint
 
 
 def _reference_span(keep: UtteranceAudio, start: int, end: int) -> np.ndarray:
@@ -160,3 +163,27 @@ def test_telephone_band_measure_equals_the_numpy_reference():
             # band-limited audio (-100 dB and under) differs more, far from the -30 dB threshold
             assert abs(got - want) < (1e-4 if want > -60.0 else 0.1), (got, want)
             assert in_telephone_band(x) == (want < TELEPHONE_BAND_DB)
+
+
+# ---- clone watch: the utterance's S-norm statistics once per check ------------------------------------------------
+
+def _unit_rows(rng: np.random.Generator, n: int, dim: int = 16) -> np.ndarray:
+    rows = rng.standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_check_against_many_voices_equals_each_voice_matched_on_its_own():
+    rng = np.random.default_rng(9)
+    cohort = Cohort(_unit_rows(rng, 60), top_k=10, encoder_sha256="ab" * 32)
+    encoder = EncoderId("enc", "ab" * 32, "f" * 16)
+    voiceprints = [Voiceprint(f"v{i}", encoder, {"clean": _unit_rows(rng, 3), "gsm": _unit_rows(rng, 2)},
+                              Thresholds(claim=-1.0, genuine=float(rng.uniform(0.0, 2.0)), scale=0.5),
+                              scoring={"method": "snorm", "top_k": top_k, "cohort_sha256": "x"})
+                   for i, top_k in enumerate((5, 5, 8, 3, 5, 8))]
+    voiceprints.append(Voiceprint("plain", encoder, {"clean": _unit_rows(rng, 3)},
+                                  Thresholds(claim=0.2, genuine=0.7, scale=0.1)))  # cosine scoring beside them
+    for probe in _unit_rows(rng, 20):
+        each = [match(probe, v, cohort) for v in voiceprints]  # every voice's own statistics of the utterance
+        assert check(probe, voiceprints, cohort=cohort) == max(each, key=lambda m: m.similarity)
+        for v, alone in zip(voiceprints, each, strict=True):
+            assert check(probe, voiceprints, expect=v.name, cohort=cohort) == alone
