@@ -187,3 +187,33 @@ def test_check_against_many_voices_equals_each_voice_matched_on_its_own():
         assert check(probe, voiceprints, cohort=cohort) == max(each, key=lambda m: m.similarity)
         for v, alone in zip(voiceprints, each, strict=True):
             assert check(probe, voiceprints, expect=v.name, cohort=cohort) == alone
+
+
+# ---- end to end: the shipped verifier's answers --------------------------------------------------------------------
+
+def test_the_shipped_verifiers_answers_equal_those_of_the_reference_functions(monkeypatch):
+    """``OnnxVerifier.judge`` (features in blocks, float32 audio as it is, scipy's FFT for the band) against the
+    same verifier with the reference feature and band functions above: same scores and same channel."""
+    from voxwatch.models import DEFAULT_VERIFIER
+    from voxwatch.pipeline.stages.verifier import features as verifier_features
+    from voxwatch.pipeline.stages.verifier import session as verifier_session
+    from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
+
+    verifier = OnnxVerifier(DEFAULT_VERIFIER)
+    rng = np.random.default_rng(10)
+    clips = [speech_like(seconds, level=rng.uniform(0.02, 0.5), seed=i, f0=rng.uniform(90, 240))
+             for i, seconds in enumerate((0.7, 1.9, 2.0, 3.3, 5.1, 8.0, 9.4))]
+    clips.append(conversation(7.0, seed=3))
+    clips.append(_band_limited(speech_like(4.0, seed=11), 3400.0))  # the telephone band
+    answers = [verifier.judge(clip) for clip in clips]
+
+    def reference_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return filter_features.normalize(_reference_frame_features(audio, settings), settings)
+
+    monkeypatch.setattr(verifier_features, "features", reference_features)
+    monkeypatch.setattr(verifier_session, "in_telephone_band",
+                        lambda audio: _reference_high_band_db(audio) < TELEPHONE_BAND_DB)
+    for clip, (score, telephone) in zip(clips, answers, strict=True):
+        want_score, want_telephone = verifier.judge(clip)
+        assert score == pytest.approx(want_score, abs=1e-6) and telephone == want_telephone
+    assert any(t for _, t in answers) and not all(t for _, t in answers)
