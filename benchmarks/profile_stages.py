@@ -18,8 +18,11 @@ either, the figures are those of another program (docs/performance.md).
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads, as voxwatch/cli.py does
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's voxwatch, not an installed one
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
