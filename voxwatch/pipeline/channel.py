@@ -16,6 +16,7 @@ the capture path.
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import rfft
 
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 
@@ -33,7 +34,9 @@ def high_band_db(audio: np.ndarray) -> float:
     frames = len(audio) // _FRAME
     if frames == 0:
         return 0.0
-    spectra = np.abs(np.fft.rfft(audio[: frames * _FRAME].reshape(frames, _FRAME) * _WINDOW, axis=1)) ** 2
+    # scipy's float32 real FFT: twice as fast as numpy's on float32 frames here; the dB figure agrees to ~1e-6 dB
+    # wherever it is near the threshold (float32 rounding; tests/test_hotpath_parity.py)
+    spectra = np.abs(rfft(audio[: frames * _FRAME].reshape(frames, _FRAME) * _WINDOW, axis=1)) ** 2
     energy = spectra.sum(axis=1)
     power = spectra[energy >= np.median(energy)].sum(axis=0)
     low = float(power[_LOW].sum())

@@ -55,5 +55,13 @@ class UtteranceAudio:
             end = min(end, self._end)
             if end <= start:
                 return np.zeros(0, np.float32)
-            idx = np.arange(start, end) % self.capacity
-            return self._buf[idx]
+            return self._copy(start, end - start)
+
+    def _copy(self, start: int, n: int) -> np.ndarray:
+        """A copy of ``n`` held samples from absolute index ``start``: one or two slices of the circle (an index
+        array of every sample would cost ten times as much for seconds of audio)."""
+        pos = start % self.capacity
+        first = min(n, self.capacity - pos)
+        if first == n:
+            return self._buf[pos : pos + n].copy()
+        return np.concatenate((self._buf[pos:], self._buf[: n - first]))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,18 +75,27 @@ def verdict(sim: float, thresholds: Thresholds) -> str:
     return GENUINE if sim >= thresholds.genuine else CLONE
 
 
-def match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None) -> VoiceMatch:
+TestStats = dict[int, tuple[Any, Any]]  # top_k -> the utterance's cohort (mean, std), as ``Cohort.stats`` gives
+
+
+def match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None,
+          tests: TestStats | None = None) -> VoiceMatch:
     """``vector`` against one voiceprint, scored as the voiceprint says (``cohort``: for S-norm voiceprints, else
-    the bundled cohort)."""
+    the bundled cohort; ``tests``: see ``snorm_match``)."""
     if voiceprint.method == SNORM:
-        return snorm_match(vector, voiceprint, cohort)
+        return snorm_match(vector, voiceprint, cohort, tests)
     sim = similarity(vector, voiceprint)
     t = voiceprint.thresholds
     return VoiceMatch(voiceprint.name, sim, clone_score(sim, t), verdict(sim, t), t.genuine)
 
 
-def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None) -> VoiceMatch:
-    """The S-norm check: the channel with the highest S-norm score; ``none`` below the cosine claim threshold."""
+def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None,
+                tests: TestStats | None = None) -> VoiceMatch:
+    """The S-norm check: the channel with the highest S-norm score; ``none`` below the cosine claim threshold.
+
+    ``tests`` (optional, filled here) keeps the utterance's own cohort statistics per ``top_k``: ``check``
+    against every enrolled voice passes one dict, so they are computed once per utterance, not once per voice.
+    """
     top_k = int(voiceprint.scoring.get("top_k", 0))
     cohort = bundled_cohort(top_k) if cohort is None else cohort.with_top_k(top_k)
     if cohort.encoder_sha256 and cohort.encoder_sha256 != voiceprint.encoder.sha256:
@@ -93,7 +103,11 @@ def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | Non
                               f"(sha256 {cohort.encoder_sha256[:12]}…) than the voiceprint "
                               f"({voiceprint.encoder.sha256[:12]}…)")
     vector = np.asarray(vector, np.float32)
-    test = cohort.stats(vector)
+    if tests is None:
+        tests = {}
+    test = tests.get(top_k)
+    if test is None:
+        test = tests[top_k] = cohort.stats(vector)
     t = voiceprint.thresholds
     best: tuple[float, float, float, float] | None = None  # (score, cosine, cosine at the genuine threshold, a)
     for channel in voiceprint.embeddings:
@@ -122,4 +136,5 @@ def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | N
         if chosen is None:
             raise ValueError(f"no voiceprint named {expect!r}")
         return match(vector, chosen, cohort)
-    return max((match(vector, v, cohort) for v in voiceprints), key=lambda m: m.similarity)
+    tests: TestStats = {}  # the utterance's side of S-norm, shared by the voices (one cohort product, not N)
+    return max((match(vector, v, cohort, tests) for v in voiceprints), key=lambda m: m.similarity)

@@ -73,7 +73,9 @@ class VerifierFeatureSettings:
 
 def verifier_audio(audio: np.ndarray, settings: VerifierFeatureSettings) -> np.ndarray:
     """The part of an utterance the verifier sees: its last ``max_s`` seconds, tiled up to ``min_s``."""
-    x = as_float_audio(np.asarray(audio)).astype(np.float32, copy=False)
+    x = np.asarray(audio)
+    if x.dtype != np.float32 or x.ndim != 1:  # float32 (the pipeline's audio) is used as it is: no float64 round trip
+        x = as_float_audio(x).astype(np.float32, copy=False)
     if len(x) == 0:
         raise ValueError("no audio to verify")
     x = x[-settings.max_samples :]
