@@ -410,3 +410,35 @@ def test_a_failing_answer_handler_does_not_end_the_worker():
         request = VerifyRequest(0, 0, 10, 0.9, 1, "utterance", int(value))
         assert worker.submit(VerifyJob("s", request, np.full(10, value, np.float32), 0.0))
     assert worker.close(10) and handled == [2.0]
+
+
+def test_a_front_far_ahead_of_a_slow_inference_never_clips_what_the_verifier_hears(models):
+    """Replayed audio arrives as fast as the front takes it and silence yields no window, so a busy inference
+    worker could fall more than the audio history behind: the verifier would then judge clipped spans or none.
+    The front waits for the routing instead (voxwatch.pipeline.routing_lead)."""
+    heard = []
+
+    class SlowFilter(OnnxClassifier):
+        def score(self, batch):
+            threading.Event().wait(0.05)  # a busy machine: each batch takes a while
+            return super().score(batch)
+
+    class Listening(OnnxVerifier):
+        def judge(self, audio):
+            heard.append(len(audio))
+            return super().judge(audio)
+
+    filter_model, verifier_model = models
+    audio = np.concatenate([silence(0.5)] + [np.concatenate([speech_like(3.0, 0.3, seed=i), silence(12.0)])
+                                             for i in range(5)])
+    events = []
+    pipeline = Pipeline(settings(queue_utterances=64), SlowFilter(filter_model, LOUDNESS_FEATURES, 2.0),
+                        events.append, verifier=Listening(verifier_model))
+    pipeline.start()
+    pipeline.add_stream("s", ArraySource(audio))
+    assert pipeline.finish(timeout=120)
+    stats = pipeline.stats().as_dict()
+    verdicts = judged(events, kind="verdict")
+    assert len(verdicts) == 5 and all(v.stage == "verifier" for v in verdicts), [v.why for v in verdicts]
+    assert stats["verifier_verified"] == stats["verifier_checks"] >= 5 and stats["verifier_queue_full"] == 0
+    assert len(heard) == stats["verifier_checks"] and min(heard) >= 2 * SAMPLE_RATE  # whole spans, never clipped

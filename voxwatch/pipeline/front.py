@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxwatch.pipeline.framecache import StreamFeatureBuffer
+from voxwatch.pipeline.routing_lead import RoutingLead
 from voxwatch.pipeline.samplerate import SAMPLE_RATE
 from voxwatch.pipeline.stages.filter.features import FeatureSettings
 from voxwatch.pipeline.utterance_audio import UtteranceAudio
@@ -36,11 +37,13 @@ class StreamFront:
 
     ``stage_seconds`` (optional) is a dict whose ``"vad"`` and ``"features"`` entries get this front's thread CPU
     time added, so a runner can report the cost per stage. ``keep_audio_s`` > 0 keeps that much of each
-    utterance's audio for the cascade's verifier (``utterance_audio``).
+    utterance's audio for the cascade's verifier (``utterance_audio``); ``bounded_lead`` (for a front whose items
+    another thread routes) keeps note of how far it runs ahead of that routing (``lead``, ``routing_lead``).
     """
 
     def __init__(self, features: FeatureSettings, vad: VadSettings, window: WindowSettings,
-                 stage_seconds: dict[str, float] | None = None, keep_audio_s: float = 0.0) -> None:
+                 stage_seconds: dict[str, float] | None = None, keep_audio_s: float = 0.0,
+                 bounded_lead: bool = False) -> None:
         self.vad = VadGate(vad)
         self.windower = Windower(window)
         hang = vad.hangover_ms * SAMPLE_RATE // 1000
@@ -52,6 +55,9 @@ class StreamFront:
         self.windows = 0
         self.utterances = 0
         self.audio = UtteranceAudio(keep_audio_s) if keep_audio_s > 0 else None
+        self.lead: RoutingLead | None = None  # None: nothing to bound (no audio kept, or routed on this thread)
+        if self.audio is not None and bounded_lead:  # a span may end a window before the item that asks for it
+            self.lead = RoutingLead(self.audio.capacity - self.audio.keep - window.window_samples)
 
     def process(self, start: int, audio: np.ndarray) -> list[FrontOutput]:
         """Feed a block whose first sample has absolute index ``start``; returns the windows and utterance ends
@@ -93,4 +99,6 @@ class StreamFront:
                 if item.windows:
                     self.utterances += 1
                 out.append(item)
+            if self.lead is not None:
+                self.lead.note(item.end)
         return out

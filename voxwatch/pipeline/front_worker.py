@@ -48,7 +48,8 @@ class StreamState:
         self.id = stream_id
         self.source = source
         self.ring = WakingRing(int(settings.ring_seconds * SAMPLE_RATE), wake)
-        self.front = StreamFront(settings.features, settings.vad, settings.window, stage_seconds, keep_audio_s)
+        self.front = StreamFront(settings.features, settings.vad, settings.window, stage_seconds, keep_audio_s,
+                                 bounded_lead=True)
         self.source_done = threading.Event()
         self.failure: str | None = None
         self.closed = False
@@ -73,6 +74,7 @@ class FrontWorker:
         self._pending: list[FrontItem] = []  # this pass's items, not yet on the queue
         self._pending_windows = 0
         self._backlog = False  # a stream had more audio than one read in this pass
+        self.throttled = False  # a stream waited in this pass for the inference worker's routing (routing_lead)
         self.windows_put = 0
         self.beat = time.monotonic()  # when the last pass began (liveness)
         self.done = threading.Event()
@@ -85,6 +87,7 @@ class FrontWorker:
                 started = time.monotonic()
                 self.beat = started
                 self._backlog = False
+                self.throttled = False
                 streams = [s for s in self._streams() if not s.closed]
                 busy = False
                 flushed = started
@@ -116,6 +119,12 @@ class FrontWorker:
         done = state.source_done.is_set()  # read before the ring, so no audio written before "done" is missed
         if not done and state.ring.written == state.front.expected:
             return False  # nothing new: skip the locked read (a lock-free look; `written` only moves forward)
+        lead = state.front.lead
+        upto = state.front.expected + self._read_block
+        if lead is not None and not lead.room(upto):
+            self.throttled = True  # the inference worker wakes us when it has routed more (routing_lead) ...
+            if not lead.room(upto):  # ... looking at this flag after counting: so look again after setting it
+                return False
         start, audio = state.ring.read(self._read_block)
         t_ready = time.monotonic()
         if len(audio) == self._read_block:

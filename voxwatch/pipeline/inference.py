@@ -63,7 +63,7 @@ class InferenceWorker:
     def __init__(self, settings: PipelineSettings, classifier: OnnxClassifier, entries: queue.Queue[QueueEntry],
                  slots: threading.Semaphore, emit: Callable[[PipelineEvent], None],
                  stream: Callable[[str], StreamState], verifier: OnnxVerifier | None = None,
-                 voices: VoiceChecker | None = None) -> None:
+                 voices: VoiceChecker | None = None, routed: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.classifier = classifier
         self.verifier = verifier
@@ -72,6 +72,7 @@ class InferenceWorker:
         self._slots = slots
         self._emit = emit
         self._stream = stream
+        self._routed_more = routed  # after each batch: a front held back by routing_lead may read on
         self.verifier_worker = (VerifierWorker(verifier, settings.verifier.queue_utterances, self._answered)
                                 if verifier is not None else None)
         self.voice_worker: ScoringWorker[VoiceJob, VoiceMatch] | None = None
@@ -108,6 +109,7 @@ class InferenceWorker:
                 items += more
             self.busy_since = time.monotonic()
             self._handle(items)
+            self._routed_more()
             if reconfigure is not None:
                 self._reconfigure(reconfigure)
             self.busy_since = None
@@ -143,11 +145,13 @@ class InferenceWorker:
                 with routed.lock:
                     outputs = routed.router.on_window(item.spec, float(next(next_score)))
                 self._dispatch(item.stream, routed, outputs, item.t_ready)
+                self._count_routed(item.stream)
             elif isinstance(item, UtteranceItem):
                 routed = self._routed(item.stream)
                 with routed.lock:
                     outputs = routed.router.on_end(item.end)
                 self._dispatch(item.stream, routed, outputs, item.t_ready)
+                self._count_routed(item.stream)
             else:
                 self._ended(item)
         self.stage_seconds["decision"] += time.thread_time() - t0
@@ -163,6 +167,12 @@ class InferenceWorker:
         self.windows_scored += len(window_items)
         self.batches += 1
         return scores
+
+    def _count_routed(self, stream: str) -> None:
+        """The item's spans are copied out (``_dispatch``): its front may overwrite that audio now."""
+        lead = self._stream(stream).front.lead
+        if lead is not None:
+            lead.routed += 1
 
     def _ended(self, item: StreamEndItem) -> None:
         event = StreamEvent(item.stream, item.state, item.detail, self._stream(item.stream).source.description)

@@ -67,7 +67,7 @@ class Pipeline:
         self.front = FrontWorker(settings, self._queue, self._snapshot, self._wake, self._stop, self._closing,
                                  lambda: self.inference.thread.is_alive(), read_block_s)
         self.inference = InferenceWorker(settings, classifier, self._queue, self.front.slots, emit, self._state,
-                                         verifier, voices)
+                                         verifier, voices, routed=self._wake_held_front)
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -149,6 +149,10 @@ class Pipeline:
     def _snapshot(self) -> list[StreamState]:
         with self._streams_lock:
             return list(self._streams.values())
+
+    def _wake_held_front(self) -> None:
+        if self.front.throttled:
+            self._wake.set()
 
     def _state(self, stream_id: str) -> StreamState:
         with self._streams_lock:
