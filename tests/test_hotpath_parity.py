@@ -217,3 +217,26 @@ def test_the_shipped_verifiers_answers_equal_those_of_the_reference_functions(mo
         want_score, want_telephone = verifier.judge(clip)
         assert score == pytest.approx(want_score, abs=1e-6) and telephone == want_telephone
     assert any(t for _, t in answers) and not all(t for _, t in answers)
+
+
+def test_the_voiceprints_side_kept_across_checks_gives_the_same_matches():
+    """``VoiceChecker`` keeps each voiceprint channel's centroid and cohort statistics across checks (``enrolled``);
+    a check with them equals one without, on the first check and on later ones, and an entry left by another
+    voiceprint object (an id reused once the first is gone) is never taken for this one."""
+    rng = np.random.default_rng(10)
+    cohort = Cohort(_unit_rows(rng, 60), top_k=10, encoder_sha256="ab" * 32, sha256="c" * 64)
+    encoder = EncoderId("enc", "ab" * 32, "f" * 16)
+    voiceprints = [Voiceprint(f"v{i}", encoder, {"clean": _unit_rows(rng, 3), "ulaw": _unit_rows(rng, 2)},
+                              Thresholds(claim=-1.0, genuine=float(rng.uniform(0.0, 2.0)), scale=0.5),
+                              scoring={"method": "snorm", "top_k": top_k, "cohort_sha256": "x"})
+                   for i, top_k in enumerate((5, 8, 3))]
+    enrolled: dict = {}
+    for probe in _unit_rows(rng, 10):
+        assert check(probe, voiceprints, cohort=cohort, enrolled=enrolled) == check(probe, voiceprints, cohort=cohort)
+        for v in voiceprints:
+            assert check(probe, voiceprints, v.name, cohort, enrolled) == check(probe, voiceprints, v.name, cohort)
+    assert len(enrolled) == 2 * len(voiceprints)  # one entry per voiceprint channel, filled once
+    gone = Voiceprint("gone", encoder, {"clean": _unit_rows(rng, 2)}, Thresholds(claim=-1.0, genuine=1.0, scale=0.5))
+    stale = {key: (gone, np.zeros(16, np.float32), (0.0, 1.0)) for key in enrolled}  # same ids, another object
+    probe = _unit_rows(rng, 1)[0]
+    assert check(probe, voiceprints, cohort=cohort, enrolled=stale) == check(probe, voiceprints, cohort=cohort)

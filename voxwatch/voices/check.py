@@ -76,25 +76,30 @@ def verdict(sim: float, thresholds: Thresholds) -> str:
 
 
 TestStats = dict[int, tuple[Any, Any]]  # top_k -> the utterance's cohort (mean, std), as ``Cohort.stats`` gives
+# (id of the voiceprint, channel, top_k, cohort sha256) -> (that voiceprint, its channel's centroid, its cohort
+# (mean, std)): the enrolment side of S-norm, the same for every check until the voiceprints change
+EnrolStats = dict[tuple[int, str, int, str], tuple[Voiceprint, np.ndarray, tuple[Any, Any]]]
 
 
 def match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None,
-          tests: TestStats | None = None) -> VoiceMatch:
+          tests: TestStats | None = None, enrolled: EnrolStats | None = None) -> VoiceMatch:
     """``vector`` against one voiceprint, scored as the voiceprint says (``cohort``: for S-norm voiceprints, else
-    the bundled cohort; ``tests``: see ``snorm_match``)."""
+    the bundled cohort; ``tests``, ``enrolled``: see ``snorm_match``)."""
     if voiceprint.method == SNORM:
-        return snorm_match(vector, voiceprint, cohort, tests)
+        return snorm_match(vector, voiceprint, cohort, tests, enrolled)
     sim = similarity(vector, voiceprint)
     t = voiceprint.thresholds
     return VoiceMatch(voiceprint.name, sim, clone_score(sim, t), verdict(sim, t), t.genuine)
 
 
 def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | None = None,
-                tests: TestStats | None = None) -> VoiceMatch:
+                tests: TestStats | None = None, enrolled: EnrolStats | None = None) -> VoiceMatch:
     """The S-norm check: the channel with the highest S-norm score; ``none`` below the cosine claim threshold.
 
     ``tests`` (optional, filled here) keeps the utterance's own cohort statistics per ``top_k``: ``check``
     against every enrolled voice passes one dict, so they are computed once per utterance, not once per voice.
+    ``enrolled`` (optional, filled here) keeps each voiceprint channel's side across checks (a ``VoiceChecker``
+    holds one per set of voiceprints).
     """
     top_k = int(voiceprint.scoring.get("top_k", 0))
     cohort = bundled_cohort(top_k) if cohort is None else cohort.with_top_k(top_k)
@@ -111,8 +116,7 @@ def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | Non
     t = voiceprint.thresholds
     best: tuple[float, float, float, float] | None = None  # (score, cosine, cosine at the genuine threshold, a)
     for channel in voiceprint.embeddings:
-        centroid = voiceprint.centroid(channel)
-        enrol = cohort.stats(centroid)
+        centroid, enrol = _enrol_side(voiceprint, channel, top_k, cohort, enrolled)
         cos = float(vector @ centroid)
         score = float(snorm(cos, enrol, test))
         # snorm = cos * a - b: the cosine at which it reaches the genuine threshold
@@ -126,8 +130,23 @@ def snorm_match(vector: np.ndarray, voiceprint: Voiceprint, cohort: Cohort | Non
     return VoiceMatch(voiceprint.name, cos, clone_score(score, t), verdict_, genuine_cos, score, per_cosine)
 
 
+def _enrol_side(voiceprint: Voiceprint, channel: str, top_k: int, cohort: Cohort,
+                cache: EnrolStats | None) -> tuple[np.ndarray, tuple[Any, Any]]:
+    """A voiceprint channel's centroid and cohort statistics, from ``cache`` where it holds them for this very
+    voiceprint (an id can be reused once an object is gone: the entry keeps the object and is checked with ``is``)."""
+    key = (id(voiceprint), channel, top_k, cohort.sha256)
+    hit = None if cache is None else cache.get(key)
+    if hit is not None and hit[0] is voiceprint:
+        return hit[1], hit[2]
+    centroid = voiceprint.centroid(channel)
+    stats = cohort.stats(centroid)
+    if cache is not None:
+        cache[key] = (voiceprint, centroid, stats)
+    return centroid, stats
+
+
 def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | None = None,
-          cohort: Cohort | None = None) -> VoiceMatch:
+          cohort: Cohort | None = None, enrolled: EnrolStats | None = None) -> VoiceMatch:
     """The match against ``expect``'s voiceprint, else against the nearest voice (highest similarity)."""
     if not voiceprints:
         raise ValueError("no voiceprints to check against")
@@ -135,6 +154,6 @@ def check(vector: np.ndarray, voiceprints: Sequence[Voiceprint], expect: str | N
         chosen = next((v for v in voiceprints if v.name == expect), None)
         if chosen is None:
             raise ValueError(f"no voiceprint named {expect!r}")
-        return match(vector, chosen, cohort)
+        return match(vector, chosen, cohort, enrolled=enrolled)
     tests: TestStats = {}  # the utterance's side of S-norm, shared by the voices (one cohort product, not N)
-    return max((match(vector, v, cohort, tests) for v in voiceprints), key=lambda m: m.similarity)
+    return max((match(vector, v, cohort, tests, enrolled) for v in voiceprints), key=lambda m: m.similarity)

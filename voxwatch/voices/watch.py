@@ -24,7 +24,7 @@ from voxwatch.errors import ConfigError, VoxwatchError
 from voxwatch.pipeline.stages.verifier.session import OnnxVerifier
 from voxwatch.pipeline.stages.voice.session import OnnxVoiceEncoder
 from voxwatch.voices import calibration as cal
-from voxwatch.voices.check import VoiceMatch, check
+from voxwatch.voices.check import EnrolStats, VoiceMatch, check
 from voxwatch.voices.enrol import encoder_id_of
 from voxwatch.voices.fusion import with_verifier
 from voxwatch.voices.voiceprint import Voiceprint, VoiceStore, require_encoder
@@ -38,6 +38,7 @@ class VoiceChecker:
         self._encoder = encoder
         self.source = source
         self.voiceprints: tuple[Voiceprint, ...] = ()
+        self._enrolled: EnrolStats = {}  # the voiceprints' side of S-norm, kept across checks (check.EnrolStats)
         self.replace(voiceprints)
 
     @classmethod
@@ -72,6 +73,7 @@ class VoiceChecker:
             current = encoder_id_of(self.encoder)
             for v in voiceprints:
                 require_encoder(v, current, self.source)
+        self._enrolled = {}  # a check still running with the old voiceprints fills this one: harmless (``is``)
         self.voiceprints = voiceprints
 
     def reload(self, directory: Path | str) -> None:
@@ -100,7 +102,7 @@ class VoiceChecker:
         speech = encoder.speech(audio)
         if len(speech) < min_s * encoder.card.features.sample_rate:
             return None
-        return check(encoder.embed_speech(speech).vector, voiceprints, expect)
+        return check(encoder.embed_speech(speech).vector, voiceprints, expect, enrolled=self._enrolled)
 
     def check(self, audio: np.ndarray, expect: str | None = None, verifier: OnnxVerifier | None = None
               ) -> VoiceMatch:
